@@ -1,0 +1,650 @@
+/*
+ * mqtt_client.c - the only libmosquitto user: session state machine, backoff, subscriptions,
+ * the bounded publish queue, and translation of MOSQ_ERR_* into our return codes.
+ * Owns: the mosquitto handle, the wanted-subscription list, queued and in-flight publishes.
+ * Must not: know about sessions, rooms or frames (it speaks topics and bytes through hooks).
+ *
+ * States: WIPING (first connection of the process, clean session, dropped at once) ->
+ * CONNECTING -> UP -> (connection lost) -> CONNECTING ... ; STOPPING -> STOPPED on shutdown.
+ */
+#include <errno.h>
+#include <mosquitto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "mqedge/bridge.h"
+#include "mqedge/log.h"
+#include "mqtt_loop.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define MISC_INTERVAL_MS 1000
+#define READ_BURST 256		/* packets read per readable event before yielding to the loop */
+#define MID_SLOTS 65536
+
+enum state { ST_WIPING, ST_CONNECTING, ST_UP, ST_STOPPING, ST_STOPPED };
+
+struct bridge_sub {
+	struct bridge_sub *prev, *next;
+	void *user;
+	int mid;		/* of the SUBSCRIBE in flight, or -1 */
+	bool active;		/* SUBACKed in the current session */
+	char topic[];
+};
+
+/* A publish waiting for the broker to come back. */
+struct queued_pub {
+	struct queued_pub *next;
+	void *cookie;
+	bool retain;
+	size_t topic_len, len;
+	char data[];		/* topic, NUL, payload */
+};
+
+/* A topic dropped while the broker was away: the persistent session still has it. */
+struct stale_topic {
+	struct stale_topic *next;
+	char topic[];
+};
+
+struct bridge {
+	struct mosquitto *mosq;
+	struct mqtt_loop *loop;
+	enum state state;
+	bool wiped;		/* the clean-session connection of this process is done */
+	int backoff_ms;
+	char *host, *username, *password, *cafile, *client_id;
+	char *status_topic, *online_payload, *offline_payload;
+	int port, keepalive;
+	size_t max_pending, max_pending_bytes;
+	struct bridge_hooks hooks;
+	void *ctx;
+
+	struct bridge_sub *subs;
+	struct stale_topic *stale;
+	struct queued_pub *queue_head, *queue_tail;
+	size_t queue_count, queue_bytes;
+	/* cookie per in-flight mid; MQTT mids are 16-bit so the table is direct-mapped */
+	void **inflight;
+	bool *inflight_used;
+	size_t inflight_count;
+	struct bridge_stats stats;
+};
+
+static void schedule_reconnect(struct bridge *b);
+static void after_io(struct bridge *b);
+
+static const char *err_name(int rc)
+{
+	/* mosquitto_strerror says "Unknown error" for some codes: always log the number too */
+	return rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
+}
+
+/* ---- connection lifecycle ---- */
+
+static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags);
+static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc);
+static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg);
+static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid);
+static void on_subscribe_cb(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted);
+static void on_log_cb(struct mosquitto *mosq, void *obj, int level, const char *str);
+
+/* Options and callbacks: applied after mosquitto_new and again after mosquitto_reinitialise,
+ * which clears them. */
+static int configure(struct bridge *b)
+{
+	int rc;
+
+	mosquitto_connect_with_flags_callback_set(b->mosq, on_connect_cb);
+	mosquitto_disconnect_callback_set(b->mosq, on_disconnect_cb);
+	mosquitto_message_callback_set(b->mosq, on_message_cb);
+	mosquitto_publish_callback_set(b->mosq, on_publish_cb);
+	mosquitto_subscribe_callback_set(b->mosq, on_subscribe_cb);
+	mosquitto_log_callback_set(b->mosq, on_log_cb);
+	rc = mosquitto_int_option(b->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	if (!rc && b->username)
+		rc = mosquitto_username_pw_set(b->mosq, b->username, b->password);
+	if (!rc && b->cafile)
+		rc = mosquitto_tls_set(b->mosq, b->cafile, NULL, NULL, NULL, NULL);
+	if (!rc && b->status_topic)
+		rc = mosquitto_will_set(b->mosq, b->status_topic, (int)strlen(b->offline_payload),
+					b->offline_payload, 1, true);
+	/* our own queue bounds what waits; let libmosquitto keep every QoS 1 message in flight */
+	if (!rc)
+		rc = mosquitto_int_option(b->mosq, MOSQ_OPT_SEND_MAXIMUM, 65535);
+	if (rc)
+		log_error("mqtt_configure_failed", "rc=%d err=\"%s\"", rc, err_name(rc));
+	return rc ? -1 : 0;
+}
+
+static void start_connect(struct bridge *b)
+{
+	int rc, fd;
+
+	if (b->state == ST_STOPPING || b->state == ST_STOPPED)
+		return;
+	/* non-blocking TCP connect; only name resolution can block, use an address to avoid it */
+	rc = mosquitto_connect_async(b->mosq, b->host, b->port, b->keepalive);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		log_warn("mqtt_connect_failed", "host=%s port=%d rc=%d err=\"%s\"", b->host, b->port, rc,
+			 err_name(rc));
+		schedule_reconnect(b);
+		return;
+	}
+	fd = mosquitto_socket(b->mosq);
+	if (fd < 0 || (fd = dup(fd)) < 0 || mqtt_loop_attach(b->loop, fd)) {
+		log_error("mqtt_attach_failed", "errno=%d", errno);
+		mosquitto_disconnect(b->mosq);
+		schedule_reconnect(b);
+		return;
+	}
+	after_io(b);
+}
+
+static void schedule_reconnect(struct bridge *b)
+{
+	int delay = b->backoff_ms;
+
+	/* full jitter on the upper half keeps many edges from reconnecting in lockstep */
+	delay = delay / 2 + (int)((unsigned)rand() % (unsigned)(delay / 2 + 1));
+	b->backoff_ms = b->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b->backoff_ms * 2;
+	log_info("mqtt_reconnect_scheduled", "delay_ms=%d", delay);
+	mqtt_loop_timer(b->loop, MQTT_TIMER_RECONNECT, delay);
+}
+
+static void send_publish(struct bridge *b, const char *topic, const void *payload, size_t len,
+			 bool retain, void *cookie)
+{
+	int mid = 0, rc;
+
+	rc = mosquitto_publish(b->mosq, &mid, topic, (int)len, payload, 1, retain);
+	if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN) {
+		/* NO_CONN: libmosquitto kept the QoS 1 message and resends it after reconnecting */
+		if (mid > 0 && mid < MID_SLOTS && !b->inflight_used[mid]) {
+			b->inflight_used[mid] = true;
+			b->inflight[mid] = cookie;
+			b->inflight_count++;
+		}
+		b->stats.publishes++;
+		return;
+	}
+	log_error("mqtt_publish_failed", "topic=%s rc=%d err=\"%s\"", topic, rc, err_name(rc));
+	if (cookie && b->hooks.on_published)
+		b->hooks.on_published(b->ctx, cookie, -1);
+}
+
+static void subscribe_one(struct bridge *b, struct bridge_sub *s)
+{
+	int rc = mosquitto_subscribe(b->mosq, &s->mid, s->topic, 1);
+
+	if (rc != MOSQ_ERR_SUCCESS) {
+		/* the connection is failing; the next CONNACK resubscribes */
+		log_warn("mqtt_subscribe_failed", "topic=%s rc=%d err=\"%s\"", s->topic, rc, err_name(rc));
+		s->mid = -1;
+	}
+}
+
+static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags)
+{
+	struct bridge *b = obj;
+
+	(void)mosq;
+	if (rc != 0) {
+		log_error("mqtt_connack_refused", "rc=%d reason=\"%s\"", rc, mosquitto_connack_string(rc));
+		mosquitto_disconnect(b->mosq);
+		return;	/* on_disconnect schedules the retry */
+	}
+	if (b->state == ST_WIPING) {
+		/* the clean session has erased what an earlier run left; now become persistent */
+		log_info("mqtt_session_reset", "client_id=%s", b->client_id);
+		mosquitto_disconnect(b->mosq);
+		return;
+	}
+	if (b->state != ST_CONNECTING)
+		return;
+	b->state = ST_UP;
+	b->backoff_ms = BACKOFF_MIN_MS;
+	b->stats.connects++;
+	log_info("mqtt_connected", "host=%s port=%d session_present=%d subs=%zu queued=%zu", b->host,
+		 b->port, flags & 1, b->stats.subscriptions, b->queue_count);
+	while (b->stale) {
+		struct stale_topic *st = b->stale;
+
+		b->stale = st->next;
+		mosquitto_unsubscribe(b->mosq, NULL, st->topic);
+		free(st);
+	}
+	for (struct bridge_sub *s = b->subs; s; s = s->next)
+		subscribe_one(b, s);
+	if (b->status_topic)
+		send_publish(b, b->status_topic, b->online_payload, strlen(b->online_payload), true, NULL);
+	while (b->queue_head) {
+		struct queued_pub *q = b->queue_head;
+
+		b->queue_head = q->next;
+		b->queue_count--;
+		b->queue_bytes -= q->len;
+		send_publish(b, q->data, q->data + q->topic_len + 1, q->len, q->retain, q->cookie);
+		free(q);
+	}
+	b->queue_tail = NULL;
+	if (b->hooks.on_state)
+		b->hooks.on_state(b->ctx, true);
+}
+
+static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct bridge *b = obj;
+	enum state was = b->state;
+
+	(void)mosq;
+	mqtt_loop_detach(b->loop);
+	for (struct bridge_sub *s = b->subs; s; s = s->next) {
+		s->active = false;
+		s->mid = -1;
+	}
+	if (was == ST_STOPPING) {
+		b->state = ST_STOPPED;
+		log_info("mqtt_disconnected", "reason=shutdown");
+		return;
+	}
+	if (was == ST_WIPING) {
+		if (rc == 0) {
+			/* our own DISCONNECT after the wipe. Reinitialising the handle from inside its
+			 * callback is unsafe, so the timer does it on the next loop pass. */
+			b->wiped = true;
+			mqtt_loop_timer(b->loop, MQTT_TIMER_RECONNECT, 0);
+			return;
+		}
+	} else {
+		b->state = ST_CONNECTING;
+	}
+	b->stats.disconnects++;
+	log_warn("mqtt_disconnected", "rc=%d err=\"%s\"", rc, err_name(rc));
+	if (was == ST_UP && b->hooks.on_state)
+		b->hooks.on_state(b->ctx, false);
+	schedule_reconnect(b);
+}
+
+/* ---- traffic ---- */
+
+static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+	struct bridge *b = obj;
+
+	(void)mosq;
+	b->stats.messages_in++;
+	if (b->hooks.on_message && msg->payloadlen >= 0)
+		b->hooks.on_message(b->ctx, msg->topic, strlen(msg->topic), msg->payload, (size_t)msg->payloadlen);
+}
+
+static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid)
+{
+	struct bridge *b = obj;
+	void *cookie;
+
+	(void)mosq;
+	if (mid <= 0 || mid >= MID_SLOTS || !b->inflight_used[mid])
+		return;
+	cookie = b->inflight[mid];
+	b->inflight_used[mid] = false;
+	b->inflight[mid] = NULL;
+	b->inflight_count--;
+	if (cookie && b->hooks.on_published)
+		b->hooks.on_published(b->ctx, cookie, 0);
+}
+
+static void on_subscribe_cb(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted)
+{
+	struct bridge *b = obj;
+
+	(void)mosq;
+	for (struct bridge_sub *s = b->subs; s; s = s->next) {
+		if (s->mid != mid)
+			continue;
+		s->mid = -1;
+		if (qos_count < 1 || granted[0] > 2) {
+			log_error("mqtt_subscribe_refused", "topic=%s", s->topic);
+			return;
+		}
+		s->active = true;
+		if (b->hooks.on_subscribed)
+			b->hooks.on_subscribed(b->ctx, s->user);
+		return;
+	}
+}
+
+static void on_log_cb(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+	(void)mosq;
+	(void)obj;
+	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+		log_warn("libmosquitto", "msg=\"%s\"", str);
+	else
+		log_debug("libmosquitto", "msg=\"%s\"", str);
+}
+
+/* ---- loop adapter callbacks ---- */
+
+static void after_io(struct bridge *b)
+{
+	if (b->mosq && mosquitto_want_write(b->mosq))
+		mqtt_loop_want_write(b->loop);
+}
+
+static void on_readable(void *ctx)
+{
+	struct bridge *b = ctx;
+	int rc, pending;
+
+	for (int i = 0; i < READ_BURST; i++) {
+		rc = mosquitto_loop_read(b->mosq, 1);
+		if (rc != MOSQ_ERR_SUCCESS)
+			break;	/* libmosquitto closed its socket and called on_disconnect */
+		/* one packet per call; keep going while the kernel holds more bytes */
+		if (mosquitto_socket(b->mosq) < 0 || ioctl(mosquitto_socket(b->mosq), FIONREAD, &pending) ||
+		    pending <= 0)
+			break;
+	}
+	after_io(b);
+}
+
+static void on_writable(void *ctx)
+{
+	struct bridge *b = ctx;
+
+	mosquitto_loop_write(b->mosq, 64);
+	after_io(b);
+}
+
+static void on_timer(void *ctx, enum mqtt_timer which)
+{
+	struct bridge *b = ctx;
+
+	if (which == MQTT_TIMER_RECONNECT) {
+		if (b->state == ST_WIPING && b->wiped) {
+			/* same handle, persistent session from now on */
+			if (mosquitto_reinitialise(b->mosq, b->client_id, false, b) || configure(b)) {
+				log_error("mqtt_reinitialise_failed", "client_id=%s", b->client_id);
+				schedule_reconnect(b);
+				return;
+			}
+			b->state = ST_CONNECTING;
+		}
+		if (b->state == ST_WIPING || b->state == ST_CONNECTING)
+			start_connect(b);
+		return;
+	}
+	/* keepalive PINGREQs and the keepalive timeout */
+	if (mosquitto_socket(b->mosq) >= 0)
+		mosquitto_loop_misc(b->mosq);
+	after_io(b);
+	mqtt_loop_timer(b->loop, MQTT_TIMER_MISC, MISC_INTERVAL_MS);
+}
+
+/* ---- public interface ---- */
+
+const struct lws_protocols *bridge_lws_protocol(void)
+{
+	return mqtt_loop_protocol();
+}
+
+static char *dup_or_null(const char *s, bool *failed)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*failed = true;
+	return d;
+}
+
+struct bridge *bridge_create(struct lws_context *context, struct lws_vhost *vh, const struct bridge_options *opt,
+			     const struct bridge_hooks *hooks, void *ctx)
+{
+	static const struct mqtt_loop_ops ops = { on_readable, on_writable, on_timer };
+	struct bridge *b = calloc(1, sizeof(*b));
+	bool failed = false;
+
+	if (!b)
+		return NULL;
+	b->hooks = *hooks;
+	b->ctx = ctx;
+	b->port = opt->port;
+	b->keepalive = opt->keepalive;
+	b->max_pending = opt->max_pending;
+	b->max_pending_bytes = opt->max_pending_bytes;
+	b->backoff_ms = BACKOFF_MIN_MS;
+	b->host = dup_or_null(opt->host, &failed);
+	b->username = dup_or_null(opt->username, &failed);
+	b->password = dup_or_null(opt->password, &failed);
+	b->cafile = dup_or_null(opt->cafile, &failed);
+	b->client_id = dup_or_null(opt->client_id, &failed);
+	b->status_topic = dup_or_null(opt->status_topic, &failed);
+	b->online_payload = dup_or_null(opt->online_payload ? opt->online_payload : "online", &failed);
+	b->offline_payload = dup_or_null(opt->offline_payload ? opt->offline_payload : "offline", &failed);
+	b->inflight = calloc(MID_SLOTS, sizeof(*b->inflight));
+	b->inflight_used = calloc(MID_SLOTS, sizeof(*b->inflight_used));
+	if (failed || !b->host || !b->client_id || !b->inflight || !b->inflight_used)
+		goto fail;
+	if (mosquitto_lib_init() != MOSQ_ERR_SUCCESS)
+		goto fail;
+	b->mosq = mosquitto_new(b->client_id, true, b);
+	if (!b->mosq || configure(b))
+		goto fail;
+	b->loop = mqtt_loop_create(context, vh, &ops, b);
+	if (!b->loop)
+		goto fail;
+	b->state = ST_WIPING;
+	mqtt_loop_timer(b->loop, MQTT_TIMER_MISC, MISC_INTERVAL_MS);
+	start_connect(b);
+	return b;
+fail:
+	log_error("mqtt_create_failed", "client_id=%s", opt->client_id ? opt->client_id : "");
+	bridge_destroy(b);
+	return NULL;
+}
+
+struct bridge_sub *bridge_subscribe(struct bridge *b, const char *topic, void *user)
+{
+	size_t len = strlen(topic);
+	struct bridge_sub *s = calloc(1, sizeof(*s) + len + 1);
+
+	if (!s)
+		return NULL;
+	memcpy(s->topic, topic, len + 1);
+	s->user = user;
+	s->mid = -1;
+	/* it may have been dropped while the broker was away: it is wanted again */
+	for (struct stale_topic **pp = &b->stale; *pp; pp = &(*pp)->next) {
+		if (!strcmp((*pp)->topic, topic)) {
+			struct stale_topic *st = *pp;
+
+			*pp = st->next;
+			free(st);
+			break;
+		}
+	}
+	s->next = b->subs;
+	if (b->subs)
+		b->subs->prev = s;
+	b->subs = s;
+	b->stats.subscriptions++;
+	if (b->state == ST_UP) {
+		subscribe_one(b, s);
+		after_io(b);
+	}
+	return s;
+}
+
+bool bridge_sub_active(const struct bridge_sub *sub)
+{
+	return sub->active;
+}
+
+void bridge_unsubscribe(struct bridge *b, struct bridge_sub *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		b->subs = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	b->stats.subscriptions--;
+	if (b->state == ST_UP) {
+		int rc = mosquitto_unsubscribe(b->mosq, NULL, s->topic);
+
+		if (rc != MOSQ_ERR_SUCCESS)
+			log_warn("mqtt_unsubscribe_failed", "topic=%s rc=%d", s->topic, rc);
+		after_io(b);
+	} else if (b->state == ST_CONNECTING) {
+		/* the persistent session still holds it: drop it after reconnecting */
+		size_t len = strlen(s->topic);
+		struct stale_topic *st = malloc(sizeof(*st) + len + 1);
+
+		if (st) {
+			memcpy(st->topic, s->topic, len + 1);
+			st->next = b->stale;
+			b->stale = st;
+		} else {
+			log_warn("mqtt_stale_topic_lost", "topic=%s", s->topic);
+		}
+	}
+	free(s);
+}
+
+int bridge_publish(struct bridge *b, const char *topic, const void *payload, size_t len,
+		   bool retain, void *cookie)
+{
+	size_t topic_len = strlen(topic);
+	struct queued_pub *q;
+
+	if (len > 256u * 1024 * 1024 || b->state == ST_STOPPING || b->state == ST_STOPPED)
+		return BRIDGE_EINVAL;
+	if (b->queue_count + b->inflight_count >= b->max_pending ||
+	    b->queue_bytes + len > b->max_pending_bytes) {
+		b->stats.publish_refused++;
+		return BRIDGE_EFULL;
+	}
+	if (b->state == ST_UP) {
+		send_publish(b, topic, payload, len, retain, cookie);
+		after_io(b);
+		return BRIDGE_OK;
+	}
+	q = malloc(sizeof(*q) + topic_len + 1 + len);
+	if (!q)
+		return BRIDGE_ENOMEM;
+	q->next = NULL;
+	q->cookie = cookie;
+	q->retain = retain;
+	q->topic_len = topic_len;
+	q->len = len;
+	memcpy(q->data, topic, topic_len + 1);
+	memcpy(q->data + topic_len + 1, payload, len);
+	if (b->queue_tail)
+		b->queue_tail->next = q;
+	else
+		b->queue_head = q;
+	b->queue_tail = q;
+	b->queue_count++;
+	b->queue_bytes += len;
+	return BRIDGE_OK;
+}
+
+bool bridge_is_up(const struct bridge *b)
+{
+	return b->state == ST_UP;
+}
+
+void bridge_get_stats(const struct bridge *b, struct bridge_stats *out)
+{
+	*out = b->stats;
+	out->pending = b->queue_count + b->inflight_count;
+}
+
+static void abandon_all(struct bridge *b)
+{
+	while (b->queue_head) {
+		struct queued_pub *q = b->queue_head;
+
+		b->queue_head = q->next;
+		if (q->cookie && b->hooks.on_published)
+			b->hooks.on_published(b->ctx, q->cookie, -1);
+		free(q);
+	}
+	b->queue_tail = NULL;
+	b->queue_count = 0;
+	b->queue_bytes = 0;
+	for (int mid = 0; mid < MID_SLOTS && b->inflight_count; mid++) {
+		if (!b->inflight_used[mid])
+			continue;
+		b->inflight_used[mid] = false;
+		b->inflight_count--;
+		if (b->inflight[mid] && b->hooks.on_published)
+			b->hooks.on_published(b->ctx, b->inflight[mid], -1);
+		b->inflight[mid] = NULL;
+	}
+}
+
+void bridge_stop(struct bridge *b)
+{
+	enum state was = b->state;
+
+	if (was == ST_STOPPING || was == ST_STOPPED)
+		return;
+	mqtt_loop_timer(b->loop, MQTT_TIMER_RECONNECT, -1);
+	if (was == ST_UP && b->status_topic)
+		mosquitto_publish(b->mosq, NULL, b->status_topic, (int)strlen(b->offline_payload),
+				  b->offline_payload, 1, true);
+	b->state = ST_STOPPING;
+	abandon_all(b);
+	if (was == ST_UP && mosquitto_disconnect(b->mosq) == MOSQ_ERR_SUCCESS) {
+		after_io(b);	/* DISCONNECT goes out when writable; on_disconnect marks STOPPED */
+		return;
+	}
+	mqtt_loop_detach(b->loop);
+	b->state = ST_STOPPED;
+}
+
+bool bridge_stopped(const struct bridge *b)
+{
+	return b->state == ST_STOPPED;
+}
+
+void bridge_destroy(struct bridge *b)
+{
+	if (!b)
+		return;
+	abandon_all(b);
+	while (b->subs) {
+		struct bridge_sub *s = b->subs;
+
+		b->subs = s->next;
+		free(s);
+	}
+	while (b->stale) {
+		struct stale_topic *st = b->stale;
+
+		b->stale = st->next;
+		free(st);
+	}
+	mqtt_loop_destroy(b->loop);
+	if (b->mosq)
+		mosquitto_destroy(b->mosq);
+	mosquitto_lib_cleanup();
+	free(b->inflight);
+	free(b->inflight_used);
+	free(b->host);
+	free(b->username);
+	free(b->password);
+	free(b->cafile);
+	free(b->client_id);
+	free(b->status_topic);
+	free(b->online_payload);
+	free(b->offline_payload);
+	free(b);
+}

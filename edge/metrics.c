@@ -1,0 +1,124 @@
+/*
+ * metrics.c - /metrics in the Prometheus text exposition format (version 0.0.4).
+ * Owns: metric names and help texts. Must not: change any state it reports.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mqedge/bridge.h"
+#include "mqedge/channels.h"
+#include "server.h"
+
+struct out {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+};
+
+static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void emit(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			o->failed = true;
+			return;
+		}
+		if ((size_t)n < o->cap - o->len) {
+			o->len += (size_t)n;
+			return;
+		}
+		char *nb = realloc(o->buf, o->cap * 2 + (size_t)n);
+
+		if (!nb) {
+			o->failed = true;
+			return;
+		}
+		o->buf = nb;
+		o->cap = o->cap * 2 + (size_t)n;
+	}
+}
+
+static void metric(struct out *o, const char *name, const char *type, const char *help, uint64_t v)
+{
+	emit(o, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, (unsigned long long)v);
+}
+
+char *metrics_render(const struct server *srv, size_t *len)
+{
+	static const char *const le[16] = {
+		"0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05",
+		"0.1", "0.25", "0.5", "1", "2.5", "5", "+Inf",
+	};
+	const struct edge_stats *st = &srv->edge.stats;
+	struct bridge_stats bs;
+	struct out o = { malloc(8192), 0, 8192, false };
+	uint64_t cum = 0;
+
+	if (!o.buf)
+		return NULL;
+	bridge_get_stats(srv->bridge, &bs);
+	emit(&o, "# HELP mqedge_connections Open WebSocket sessions by kind.\n# TYPE mqedge_connections gauge\n");
+	emit(&o, "mqedge_connections{kind=\"user\"} %llu\n", (unsigned long long)st->sessions_user);
+	emit(&o, "mqedge_connections{kind=\"device\"} %llu\n", (unsigned long long)st->sessions_device);
+	metric(&o, "mqedge_connections_opened_total", "counter", "WebSocket sessions opened.", st->connections_opened);
+	metric(&o, "mqedge_frames_in_total", "counter", "Client frames received.", st->frames_in);
+	metric(&o, "mqedge_frames_out_total", "counter", "Frames written to clients.", st->frames_out);
+	metric(&o, "mqedge_bytes_out_total", "counter", "Bytes written to clients.", st->bytes_out);
+	metric(&o, "mqedge_writes_total", "counter", "Socket writes (one write may carry several frames).", st->writes);
+	metric(&o, "mqedge_deliveries_total", "counter", "Frames queued for a client.", st->deliveries);
+	metric(&o, "mqedge_broker_messages_total", "counter", "Broker messages fanned out to local members.",
+	       st->messages_in);
+	emit(&o, "# HELP mqedge_drops_total Messages or deliveries dropped, by reason.\n# TYPE mqedge_drops_total counter\n");
+	emit(&o, "mqedge_drops_total{reason=\"slow_consumer\"} %llu\n", (unsigned long long)st->drop_slow_consumer);
+	emit(&o, "mqedge_drops_total{reason=\"nomem\"} %llu\n", (unsigned long long)st->drop_nomem);
+	emit(&o, "mqedge_drops_total{reason=\"no_channel\"} %llu\n", (unsigned long long)st->drop_no_channel);
+	emit(&o, "mqedge_drops_total{reason=\"duplicate\"} %llu\n", (unsigned long long)st->drop_duplicate);
+	emit(&o, "mqedge_drops_total{reason=\"bad_envelope\"} %llu\n", (unsigned long long)st->drop_bad_envelope);
+	emit(&o, "mqedge_drops_total{reason=\"bad_topic\"} %llu\n", (unsigned long long)st->drop_bad_topic);
+	emit(&o, "# HELP mqedge_closes_total Sessions closed by the edge, by reason.\n# TYPE mqedge_closes_total counter\n");
+	emit(&o, "mqedge_closes_total{reason=\"flood\"} %llu\n", (unsigned long long)st->closed_flood);
+	emit(&o, "mqedge_closes_total{reason=\"oversize\"} %llu\n", (unsigned long long)st->closed_oversize);
+	emit(&o, "mqedge_closes_total{reason=\"slow_consumer\"} %llu\n", (unsigned long long)st->closed_slow);
+	emit(&o, "mqedge_closes_total{reason=\"token_expired\"} %llu\n", (unsigned long long)st->closed_expired);
+	metric(&o, "mqedge_outq_bytes", "gauge", "Bytes queued for clients, not yet written.", st->outq_bytes);
+	metric(&o, "mqedge_auth_failures_total", "counter", "Rejected tokens (handshake and refresh).", st->auth_failures);
+	metric(&o, "mqedge_handshake_rejects_total", "counter", "Upgrades answered with an HTTP error.",
+	       st->handshake_rejects);
+	metric(&o, "mqedge_rate_limited_total", "counter", "Frames answered rate_limited.", st->rate_limited);
+	metric(&o, "mqedge_errors_sent_total", "counter", "Error frames sent.", st->errors_sent);
+	metric(&o, "mqedge_channels", "gauge", "Local channels (rooms, user and device topics) with members.",
+	       channels_count(srv->edge.channels));
+	metric(&o, "mqedge_broker_up", "gauge", "1 while the broker session is up.", bridge_is_up(srv->bridge));
+	metric(&o, "mqedge_broker_connects_total", "counter", "Broker sessions established.", bs.connects);
+	metric(&o, "mqedge_broker_reconnects_total", "counter", "Broker connections lost.", bs.disconnects);
+	metric(&o, "mqedge_broker_publishes_total", "counter", "Messages published to the broker.", bs.publishes);
+	metric(&o, "mqedge_broker_publish_refused_total", "counter", "Publishes refused: outgoing queue full.",
+	       bs.publish_refused);
+	metric(&o, "mqedge_broker_pending", "gauge", "Publishes queued or awaiting PUBACK.", bs.pending);
+	metric(&o, "mqedge_broker_subscriptions", "gauge", "Topics subscribed on the broker.", bs.subscriptions);
+	emit(&o, "# HELP mqedge_fanout_latency_seconds Broker arrival to frame written, per delivery.\n"
+		 "# TYPE mqedge_fanout_latency_seconds histogram\n");
+	for (int i = 0; i < 16; i++) {
+		cum += st->latency_buckets[i];
+		emit(&o, "mqedge_fanout_latency_seconds_bucket{le=\"%s\"} %llu\n", le[i], (unsigned long long)cum);
+	}
+	emit(&o, "mqedge_fanout_latency_seconds_sum %.6f\n", (double)st->latency_sum_us / 1e6);
+	emit(&o, "mqedge_fanout_latency_seconds_count %llu\n", (unsigned long long)st->latency_count);
+	if (o.failed) {
+		free(o.buf);
+		return NULL;
+	}
+	*len = o.len;
+	return o.buf;
+}

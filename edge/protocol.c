@@ -1,0 +1,250 @@
+/*
+ * protocol.c - client frame parsing and control-frame writing (docs/PROTOCOL.md sections 2, 3).
+ * Owns: op names, field rules and error codes for malformed frames. Must not: check permissions,
+ * touch sessions or the broker (the caller acts on the parsed op).
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mqedge/jsontext.h"
+#include "mqedge/protocol.h"
+
+struct span {
+	const char *p;
+	size_t len;
+};
+
+struct frame_fields {
+	struct span op, ref, room, device, to, data, token;
+};
+
+static const struct {
+	const char *name;
+	enum op_type type;
+} op_names[] = {
+	{ "sub", OP_SUB }, { "unsub", OP_UNSUB }, { "pub", OP_PUB }, { "send", OP_SEND },
+	{ "cmd", OP_CMD }, { "ping", OP_PING }, { "refresh", OP_REFRESH }, { "telemetry", OP_TELEMETRY },
+};
+
+static int on_member(void *ctx, const char *key, size_t keylen, bool key_escaped,
+		     const char *value, size_t len)
+{
+	struct frame_fields *f = ctx;
+	struct span *slot = NULL;
+
+	if (key_escaped)
+		return 0;
+#define FIELD(name) else if (keylen == sizeof(#name) - 1 && !memcmp(key, #name, keylen)) slot = &f->name
+	if (0) {}
+	FIELD(op); FIELD(ref); FIELD(room); FIELD(device); FIELD(to); FIELD(data); FIELD(token);
+#undef FIELD
+	if (slot) {
+		slot->p = value;
+		slot->len = len;
+	}
+	return 0;
+}
+
+static int fail(struct proto_error *err, const char *code, const char *message)
+{
+	err->code = code;
+	snprintf(err->message, sizeof(err->message), "%s", message);
+	return -1;
+}
+
+/* A string value without escapes: the text between the quotes. */
+static bool plain_string(struct span v, struct span *out)
+{
+	if (v.len < 2 || v.p[0] != '"' || memchr(v.p + 1, '\\', v.len - 2))
+		return false;
+	out->p = v.p + 1;
+	out->len = v.len - 2;
+	return true;
+}
+
+static bool is_string(struct span v)
+{
+	return v.len >= 2 && v.p[0] == '"';
+}
+
+/* Reads an id field into op->id; a string with escapes or bad characters is invalid_id. */
+static int take_id(struct client_op *op, struct span v, const char *field, struct proto_error *err)
+{
+	struct span s;
+
+	if (!is_string(v)) {
+		snprintf(err->message, sizeof(err->message), "'%s' must be a string", field);
+		err->code = "bad_request";
+		return -1;
+	}
+	if (!plain_string(v, &s) || topics_validate_id(s.p, s.len)) {
+		snprintf(err->message, sizeof(err->message),
+			 "'%s' must be 1-%d characters of A-Z a-z 0-9 _ - . @ :", field, TOPICS_ID_MAX);
+		err->code = "invalid_id";
+		return -1;
+	}
+	memcpy(op->id, s.p, s.len);
+	op->id[s.len] = '\0';
+	return 0;
+}
+
+static int need_data(struct client_op *op, const struct frame_fields *f, struct proto_error *err)
+{
+	if (!f->data.p)
+		return fail(err, "bad_request", "'data' is required");
+	op->data = f->data.p;
+	op->data_len = f->data.len;
+	return 0;
+}
+
+int protocol_parse(const char *text, size_t len, struct client_op *op, struct proto_error *err)
+{
+	struct frame_fields f;
+	bool is_object;
+	const char *value;
+	size_t value_len;
+	struct span name;
+	size_t i;
+
+	memset(op, 0, sizeof(*op));
+	memset(&f, 0, sizeof(f));
+	if (jsontext_validate(text, len, &is_object, &value, &value_len, on_member, &f))
+		return fail(err, "bad_json", "frame is not valid JSON");
+	if (!is_object)
+		return fail(err, "bad_json", "frame is not a JSON object");
+	if (f.ref.p) {
+		bool number = f.ref.p[0] == '-' || (f.ref.p[0] >= '0' && f.ref.p[0] <= '9');
+
+		if ((!number && !is_string(f.ref)) || f.ref.len > PROTOCOL_REF_MAX + 2)
+			return fail(err, "bad_request", "'ref' must be a string or number of at most 64 characters");
+		memcpy(op->ref, f.ref.p, f.ref.len);
+		op->ref[f.ref.len] = '\0';
+	}
+	if (!f.op.p)
+		return fail(err, "bad_request", "'op' is required");
+	if (!plain_string(f.op, &name))
+		return fail(err, "bad_request", "'op' must be a string");
+	for (i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+		if (strlen(op_names[i].name) == name.len && !memcmp(op_names[i].name, name.p, name.len))
+			break;
+	if (i == sizeof(op_names) / sizeof(op_names[0]))
+		return fail(err, "unknown_op", "unknown op");
+	op->type = op_names[i].type;
+
+	switch (op->type) {
+	case OP_SUB:
+	case OP_UNSUB:
+		if (f.room.p && f.device.p)
+			return fail(err, "bad_request", "give 'room' or 'device', not both");
+		if (f.room.p) {
+			op->target = TARGET_ROOM;
+			return take_id(op, f.room, "room", err);
+		}
+		if (f.device.p) {
+			op->target = TARGET_DEVICE;
+			return take_id(op, f.device, "device", err);
+		}
+		return fail(err, "bad_request", "'room' or 'device' is required");
+	case OP_PUB:
+		if (!f.room.p)
+			return fail(err, "bad_request", "'room' is required");
+		op->target = TARGET_ROOM;
+		if (take_id(op, f.room, "room", err))
+			return -1;
+		return need_data(op, &f, err);
+	case OP_SEND:
+		if (!f.to.p)
+			return fail(err, "bad_request", "'to' is required");
+		if (take_id(op, f.to, "to", err))
+			return -1;
+		return need_data(op, &f, err);
+	case OP_CMD:
+		if (!f.device.p)
+			return fail(err, "bad_request", "'device' is required");
+		op->target = TARGET_DEVICE;
+		if (take_id(op, f.device, "device", err))
+			return -1;
+		return need_data(op, &f, err);
+	case OP_TELEMETRY:
+		return need_data(op, &f, err);
+	case OP_REFRESH: {
+		struct span tok;
+
+		if (!f.token.p || !plain_string(f.token, &tok) || !tok.len)
+			return fail(err, "bad_request", "'token' must be a non-empty string");
+		op->token = tok.p;
+		op->token_len = tok.len;
+		return 0;
+	}
+	case OP_PING:
+		return 0;
+	}
+	return fail(err, "unknown_op", "unknown op");
+}
+
+/* "{"op":"ok"" plus ,"ref":REF when there is one; returns the length written. */
+static int head(char *buf, const char *op, const char *ref)
+{
+	return snprintf(buf, PROTOCOL_REPLY_MAX, "{\"op\":\"%s\"%s%s", op, *ref ? ",\"ref\":" : "", ref);
+}
+
+int protocol_write_ok(char *buf, const char *ref)
+{
+	int n = head(buf, "ok", ref);
+
+	return n + snprintf(buf + n, (size_t)(PROTOCOL_REPLY_MAX - n), "}");
+}
+
+int protocol_write_ok_msg(char *buf, const char *ref, const char *id, int64_t ts)
+{
+	int n = head(buf, "ok", ref);
+
+	return n + snprintf(buf + n, (size_t)(PROTOCOL_REPLY_MAX - n), ",\"id\":\"%s\",\"ts\":%lld}", id,
+			    (long long)ts);
+}
+
+int protocol_write_ok_exp(char *buf, const char *ref, int64_t exp)
+{
+	int n = head(buf, "ok", ref);
+
+	if (exp)
+		return n + snprintf(buf + n, (size_t)(PROTOCOL_REPLY_MAX - n), ",\"exp\":%lld}", (long long)exp);
+	return n + snprintf(buf + n, (size_t)(PROTOCOL_REPLY_MAX - n), ",\"exp\":null}");
+}
+
+int protocol_write_error(char *buf, const char *ref, const char *code, const char *message)
+{
+	int n = head(buf, "error", ref);
+	size_t mlen = strlen(message);
+
+	/* messages are ours, but escape them anyway: they may quote an op name back */
+	if (mlen > 100)
+		mlen = 100;	/* escaped, at most 602 bytes: fits PROTOCOL_REPLY_MAX */
+	n += snprintf(buf + n, (size_t)(PROTOCOL_REPLY_MAX - n), ",\"code\":\"%s\",\"message\":", code);
+	n += (int)jsontext_escape(buf + n, message, mlen);
+	buf[n++] = '}';
+	buf[n] = '\0';
+	return n;
+}
+
+int protocol_write_pong(char *buf, const char *ref, int64_t ts)
+{
+	int n = head(buf, "pong", ref);
+
+	return n + snprintf(buf + n, (size_t)(PROTOCOL_REPLY_MAX - n), ",\"ts\":%lld}", (long long)ts);
+}
+
+int protocol_write_welcome(char *buf, const struct welcome *w)
+{
+	char exp[24] = "null";
+
+	if (w->exp)
+		snprintf(exp, sizeof(exp), "%lld", (long long)w->exp);
+	return snprintf(buf, PROTOCOL_REPLY_MAX,
+			"{\"op\":\"welcome\",\"session\":\"%s\",\"user\":\"%s\",\"kind\":\"%s\",\"edge\":\"%s\","
+			"\"ts\":%lld,\"exp\":%s,\"limits\":{\"max_frame\":%ld,\"max_rooms\":%ld,\"rate\":%ld,"
+			"\"burst\":%ld}}",
+			w->session, w->user, w->kind, w->edge, (long long)w->ts, exp, w->max_frame,
+			w->max_rooms, w->rate, w->burst);
+}

@@ -1,0 +1,246 @@
+/*
+ * server.c - process assembly: the lws context and its listeners, the protocol table, signals
+ * (a signalfd adopted into the loop), the bridge, the run loop and the graceful stop.
+ * Owns: struct server. Must not: handle frames or broker messages (hub.c, ws_session.c).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "mqedge/bridge.h"
+#include "mqedge/frame.h"
+#include "mqedge/log.h"
+#include "mqedge/topics.h"
+#include "server.h"
+
+#define SIGNAL_PROTOCOL_NAME "mqedge-signal"
+#define STOP_GRACE_US (5 * LWS_US_PER_SEC)
+#define STOP_POLL_US (20 * LWS_US_PER_MS)
+
+/* ---- logging from lws ---- */
+
+static void lws_log_emit(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (level & LLL_ERR)
+		log_error("lws", "msg=\"%.*s\"", (int)n, line);
+	else
+		log_warn("lws", "msg=\"%.*s\"", (int)n, line);
+}
+
+/* ---- signals ---- */
+
+static int callback_signal(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct server *srv = lws_context_user(lws_get_context(wsi));
+	struct signalfd_siginfo si;
+
+	(void)user;
+	(void)in;
+	(void)len;
+	if (reason != LWS_CALLBACK_RAW_RX_FILE)
+		return 0;
+	while (read(srv->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("signal", "sig=HUP action=ignored");
+			continue;
+		}
+		server_begin_shutdown(srv, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+	}
+	return 0;
+}
+
+static int setup_signals(struct server *srv)
+{
+	sigset_t set;
+	lws_sock_file_fd_type desc;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	srv->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (srv->signal_fd < 0)
+		return -1;
+	/* lws closes what it adopts: give it a duplicate and keep reading our own descriptor */
+	desc.filefd = dup(srv->signal_fd);
+	if (desc.filefd < 0)
+		return -1;
+	if (!lws_adopt_descriptor_vhost(srv->vh_ws ? srv->vh_ws : srv->vh_wss, LWS_ADOPT_RAW_FILE_DESC, desc,
+					SIGNAL_PROTOCOL_NAME, NULL)) {
+		close(desc.filefd);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- graceful stop ---- */
+
+static void stop_check(lws_sorted_usec_list_t *sul)
+{
+	struct server *srv = lws_container_of(sul, struct server, sul_stop);
+	bool sessions_gone = !srv->edge.sessions;
+
+	if ((sessions_gone && bridge_stopped(srv->bridge)) || hub_now_us() > srv->stop_deadline_us) {
+		log_info("shutdown_complete", "sessions_left=%d broker_stopped=%d", !sessions_gone,
+			 bridge_stopped(srv->bridge));
+		srv->done = true;
+		lws_cancel_service(srv->context);
+		return;
+	}
+	if (sessions_gone)
+		bridge_stop(srv->bridge);	/* sessions' last publishes are out: leave the broker */
+	lws_sul_schedule(srv->context, 0, &srv->sul_stop, stop_check, STOP_POLL_US);
+}
+
+void server_begin_shutdown(struct server *srv, const char *why)
+{
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	srv->edge.draining = true;
+	srv->stop_deadline_us = hub_now_us() + STOP_GRACE_US;
+	log_info("shutdown_begin", "reason=%s sessions=%llu", why,
+		 (unsigned long long)(srv->edge.stats.sessions_user + srv->edge.stats.sessions_device));
+	for (struct session *s = srv->edge.sessions; s; s = s->next)
+		session_close(s, 1001, "edge shutting down");
+	lws_sul_schedule(srv->context, 0, &srv->sul_stop, stop_check, 1);
+}
+
+/* ---- assembly ---- */
+
+static struct lws_vhost *create_vhost(struct server *srv, struct lws_protocols *protocols,
+				      const lws_retry_bo_t *retry, bool tls)
+{
+	struct lws_context_creation_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = tls ? "wss" : "ws";
+	info.port = (int)(tls ? srv->cfg->tls_port : srv->cfg->port);
+	info.iface = srv->cfg->bind;
+	info.protocols = protocols;
+	info.retry_and_idle_policy = retry;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.keepalive_timeout = 5;
+	if (tls) {
+		info.ssl_cert_filepath = srv->cfg->cert;
+		info.ssl_private_key_filepath = srv->cfg->key;
+		info.alpn = "http/1.1";	/* WebSockets over HTTP/1.1 only */
+	}
+	return lws_create_vhost(srv->context, &info);
+}
+
+int server_run(struct edge_config *cfg)
+{
+	static struct server srv;
+	struct lws_protocols protocols[4];
+	struct lws_protocols signal_protocol = { SIGNAL_PROTOCOL_NAME, callback_signal, 0, 0, 0, NULL, 0 };
+	struct lws_context_creation_info info;
+	lws_retry_bo_t retry;
+	struct bridge_options bo;
+	static const struct bridge_hooks hooks = { hub_on_message, hub_on_state, hub_on_published, hub_on_subscribed };
+	char err[256], status_topic[TOPICS_TOPIC_MAX], client_id[128], online[256], offline[256];
+	int rc = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.cfg = cfg;
+	srv.signal_fd = -1;
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+	if (hub_init(&srv.edge, cfg, err, sizeof(err))) {
+		log_error("startup_failed", "reason=\"%s\"", err);
+		goto out;
+	}
+	srv.write_buf = malloc(LWS_PRE + SERVER_WRITE_BATCH);
+	if (!srv.write_buf)
+		goto out;
+
+	protocols[0] = ws_session_protocol;
+	protocols[1] = *bridge_lws_protocol();
+	protocols[2] = signal_protocol;
+	memset(&protocols[3], 0, sizeof(protocols[3]));
+
+	memset(&retry, 0, sizeof(retry));
+	retry.secs_since_valid_ping = (uint16_t)cfg->ping_interval;
+	retry.secs_since_valid_hangup = (uint16_t)(cfg->ping_interval + cfg->ping_timeout);
+
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | (cfg->tls_port ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+	info.user = &srv;
+	info.max_http_header_data = 8192 + 1024;	/* tokens travel in the URL or a header */
+	info.timeout_secs = 10;
+	info.pt_serv_buf_size = 32 * 1024;
+	srv.context = lws_create_context(&info);
+	if (!srv.context) {
+		log_error("startup_failed", "reason=\"lws context\"");
+		goto out;
+	}
+	if (cfg->port && !(srv.vh_ws = create_vhost(&srv, protocols, &retry, false))) {
+		log_error("startup_failed", "reason=\"cannot listen\" bind=%s port=%ld", cfg->bind, cfg->port);
+		goto out;
+	}
+	if (cfg->tls_port && !(srv.vh_wss = create_vhost(&srv, protocols, &retry, true))) {
+		log_error("startup_failed", "reason=\"cannot listen (TLS)\" bind=%s port=%ld", cfg->bind, cfg->tls_port);
+		goto out;
+	}
+	if (setup_signals(&srv)) {
+		log_error("startup_failed", "reason=\"signals\" errno=%d", errno);
+		goto out;
+	}
+
+	if (topics_build(status_topic, sizeof(status_topic), cfg->topic_prefix, TOPIC_STATUS, cfg->edge_id) < 0)
+		goto out;
+	snprintf(client_id, sizeof(client_id), "mqedge-%s", cfg->edge_id);
+	snprintf(online, sizeof(online), "{\"edge\":\"%s\",\"status\":\"online\",\"ts\":%lld,\"version\":\"%s\"}",
+		 cfg->edge_id, (long long)hub_now_ms(), MQEDGE_VERSION);
+	snprintf(offline, sizeof(offline), "{\"edge\":\"%s\",\"status\":\"offline\",\"ts\":%lld,\"version\":\"%s\"}",
+		 cfg->edge_id, (long long)hub_now_ms(), MQEDGE_VERSION);
+	memset(&bo, 0, sizeof(bo));
+	bo.host = cfg->broker_host;
+	bo.port = (int)cfg->broker_port;
+	bo.username = cfg->broker_username;
+	bo.password = cfg->broker_password;
+	bo.cafile = cfg->broker_cafile;
+	bo.client_id = client_id;
+	bo.keepalive = (int)cfg->broker_keepalive;
+	bo.status_topic = status_topic;
+	bo.online_payload = online;
+	bo.offline_payload = offline;
+	bo.max_pending = (size_t)cfg->offline_queue;
+	bo.max_pending_bytes = (size_t)cfg->offline_queue_bytes;
+	srv.bridge = bridge_create(srv.context, srv.vh_ws ? srv.vh_ws : srv.vh_wss, &bo, &hooks, &srv.edge);
+	if (!srv.bridge)
+		goto out;
+	hub_attach_bridge(&srv.edge, srv.bridge);
+
+	log_info("started", "version=%s edge=%s ws=%s://%s:%ld/ws%s%s broker=%s:%ld prefix=%s", MQEDGE_VERSION,
+		 cfg->edge_id, cfg->port ? "ws" : "wss", cfg->bind, cfg->port ? cfg->port : cfg->tls_port,
+		 cfg->port && cfg->tls_port ? " wss_port=" : "", cfg->port && cfg->tls_port ? "yes" : "",
+		 cfg->broker_host, cfg->broker_port, cfg->topic_prefix);
+	while (!srv.done)
+		if (lws_service(srv.context, 0) < 0)
+			break;
+	rc = srv.done ? 0 : 1;
+out:
+	/* the bridge lives on the context's loop: let go of it first, then close what is left */
+	hub_attach_bridge(&srv.edge, NULL);
+	bridge_destroy(srv.bridge);
+	if (srv.context)
+		lws_context_destroy(srv.context);	/* closes sessions: hub_session_closed for each */
+	identity_release(&srv.stash.ident);
+	hub_fini(&srv.edge);
+	frame_pool_drain();
+	free(srv.write_buf);
+	if (srv.signal_fd >= 0)
+		close(srv.signal_fd);
+	return rc;
+}

@@ -1,0 +1,79 @@
+/*
+ * config.h - every tunable of an edge, in one struct, filled from defaults, then a config file,
+ * then command-line flags (later wins). The table in config.c drives parsing, validation and
+ * --help, so an option exists in exactly one place.
+ */
+#ifndef MQEDGE_CONFIG_H
+#define MQEDGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define MQEDGE_VERSION "0.1.0"
+
+struct edge_config {
+	/* listeners */
+	char *bind;
+	long port;
+	long tls_port;
+	char *cert;
+	char *key;
+	char *origins;		/* comma-separated allowlist; empty = any origin */
+	/* broker */
+	char *broker;		/* HOST:PORT as given */
+	char *broker_host;	/* derived from broker */
+	long broker_port;	/* derived from broker */
+	char *broker_username;
+	char *broker_password;
+	char *broker_cafile;
+	long broker_keepalive;
+	long offline_queue;
+	long offline_queue_bytes;
+	/* identity and topics */
+	char *topic_prefix;
+	char *edge_id;
+	char *data_dir;
+	/* auth */
+	char *jwt_secret;
+	char *jwt_public_key;
+	char *jwt_alg;
+	char *jwt_audience;
+	char *jwt_issuer;
+	bool allow_anonymous;
+	char *anonymous_rooms;
+	/* per-connection limits */
+	long max_frame;
+	long max_rooms;
+	long max_conns_per_user;
+	long rate;
+	long burst;
+	long rate_strikes;
+	long outq_max_bytes;
+	long ping_interval;
+	long ping_timeout;
+	long dedup_window;
+	/* process */
+	char *log_level;
+};
+
+/* Fills cfg from defaults, the file named by --config (if any), then argv. Returns 0 on success,
+ * 1 when --help or --version was handled (caller exits 0), -1 on error (message already printed).
+ * Strings in cfg are heap copies owned by cfg; release with config_free(). */
+int config_load(struct edge_config *cfg, int argc, char **argv);
+
+/* Loads a config file into cfg (used by config_load; exposed for tests). Returns 0 or -1. */
+int config_load_file(struct edge_config *cfg, const char *path);
+
+/* Sets one option by its name, e.g. ("port", "8080"). Returns 0 or -1 with a message in err. */
+int config_set(struct edge_config *cfg, const char *name, const char *value, char *err, size_t errlen);
+
+/* Fills cfg with defaults only. Returns 0 or -1 on allocation failure. */
+int config_defaults(struct edge_config *cfg);
+
+/* Cross-field checks and derived fields (broker host/port, edge id, jwt alg). Returns 0 or -1. */
+int config_finish(struct edge_config *cfg, char *err, size_t errlen);
+
+void config_print_help(FILE *out, const char *prog);
+void config_free(struct edge_config *cfg);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * jsontext.h - zero-allocation JSON text tools for the fan-out path.
+ *
+ * Payloads from the broker are checked and spliced into outgoing frames as text, never parsed
+ * into trees: strict RFC 8259 validation (including UTF-8 inside strings, since a browser drops a
+ * connection on one bad text frame), member spans of a top-level object, string escaping and
+ * base64 for payloads that are not JSON.
+ */
+#ifndef MQEDGE_JSONTEXT_H
+#define MQEDGE_JSONTEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JSONTEXT_MAX_DEPTH 64
+
+/* True when buf[0..len) is well-formed UTF-8 (no overlongs, surrogates or values > U+10FFFF). */
+bool utf8_valid(const unsigned char *buf, size_t len);
+
+/* Called for each member of a top-level object: key text (without quotes, escapes not decoded)
+ * and the value's exact span. Return non-zero to stop the scan (jsontext_validate returns it). */
+typedef int (*jsontext_member_fn)(void *ctx, const char *key, size_t keylen, bool key_escaped,
+				  const char *value, size_t valuelen);
+
+/* Validates that buf[0..len) is exactly one JSON value (surrounding whitespace allowed).
+ * *is_object tells whether it is an object; on_member (may be NULL) sees its top-level members.
+ * value and valuelen get the value without surrounding whitespace.
+ * Returns 0 when valid, -1 when not, or the non-zero value on_member returned. */
+int jsontext_validate(const char *buf, size_t len, bool *is_object, const char **value,
+		      size_t *valuelen, jsontext_member_fn on_member, void *ctx);
+
+/* Length of s[0..len) written as a JSON string including the quotes. s must be valid UTF-8. */
+size_t jsontext_escaped_len(const char *s, size_t len);
+/* Writes s as a quoted JSON string into out (room for jsontext_escaped_len bytes); returns bytes. */
+size_t jsontext_escape(char *out, const char *s, size_t len);
+
+/* Length of the standard (padded) base64 encoding of len bytes. */
+size_t base64_len(size_t len);
+/* Writes base64 of in[0..len) into out (room for base64_len bytes); returns bytes written. */
+size_t base64_encode(char *out, const unsigned char *in, size_t len);
+
+/* Parses a JSON integer token (no fraction or exponent) in [0, INT64_MAX]. Returns 0 or -1. */
+int jsontext_parse_uint(const char *s, size_t len, int64_t *out);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * log.h - one-line, level-filtered, key=value event logging shared by every module.
+ *
+ * Each call writes one line: "TS LEVEL event key=value ...". The level check happens before any
+ * formatting, so a disabled debug line costs one comparison. libwebsockets and libmosquitto logs
+ * are routed here by the modules that own those libraries.
+ */
+#ifndef MQEDGE_LOG_H
+#define MQEDGE_LOG_H
+
+enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+extern enum log_level log_threshold;
+
+/* Parses "error", "warn", "info" or "debug"; returns 0 or -1 when the name is unknown. */
+int log_level_parse(const char *name, enum log_level *out);
+const char *log_level_name(enum log_level level);
+
+/* Writes one line to stderr: the event name, then printf-formatted key=value fields. */
+void log_write(enum log_level level, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define log_at(level, event, ...) \
+	do { if ((level) <= log_threshold) log_write((level), (event), __VA_ARGS__); } while (0)
+#define log_error(event, ...) log_at(LOG_ERROR, event, __VA_ARGS__)
+#define log_warn(event, ...) log_at(LOG_WARN, event, __VA_ARGS__)
+#define log_info(event, ...) log_at(LOG_INFO, event, __VA_ARGS__)
+#define log_debug(event, ...) log_at(LOG_DEBUG, event, __VA_ARGS__)
+
+#endif
