@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: install what is missing, build a normal and a sanitizer
+# (ASan + UBSan) tree, and run every ctest (unit, integration, e2e, bench smoke) in both.
+#   scripts/test.sh            everything
+#   MQEDGE_TEST_QUICK=1 ...    normal build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MQEDGE_WITH_TEST_DEPS=1 scripts/deps.sh
+
+run_tree() {	# run_tree DIR [cmake args...]
+	local dir=$1
+	shift
+	echo "== build $dir $*"
+	scripts/build.sh "$dir" "$@"
+	echo "== test $dir"
+	(cd "$dir" && ctest --output-on-failure --timeout 600)
+}
+
+run_tree build
+if [ "${MQEDGE_TEST_QUICK:-0}" != 1 ]; then
+	# halt on the first UB report; leaks are checked when each edge exits after SIGTERM
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	run_tree build-asan -DMQEDGE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+fi
+echo "== all tests passed"
