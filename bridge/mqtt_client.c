@@ -4,8 +4,8 @@
  * Owns: the mosquitto handle, the wanted-subscription list, queued and in-flight publishes.
  * Must not: know about sessions, rooms or frames (it speaks topics and bytes through hooks).
  *
- * States: WIPING (first connection of the process, clean session, dropped at once) ->
- * CONNECTING -> UP -> (connection lost) -> CONNECTING ... ; STOPPING -> STOPPED on shutdown.
+ * States: WIPING (first connection of the process, clean session, dropped at once; skipped with
+ * keep_session) -> CONNECTING -> UP -> (connection lost) -> CONNECTING ... ; STOPPING -> STOPPED.
  */
 #include <errno.h>
 #include <mosquitto.h>
@@ -59,6 +59,7 @@ struct bridge {
 	char *status_topic, *online_payload, *offline_payload;
 	int port, keepalive;
 	size_t max_pending, max_pending_bytes;
+	bool keep_session, ack_after_batch;
 	struct bridge_hooks hooks;
 	void *ctx;
 
@@ -114,6 +115,10 @@ static int configure(struct bridge *b)
 	/* our own queue bounds what waits; let libmosquitto keep every QoS 1 message in flight */
 	if (!rc)
 		rc = mosquitto_int_option(b->mosq, MOSQ_OPT_SEND_MAXIMUM, 65535);
+	/* "threaded" only stops libmosquitto writing from inside loop_read: PUBACKs then wait for
+	 * our loop_write, which runs after on_batch_done. No thread is started. */
+	if (!rc && b->ack_after_batch)
+		rc = mosquitto_threaded_set(b->mosq, true);
 	if (rc)
 		log_error("mqtt_configure_failed", "rc=%d err=\"%s\"", rc, err_name(rc));
 	return rc ? -1 : 0;
@@ -348,6 +353,8 @@ static void on_readable(void *ctx)
 		    pending <= 0)
 			break;
 	}
+	if (b->hooks.on_batch_done)
+		b->hooks.on_batch_done(b->ctx);
 	after_io(b);
 }
 
@@ -419,6 +426,8 @@ struct bridge *bridge_create(struct lws_context *context, struct lws_vhost *vh, 
 	b->max_pending = opt->max_pending;
 	b->max_pending_bytes = opt->max_pending_bytes;
 	b->backoff_ms = BACKOFF_MIN_MS;
+	b->keep_session = opt->keep_session;
+	b->ack_after_batch = opt->ack_after_batch;
 	b->host = dup_or_null(opt->host, &failed);
 	b->username = dup_or_null(opt->username, &failed);
 	b->password = dup_or_null(opt->password, &failed);
@@ -433,13 +442,13 @@ struct bridge *bridge_create(struct lws_context *context, struct lws_vhost *vh, 
 		goto fail;
 	if (mosquitto_lib_init() != MOSQ_ERR_SUCCESS)
 		goto fail;
-	b->mosq = mosquitto_new(b->client_id, true, b);
+	b->mosq = mosquitto_new(b->client_id, !b->keep_session, b);
 	if (!b->mosq || configure(b))
 		goto fail;
 	b->loop = mqtt_loop_create(context, vh, &ops, b);
 	if (!b->loop)
 		goto fail;
-	b->state = ST_WIPING;
+	b->state = b->keep_session ? ST_CONNECTING : ST_WIPING;
 	mqtt_loop_timer(b->loop, MQTT_TIMER_MISC, MISC_INTERVAL_MS);
 	start_connect(b);
 	return b;

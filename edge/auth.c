@@ -236,6 +236,7 @@ int auth_anonymous(struct auth *a, const char *session_id, struct identity *out)
 	if (snprintf(out->id, sizeof(out->id), "anon-%s", session_id) >= (int)sizeof(out->id))
 		return -1;
 	out->kind = IDENTITY_USER;
+	out->anonymous = true;
 	out->perms = a->anonymous;
 	a->anonymous->refs++;
 	return 0;

@@ -182,7 +182,9 @@ int hub_session_open(struct edge *e, struct session *s)
 	/* anonymous identities are named after the session, so they are completed here */
 	if (!s->ident.perms && auth_anonymous(e->auth, s->id, &s->ident))
 		return -1;
-	if (join(e, s, own_channel_kind(s), s->ident.id, NULL) < 0) {
+	/* an anonymous id lives as long as its session: nobody can address it, so no broker
+	 * subscription is spent on it */
+	if (!s->ident.anonymous && join(e, s, own_channel_kind(s), s->ident.id, NULL) < 0) {
 		log_error("session_join_failed", "sess=%s user=%s", s->id, s->ident.id);
 		return -1;
 	}

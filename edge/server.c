@@ -148,7 +148,7 @@ int server_run(struct edge_config *cfg)
 	struct lws_context_creation_info info;
 	lws_retry_bo_t retry;
 	struct bridge_options bo;
-	static const struct bridge_hooks hooks = { hub_on_message, hub_on_state, hub_on_published, hub_on_subscribed };
+	static const struct bridge_hooks hooks = { hub_on_message, hub_on_state, hub_on_published, hub_on_subscribed, NULL };
 	char err[256], status_topic[TOPICS_TOPIC_MAX], client_id[128], online[256], offline[256];
 	int rc = 1;
 

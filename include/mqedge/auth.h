@@ -38,6 +38,7 @@ enum identity_kind { IDENTITY_USER = 0, IDENTITY_DEVICE = 1 };
 struct identity {
 	char id[TOPICS_ID_MAX + 1];
 	enum identity_kind kind;
+	bool anonymous;		/* no token: no direct channel, perms from anonymous-rooms */
 	int64_t exp;		/* seconds since the epoch; 0 = never */
 	struct perms *perms;	/* one reference owned by the identity */
 };

@@ -35,6 +35,12 @@ struct bridge_options {
 	const char *offline_payload;
 	size_t max_pending;		/* publishes queued or awaiting PUBACK */
 	size_t max_pending_bytes;
+	/* Keep the broker session across process restarts (no clean first connection), so what
+	 * arrived while this process was down is delivered when it comes back. */
+	bool keep_session;
+	/* Send PUBACKs for received messages only after on_batch_done returned, so a consumer that
+	 * persists in on_message/on_batch_done acknowledges nothing it has not stored. */
+	bool ack_after_batch;
 };
 
 struct bridge_hooks {
@@ -46,6 +52,8 @@ struct bridge_hooks {
 	void (*on_published)(void *ctx, void *cookie, int status);
 	/* The broker acknowledged the subscription made for user. */
 	void (*on_subscribed)(void *ctx, void *user);
+	/* A burst of received messages ended; PUBACKs for them go out after this returns. May be NULL. */
+	void (*on_batch_done)(void *ctx);
 };
 
 struct bridge_stats {
