@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "mqedge/bridge.h"
@@ -562,6 +563,19 @@ int bridge_publish(struct bridge *b, const char *topic, const void *payload, siz
 	b->queue_count++;
 	b->queue_bytes += len;
 	return BRIDGE_OK;
+}
+
+void bridge_drop_connection(struct bridge *b)
+{
+	int fd = mosquitto_socket(b->mosq);
+
+	if (fd < 0)
+		return;
+	log_warn("mqtt_drop_connection", "client_id=%s", b->client_id);
+	/* shutdown, not close: libmosquitto still owns the descriptor. Its next read or write fails,
+	 * it reports the disconnect, and the reconnect discards the queued packets. */
+	shutdown(fd, SHUT_RDWR);
+	mqtt_loop_want_write(b->loop);
 }
 
 bool bridge_is_up(const struct bridge *b)

@@ -17,7 +17,13 @@ static const struct {
 	{ TOPIC_TELEMETRY, "device", "telemetry" },
 	{ TOPIC_CMD, "device", "cmd" },
 	{ TOPIC_STATUS, "edge", "status" },
+	{ TOPIC_NOTIFY, "user", "notify" },
+	{ TOPIC_READ, "user", "read" },
+	{ TOPIC_SETTINGS, "user", "settings" },
 };
+
+#define NOTIFY_ALL "notify/all"
+
 
 #define N_LAYOUT (sizeof(layout) / sizeof(layout[0]))
 
@@ -69,6 +75,21 @@ int topics_build(char *buf, size_t buflen, const char *prefix, enum topic_kind k
 	return -1;
 }
 
+int topics_filter(char *buf, size_t buflen, const char *prefix, enum topic_kind kind)
+{
+	int n = -1;
+
+	if (kind == TOPIC_NOTIFY_ALL) {
+		n = snprintf(buf, buflen, "%s/" NOTIFY_ALL, prefix);
+	} else {
+		for (size_t i = 0; i < N_LAYOUT; i++)
+			if (layout[i].kind == kind)
+				n = snprintf(buf, buflen, "%s/%s/+%s%s", prefix, layout[i].level,
+					     *layout[i].suffix ? "/" : "", layout[i].suffix);
+	}
+	return n < 0 || (size_t)n >= buflen ? -1 : n;
+}
+
 enum topic_kind topics_parse(const char *prefix, const char *topic, size_t len,
 			     const char **id, size_t *idlen)
 {
@@ -78,6 +99,11 @@ enum topic_kind topics_parse(const char *prefix, const char *topic, size_t len,
 	if (len <= plen + 1 || memcmp(topic, prefix, plen) || topic[plen] != '/')
 		return TOPIC_NONE;
 	p = topic + plen + 1;
+	if ((size_t)(end - p) == strlen(NOTIFY_ALL) && !memcmp(p, NOTIFY_ALL, strlen(NOTIFY_ALL))) {
+		*id = end;
+		*idlen = 0;
+		return TOPIC_NOTIFY_ALL;
+	}
 	for (size_t i = 0; i < N_LAYOUT; i++) {
 		size_t llen = strlen(layout[i].level), slen = strlen(layout[i].suffix);
 		const char *idp;

@@ -45,7 +45,13 @@ static const struct option_def options[] = {
 	NUM(offline_queue_bytes, 0, 1L << 30, "4194304", "bytes held for the broker while it is away"),
 	STR(topic_prefix, "mqedge/v1", "MQTT topic prefix"),
 	STR(edge_id, NULL, "this edge's id (default: HOSTNAME-PORT)"),
-	STR(data_dir, "./mqedge-data", "directory for the edge's persistent state"),
+	STR(data_dir, "./mqedge-data", "directory for the edge's persistent state (inbox.db)"),
+	STR(inbox_scope, "all", "whose notifications this edge stores: all, or served (users that connected here)"),
+	NUM(inbox_max_per_user, 1, 10000000, "1000", "notifications kept per user (oldest pruned first)"),
+	NUM(inbox_max_age, 60, 315360000, "2592000", "seconds a notification is kept"),
+	NUM(inbox_backlog, 0, 100000, "1000", "unread notifications pushed on connect (0: the client pages)"),
+	STR(api_key, NULL, "comma-separated keys for POST /api/v1/notifications; unset disables the API"),
+	NUM(api_max_body, 1024, 64L << 20, "1048576", "largest HTTP request body in bytes (413 above)"),
 	STR(jwt_secret, NULL, "HS256 shared secret for tokens"),
 	STR(jwt_public_key, NULL, "PEM public key file for RS256/ES256 tokens"),
 	STR(jwt_alg, NULL, "token algorithm: HS256, RS256 or ES256 (default from the key given)"),
@@ -311,6 +317,10 @@ int config_finish(struct edge_config *cfg, char *err, size_t errlen)
 	}
 	if (!cfg->jwt_secret && !cfg->jwt_public_key && !cfg->allow_anonymous) {
 		snprintf(err, errlen, "no way to authenticate: give --jwt-secret, --jwt-public-key or --allow-anonymous");
+		return -1;
+	}
+	if (strcmp(cfg->inbox_scope, "all") && strcmp(cfg->inbox_scope, "served")) {
+		snprintf(err, errlen, "inbox-scope: '%s' is not all or served", cfg->inbox_scope);
 		return -1;
 	}
 	if (cfg->ping_timeout < 1) {

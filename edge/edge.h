@@ -20,6 +20,7 @@
 #include "mqedge/ratelimit.h"
 
 struct bridge;
+struct notify;
 
 /* Counters exported by /metrics. Monotonic unless noted. */
 struct edge_stats {
@@ -74,6 +75,7 @@ struct edge {
 	char boot36[16];
 	uint64_t next_msg_seq, next_session_seq;
 	bool draining;
+	struct notify *notify;		/* the offline inbox (notify.c) */
 	struct edge_stats stats;
 };
 
@@ -97,6 +99,9 @@ int hub_init(struct edge *e, struct edge_config *cfg, char *err, size_t errlen);
 /* Connects the hub to the broker side (the bridge calls back into the hub). */
 void hub_attach_bridge(struct edge *e, struct bridge *b);
 void hub_fini(struct edge *e);
+
+/* A new message id "{edge}.{boot}.{seq}" into out. */
+void hub_next_message_id(struct edge *e, char out[ENVELOPE_ID_MAX + 1]);
 
 int64_t hub_now_ms(void);
 int64_t hub_now_us(void);

@@ -18,6 +18,7 @@
 #include "mqedge/frame.h"
 #include "mqedge/log.h"
 #include "mqedge/siphash.h"
+#include "notify.h"
 
 int64_t hub_now_ms(void)
 {
@@ -53,7 +54,7 @@ static int base36(char *out, size_t outlen, uint64_t v)
 }
 
 /* "{edge}.{boot}.{seq}": unique across edges (ids differ) and restarts (boot differs). */
-static void next_message_id(struct edge *e, char out[ENVELOPE_ID_MAX + 1])
+void hub_next_message_id(struct edge *e, char out[ENVELOPE_ID_MAX + 1])
 {
 	memcpy(out, e->id_prefix, e->id_prefix_len);
 	base36(out + e->id_prefix_len, ENVELOPE_ID_MAX + 1 - e->id_prefix_len, e->next_msg_seq++);
@@ -208,7 +209,15 @@ int hub_session_open(struct edge *e, struct session *s)
 	w.max_rooms = e->cfg->max_rooms;
 	w.rate = e->cfg->rate;
 	w.burst = e->cfg->burst;
+	w.unread = -1;
+	if (!s->ident.anonymous && s->ident.kind == IDENTITY_USER && e->notify) {
+		notify_user_seen(e->notify, s->ident.id);
+		w.unread = notify_unread(e->notify, s->ident.id);
+	}
 	session_send_text(s, buf, (size_t)protocol_write_welcome(buf, &w));
+	/* the unread backlog goes out before anything live: this loop turn sends nothing else */
+	if (w.unread > 0)
+		notify_push_backlog(e->notify, s);
 	log_debug("session_open", "sess=%s user=%s kind=%s", s->id, s->ident.id, w.kind);
 	return 0;
 }
@@ -311,7 +320,7 @@ static void publish(struct edge *e, struct session *s, const struct client_op *o
 	buf = malloc(cap);
 	if (len < 0 || !ack || !buf)
 		goto internal;
-	next_message_id(e, ack->id);
+	hub_next_message_id(e, ack->id);
 	ack->ts = hub_now_ms();
 	snprintf(ack->ref, sizeof(ack->ref), "%s", op->ref);
 	n = envelope_build(buf, cap, ack->id, ack->ts, s->ident.id, op->data, op->data_len);
@@ -442,6 +451,14 @@ void hub_handle_frame(struct edge *e, struct session *s, const char *text, size_
 	case OP_TELEMETRY:
 		hub_send_error(s, op.ref, "unknown_op", "telemetry is for device connections");
 		break;
+	case OP_INBOX:
+	case OP_READ:
+	case OP_SETTINGS:
+		if (e->notify)
+			notify_op(e->notify, s, &op);
+		else
+			hub_send_error(s, op.ref, "unavailable", "this edge has no inbox");
+		break;
 	}
 }
 
@@ -490,7 +507,7 @@ void hub_on_message(void *ctx, const char *topic, size_t topic_len, const void *
 			return;
 		}
 	} else {
-		next_message_id(e, id);
+		hub_next_message_id(e, id);
 		env.id = id;
 		env.id_len = strlen(id);
 	}

@@ -107,6 +107,37 @@ char *metrics_render(const struct server *srv, size_t *len)
 	       bs.publish_refused);
 	metric(&o, "mqedge_broker_pending", "gauge", "Publishes queued or awaiting PUBACK.", bs.pending);
 	metric(&o, "mqedge_broker_subscriptions", "gauge", "Topics subscribed on the broker.", bs.subscriptions);
+	{
+		const struct notify_stats *ns = &srv->notify.stats;
+		struct inbox_stats is;
+		struct bridge_stats ibs;
+
+		memset(&is, 0, sizeof(is));
+		if (srv->notify.inbox)
+			inbox_get_stats(srv->notify.inbox, &is);
+		bridge_get_stats(srv->inbox_bridge, &ibs);
+		metric(&o, "mqedge_store_up", "gauge", "1 while the inbox store is open.", srv->notify.inbox != NULL);
+		metric(&o, "mqedge_inbox_rows", "gauge", "Notifications stored (refreshed when pruning).", is.rows);
+		metric(&o, "mqedge_inbox_stored_total", "counter", "Notifications stored.", is.stored);
+		metric(&o, "mqedge_inbox_duplicates_total", "counter", "Notifications received again and ignored.", is.duplicates);
+		metric(&o, "mqedge_inbox_pruned_total", "counter", "Notifications pruned (age or per-user cap).", is.pruned);
+		metric(&o, "mqedge_inbox_commits_total", "counter", "Store transactions committed.", is.commits);
+		emit(&o, "# HELP mqedge_inbox_commit_seconds_max Slowest store commit so far.\n"
+			 "# TYPE mqedge_inbox_commit_seconds_max gauge\nmqedge_inbox_commit_seconds_max %.6f\n",
+		     (double)is.commit_us_max / 1e6);
+		metric(&o, "mqedge_store_errors_total", "counter", "Store (SQLite) errors.", is.errors);
+		metric(&o, "mqedge_inbox_commit_failures_total", "counter", "Batches not stored (not acknowledged).",
+		       ns->commit_failures);
+		metric(&o, "mqedge_notifications_received_total", "counter", "Notifications received over MQTT.", ns->received);
+		metric(&o, "mqedge_notifications_rejected_total", "counter", "Notifications rejected as malformed.", ns->rejected);
+		metric(&o, "mqedge_notifications_pushed_total", "counter", "Notification frames pushed to sessions.", ns->pushed);
+		metric(&o, "mqedge_notifications_muted_total", "counter", "Notifications stored muted (not pushed).", ns->muted);
+		metric(&o, "mqedge_api_requests_total", "counter", "HTTP API requests.", ns->http_requests);
+		metric(&o, "mqedge_api_errors_total", "counter", "HTTP API requests answered with an error.", ns->http_errors);
+		metric(&o, "mqedge_inbox_broker_up", "gauge", "1 while the inbox's broker session is up.",
+		       bridge_is_up(srv->inbox_bridge));
+		metric(&o, "mqedge_inbox_broker_reconnects_total", "counter", "Inbox broker connections lost.", ibs.disconnects);
+	}
 	emit(&o, "# HELP mqedge_fanout_latency_seconds Broker arrival to frame written, per delivery.\n"
 		 "# TYPE mqedge_fanout_latency_seconds histogram\n");
 	for (int i = 0; i < 16; i++) {

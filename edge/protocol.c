@@ -16,7 +16,7 @@ struct span {
 };
 
 struct frame_fields {
-	struct span op, ref, room, device, to, data, token;
+	struct span op, ref, room, device, to, data, token, before, limit, ids, all, mute;
 };
 
 static const struct {
@@ -25,6 +25,7 @@ static const struct {
 } op_names[] = {
 	{ "sub", OP_SUB }, { "unsub", OP_UNSUB }, { "pub", OP_PUB }, { "send", OP_SEND },
 	{ "cmd", OP_CMD }, { "ping", OP_PING }, { "refresh", OP_REFRESH }, { "telemetry", OP_TELEMETRY },
+	{ "inbox", OP_INBOX }, { "read", OP_READ }, { "settings", OP_SETTINGS },
 };
 
 static int on_member(void *ctx, const char *key, size_t keylen, bool key_escaped,
@@ -38,6 +39,7 @@ static int on_member(void *ctx, const char *key, size_t keylen, bool key_escaped
 #define FIELD(name) else if (keylen == sizeof(#name) - 1 && !memcmp(key, #name, keylen)) slot = &f->name
 	if (0) {}
 	FIELD(op); FIELD(ref); FIELD(room); FIELD(device); FIELD(to); FIELD(data); FIELD(token);
+	FIELD(before); FIELD(limit); FIELD(ids); FIELD(all); FIELD(mute);
 #undef FIELD
 	if (slot) {
 		slot->p = value;
@@ -179,6 +181,41 @@ int protocol_parse(const char *text, size_t len, struct client_op *op, struct pr
 	}
 	case OP_PING:
 		return 0;
+	case OP_INBOX: {
+		struct span b;
+		int64_t limit;
+
+		if (f.before.p) {
+			if (!plain_string(f.before, &b) || b.len >= sizeof(op->before))
+				return fail(err, "bad_request", "'before' must be a notification id");
+			memcpy(op->before, b.p, b.len);
+			op->before[b.len] = '\0';
+		}
+		if (f.limit.p) {
+			if (jsontext_parse_uint(f.limit.p, f.limit.len, &limit) || limit < 1 || limit > 1000)
+				return fail(err, "bad_request", "'limit' must be an integer from 1 to 1000");
+			op->limit = (long)limit;
+		}
+		return 0;
+	}
+	case OP_READ:
+		if (f.all.p && f.all.len == 4 && !memcmp(f.all.p, "true", 4)) {
+			op->all = true;
+			return 0;
+		}
+		if (!f.ids.p || f.ids.p[0] != '[')
+			return fail(err, "bad_request", "give 'ids' (an array of notification ids) or 'all': true");
+		op->ids = f.ids.p;
+		op->ids_len = f.ids.len;
+		return 0;
+	case OP_SETTINGS:
+		if (f.mute.p) {
+			if (f.mute.p[0] != '[')
+				return fail(err, "bad_request", "'mute' must be an array");
+			op->mute = f.mute.p;
+			op->mute_len = f.mute.len;
+		}
+		return 0;
 	}
 	return fail(err, "unknown_op", "unknown op");
 }
@@ -237,14 +274,16 @@ int protocol_write_pong(char *buf, const char *ref, int64_t ts)
 
 int protocol_write_welcome(char *buf, const struct welcome *w)
 {
-	char exp[24] = "null";
+	char exp[24] = "null", unread[24] = "null";
 
 	if (w->exp)
 		snprintf(exp, sizeof(exp), "%lld", (long long)w->exp);
+	if (w->unread >= 0)
+		snprintf(unread, sizeof(unread), "%lld", (long long)w->unread);
 	return snprintf(buf, PROTOCOL_REPLY_MAX,
 			"{\"op\":\"welcome\",\"session\":\"%s\",\"user\":\"%s\",\"kind\":\"%s\",\"edge\":\"%s\","
-			"\"ts\":%lld,\"exp\":%s,\"limits\":{\"max_frame\":%ld,\"max_rooms\":%ld,\"rate\":%ld,"
-			"\"burst\":%ld}}",
-			w->session, w->user, w->kind, w->edge, (long long)w->ts, exp, w->max_frame,
+			"\"ts\":%lld,\"exp\":%s,\"unread\":%s,\"limits\":{\"max_frame\":%ld,\"max_rooms\":%ld,"
+			"\"rate\":%ld,\"burst\":%ld}}",
+			w->session, w->user, w->kind, w->edge, (long long)w->ts, exp, unread, w->max_frame,
 			w->max_rooms, w->rate, w->burst);
 }

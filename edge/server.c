@@ -90,16 +90,20 @@ static void stop_check(lws_sorted_usec_list_t *sul)
 {
 	struct server *srv = lws_container_of(sul, struct server, sul_stop);
 	bool sessions_gone = !srv->edge.sessions;
+	bool bridges_stopped = bridge_stopped(srv->bridge) && bridge_stopped(srv->inbox_bridge);
 
-	if ((sessions_gone && bridge_stopped(srv->bridge)) || hub_now_us() > srv->stop_deadline_us) {
-		log_info("shutdown_complete", "sessions_left=%d broker_stopped=%d", !sessions_gone,
-			 bridge_stopped(srv->bridge));
+	if ((sessions_gone && bridges_stopped) || hub_now_us() > srv->stop_deadline_us) {
+		log_info("shutdown_complete", "sessions_left=%d brokers_stopped=%d", !sessions_gone, bridges_stopped);
 		srv->done = true;
 		lws_cancel_service(srv->context);
 		return;
 	}
-	if (sessions_gone)
-		bridge_stop(srv->bridge);	/* sessions' last publishes are out: leave the broker */
+	if (sessions_gone) {
+		/* sessions' last publishes are out: store what is open, then leave the broker */
+		notify_on_batch_done(&srv->notify);
+		bridge_stop(srv->inbox_bridge);
+		bridge_stop(srv->bridge);
+	}
 	lws_sul_schedule(srv->context, 0, &srv->sul_stop, stop_check, STOP_POLL_US);
 }
 
@@ -115,6 +119,42 @@ void server_begin_shutdown(struct server *srv, const char *why)
 	for (struct session *s = srv->edge.sessions; s; s = s->next)
 		session_close(s, 1001, "edge shutting down");
 	lws_sul_schedule(srv->context, 0, &srv->sul_stop, stop_check, 1);
+}
+
+/* ---- periodic inbox work ---- */
+
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+	struct server *srv = lws_container_of(sul, struct server, sul_tick);
+	bool more = notify_tick(&srv->notify);
+
+	/* pruning runs in small slices; when it is behind, the next slice comes right away */
+	lws_sul_schedule(srv->context, 0, &srv->sul_tick, on_tick, more ? 10 * LWS_US_PER_MS : LWS_US_PER_SEC);
+}
+
+static struct bridge *create_inbox_bridge(struct server *srv, const struct bridge_options *live)
+{
+	static const struct bridge_hooks hooks = {
+		notify_on_message, notify_on_state, notify_on_published, notify_on_subscribed, notify_on_batch_done,
+	};
+	struct bridge_options bo = *live;
+	char client_id[128];
+	struct bridge *b;
+
+	snprintf(client_id, sizeof(client_id), "%s-inbox", live->client_id);
+	bo.client_id = client_id;
+	bo.status_topic = NULL;	/* the live session carries the edge's status */
+	bo.keep_session = true;	/* what arrived while this edge was down is waiting for it */
+	bo.ack_after_batch = true;	/* PUBACK only what is committed */
+	b = bridge_create(srv->context, srv->vh_ws ? srv->vh_ws : srv->vh_wss, &bo, &hooks, &srv->notify);
+	if (!b)
+		return NULL;
+	notify_attach_bridge(&srv->notify, b);
+	for (const char *const *t = notify_topics(&srv->notify); *t; t++)
+		if (!**t || !bridge_subscribe(b, *t, NULL))
+			log_error("inbox_subscribe_failed", "topic=%s", *t);
+	notify_follow_served(&srv->notify);
+	return b;
 }
 
 /* ---- assembly ---- */
@@ -160,6 +200,9 @@ int server_run(struct edge_config *cfg)
 		log_error("startup_failed", "reason=\"%s\"", err);
 		goto out;
 	}
+	if (notify_init(&srv.notify, &srv.edge))
+		goto out;
+	srv.edge.notify = &srv.notify;
 	srv.write_buf = malloc(LWS_PRE + SERVER_WRITE_BATCH);
 	if (!srv.write_buf)
 		goto out;
@@ -221,6 +264,10 @@ int server_run(struct edge_config *cfg)
 	if (!srv.bridge)
 		goto out;
 	hub_attach_bridge(&srv.edge, srv.bridge);
+	srv.inbox_bridge = create_inbox_bridge(&srv, &bo);
+	if (!srv.inbox_bridge)
+		goto out;
+	lws_sul_schedule(srv.context, 0, &srv.sul_tick, on_tick, LWS_US_PER_SEC);
 
 	log_info("started", "version=%s edge=%s ws=%s://%s:%ld/ws%s%s broker=%s:%ld prefix=%s", MQEDGE_VERSION,
 		 cfg->edge_id, cfg->port ? "ws" : "wss", cfg->bind, cfg->port ? cfg->port : cfg->tls_port,
@@ -234,9 +281,13 @@ out:
 	/* the bridge lives on the context's loop: let go of it first, then close what is left */
 	hub_attach_bridge(&srv.edge, NULL);
 	bridge_destroy(srv.bridge);
+	bridge_destroy(srv.inbox_bridge);
+	if (srv.context)
+		lws_sul_cancel(&srv.sul_tick);
 	if (srv.context)
 		lws_context_destroy(srv.context);	/* closes sessions: hub_session_closed for each */
 	identity_release(&srv.stash.ident);
+	notify_fini(&srv.notify);
 	hub_fini(&srv.edge);
 	frame_pool_drain();
 	free(srv.write_buf);

@@ -8,6 +8,7 @@
 #include <libwebsockets.h>
 
 #include "edge.h"
+#include "notify.h"
 
 /* Largest batch of queued frames sent in one write. */
 #define SERVER_WRITE_BATCH (64 * 1024)
@@ -17,7 +18,10 @@ struct server {
 	struct edge_config *cfg;
 	struct lws_context *context;
 	struct lws_vhost *vh_ws, *vh_wss;
-	struct bridge *bridge;
+	struct bridge *bridge;		/* live traffic: rooms, users, devices */
+	struct notify notify;
+	struct bridge *inbox_bridge;	/* the inbox's own persistent session */
+	lws_sorted_usec_list_t sul_tick;
 	unsigned char *write_buf;	/* LWS_PRE + SERVER_WRITE_BATCH, reused by every batched write */
 
 	/* identity verified in HTTP_CONFIRM_UPGRADE, picked up by FILTER_PROTOCOL_CONNECTION of the

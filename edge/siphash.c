@@ -7,7 +7,7 @@
 
 #include "mqedge/siphash.h"
 
-static uint64_t k0, k1;
+static uint64_t process_k0, process_k1;
 
 int siphash_seed_random(void)
 {
@@ -15,8 +15,8 @@ int siphash_seed_random(void)
 
 	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
 		return -1;
-	k0 = key[0];
-	k1 = key[1];
+	process_k0 = key[0];
+	process_k1 = key[1];
 	return 0;
 }
 
@@ -30,6 +30,11 @@ int siphash_seed_random(void)
 	} while (0)
 
 uint64_t siphash(const void *data, size_t len)
+{
+	return siphash_keyed(process_k0, process_k1, data, len);
+}
+
+uint64_t siphash_keyed(uint64_t k0, uint64_t k1, const void *data, size_t len)
 {
 	const unsigned char *p = data, *end = p + (len & ~(size_t)7);
 	uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;

@@ -20,9 +20,20 @@
 
 _Static_assert(FRAME_HEADROOM >= LWS_PRE, "frames must leave LWS_PRE headroom");
 
+/* One HTTP API request in progress (allocated only for API calls). */
+struct http_req {
+	char *body;
+	size_t len, cap;
+	bool answered;		/* the response is ready in out */
+	unsigned status;
+	char *out;
+	size_t out_len;
+};
+
 struct edge_pss {
 	struct session s;		/* first: hub code sees only this */
 	struct lws *wsi;
+	struct http_req *http;
 	lws_sorted_usec_list_t sul_expiry;
 	char *rx;			/* reassembly of a fragmented message (malloc'd) */
 	size_t rx_len, rx_cap;
@@ -274,15 +285,127 @@ static int http_json_error(struct lws *wsi, unsigned status, const char *code, c
 	return http_respond(wsi, status, "application/json", body, (size_t)n, complete);
 }
 
+#define API_PATH "/api/v1/notifications"
+
+static bool key_matches(const char *keys, const char *given)
+{
+	size_t glen = strlen(given);
+
+	for (const char *p = keys; p && *p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		unsigned char diff = len != glen;
+
+		/* same time whatever the mismatch position */
+		for (size_t i = 0; i < len; i++)
+			diff |= (unsigned char)(p[i] ^ (i < glen ? given[i] : 0));
+		if (!diff && len)
+			return true;
+		p = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+static bool api_authorized(struct server *srv, struct lws *wsi)
+{
+	char buf[512];
+
+	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_AUTHORIZATION) > 7 && !strncasecmp(buf, "Bearer ", 7))
+		return key_matches(srv->cfg->api_key, buf + 7);
+	if (lws_hdr_custom_copy(wsi, buf, sizeof(buf), "x-api-key:", 10) > 0)
+		return key_matches(srv->cfg->api_key, buf);
+	return false;
+}
+
+/* Starts an API request: checks method, key and size; the body follows in HTTP_BODY. */
+static int on_api(struct server *srv, struct edge_pss *pss, struct lws *wsi)
+{
+	char clen[32];
+	long len = -1;
+
+	if (!srv->cfg->api_key)
+		return http_json_error(wsi, 404, "not_found", "the HTTP API is disabled (no api-key)", true);
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
+		return http_json_error(wsi, 405, "method_not_allowed", "POST a notification", true);
+	if (!api_authorized(srv, wsi)) {
+		srv->edge.stats.auth_failures++;
+		return http_json_error(wsi, 401, "unauthorized", "a valid API key is required", true);
+	}
+	if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+		len = strtol(clen, NULL, 10);
+	if (len > srv->cfg->api_max_body)
+		return http_json_error(wsi, 413, "too_large", "the body is larger than api-max-body", true);
+	pss->http = calloc(1, sizeof(*pss->http));
+	if (!pss->http)
+		return http_json_error(wsi, 500, "internal", "out of memory", true);
+	return 0;
+}
+
+static int on_api_body(struct server *srv, struct edge_pss *pss, struct lws *wsi, const char *in, size_t len)
+{
+	struct http_req *r = pss->http;
+
+	if (!r)
+		return -1;
+	if (r->len + len > (size_t)srv->cfg->api_max_body) {
+		http_json_error(wsi, 413, "too_large", "the body is larger than api-max-body", false);
+		return -1;
+	}
+	if (r->len + len > r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 4096;
+		char *nb;
+
+		while (cap < r->len + len)
+			cap *= 2;
+		nb = realloc(r->body, cap);
+		if (!nb)
+			return -1;
+		r->body = nb;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, in, len);
+	r->len += len;
+	return 0;
+}
+
+/* notify.c's answer, now or after the broker acknowledged: write it when writable. */
+static void api_done(void *ctx, unsigned status, const char *json, size_t len)
+{
+	struct edge_pss *pss = ctx;
+	struct http_req *r = pss->http;
+
+	r->out = malloc(len ? len : 1);
+	if (r->out)
+		memcpy(r->out, json, len);
+	r->out_len = r->out ? len : 0;
+	r->status = r->out ? status : 500;
+	r->answered = true;
+	lws_callback_on_writable(pss->wsi);
+}
+
+static void http_req_free(struct edge_pss *pss)
+{
+	if (!pss->http)
+		return;
+	free(pss->http->body);
+	free(pss->http->out);
+	free(pss->http);
+	pss->http = NULL;
+}
+
 static int on_http(struct server *srv, struct lws *wsi, const char *path)
 {
+	if (!strcmp(path, API_PATH))
+		return on_api(srv, lws_wsi_user(wsi), wsi);
 	if (!strcmp(path, "/healthz"))
 		return http_respond(wsi, 200, "application/json", "{\"status\":\"ok\"}", 15, true);
 	if (!strcmp(path, "/readyz")) {
-		if (bridge_is_up(srv->bridge) && !srv->edge.draining)
+		const char *why = srv->edge.draining ? "draining" : !bridge_is_up(srv->bridge) ? "broker_down" :
+				  !srv->notify.inbox ? "store_unavailable" : NULL;
+
+		if (!why)
 			return http_respond(wsi, 200, "application/json", "{\"status\":\"ready\"}", 18, true);
-		return http_json_error(wsi, 503, srv->edge.draining ? "draining" : "broker_down",
-				       srv->edge.draining ? "shutting down" : "no broker session", true);
+		return http_json_error(wsi, 503, why, "not ready", true);
 	}
 	if (!strcmp(path, "/metrics")) {
 		size_t len;
@@ -412,6 +535,34 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		return on_http(srv, wsi, in ? (const char *)in : "");
+
+	case LWS_CALLBACK_HTTP_BODY:
+		return on_api_body(srv, pss, wsi, in, len);
+
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (!pss->http)
+			return -1;
+		pss->wsi = wsi;
+		notify_http_submit(&srv->notify, pss->http->body ? pss->http->body : "", pss->http->len, api_done, pss);
+		return 0;
+
+	case LWS_CALLBACK_HTTP_WRITEABLE: {
+		int rc;
+
+		if (!pss || !pss->http || !pss->http->answered)
+			return 0;
+		rc = http_respond(wsi, pss->http->status, "application/json", pss->http->out, pss->http->out_len, true);
+		http_req_free(pss);
+		pss->wsi = NULL;
+		return rc;
+	}
+
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (pss && pss->http) {
+			notify_http_cancel(&srv->notify, pss);
+			http_req_free(pss);
+		}
+		return 0;
 
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		if (strcmp((const char *)in, "websocket"))

@@ -91,6 +91,11 @@ int bridge_publish(struct bridge *b, const char *topic, const void *payload, siz
 		   bool retain, void *cookie);
 
 bool bridge_is_up(const struct bridge *b);
+
+/* Cuts the connection at once without sending anything still queued (with ack_after_batch:
+ * the PUBACKs of a batch the consumer failed to store). The broker redelivers those messages
+ * to the persistent session after the reconnect. */
+void bridge_drop_connection(struct bridge *b);
 void bridge_get_stats(const struct bridge *b, struct bridge_stats *out);
 
 /* Graceful stop: publishes the offline status, disconnects cleanly, abandons what is still

@@ -33,6 +33,13 @@ struct edge_config {
 	char *topic_prefix;
 	char *edge_id;
 	char *data_dir;
+	/* offline inbox */
+	char *inbox_scope;	/* "all" or "served" */
+	long inbox_max_per_user;
+	long inbox_max_age;	/* seconds */
+	long inbox_backlog;
+	char *api_key;		/* HTTP ingress key(s), comma-separated; NULL disables the API */
+	long api_max_body;
 	/* auth */
 	char *jwt_secret;
 	char *jwt_public_key;

@@ -8,6 +8,7 @@
 #ifndef MQEDGE_PROTOCOL_H
 #define MQEDGE_PROTOCOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,7 @@
 
 enum op_type {
 	OP_SUB, OP_UNSUB, OP_PUB, OP_SEND, OP_CMD, OP_PING, OP_REFRESH, OP_TELEMETRY,
+	OP_INBOX, OP_READ, OP_SETTINGS,
 };
 
 /* What a sub/unsub names. */
@@ -32,6 +34,16 @@ struct client_op {
 	size_t data_len;
 	const char *token;		/* refresh token inside the frame, or NULL */
 	size_t token_len;
+	/* inbox: page before this notification id (0-length: from the newest), at most limit */
+	char before[TOPICS_ID_MAX * 2 + 1];
+	long limit;			/* 0 when absent */
+	/* read: the ids array's JSON text, or all */
+	const char *ids;
+	size_t ids_len;
+	bool all;
+	/* settings: the mute array's JSON text, or NULL to read the settings */
+	const char *mute;
+	size_t mute_len;
 };
 
 struct proto_error {
@@ -55,6 +67,7 @@ int protocol_write_pong(char *buf, const char *ref, int64_t ts);
 struct welcome {
 	const char *session, *user, *kind, *edge;
 	int64_t ts, exp;	/* exp 0 = null */
+	int64_t unread;		/* -1 = null (no inbox for this session) */
 	long max_frame, max_rooms, rate, burst;
 };
 int protocol_write_welcome(char *buf, const struct welcome *w);

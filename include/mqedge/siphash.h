@@ -12,5 +12,7 @@
 int siphash_seed_random(void);
 /* SipHash-2-4 of data[0..len) under the process-wide key. */
 uint64_t siphash(const void *data, size_t len);
+/* SipHash-2-4 under a given key: for values that must agree across processes (content ids). */
+uint64_t siphash_keyed(uint64_t key0, uint64_t key1, const void *data, size_t len);
 
 #endif

@@ -23,6 +23,10 @@ enum topic_kind {
 	TOPIC_TELEMETRY,	/* {prefix}/device/{id}/telemetry */
 	TOPIC_CMD,		/* {prefix}/device/{id}/cmd */
 	TOPIC_STATUS,		/* {prefix}/edge/{edge}/status */
+	TOPIC_NOTIFY,		/* {prefix}/user/{user}/notify */
+	TOPIC_READ,		/* {prefix}/user/{user}/read */
+	TOPIC_SETTINGS,		/* {prefix}/user/{user}/settings (retained) */
+	TOPIC_NOTIFY_ALL,	/* {prefix}/notify/all: announcements; no id */
 };
 
 /* True for the characters an id may contain: A-Z a-z 0-9 _ - . @ : */
@@ -37,6 +41,10 @@ int topics_validate_prefix(const char *prefix);
 /* Writes the topic for (kind, id) into buf. Returns its length, or -1 when id is invalid or
  * the topic does not fit. */
 int topics_build(char *buf, size_t buflen, const char *prefix, enum topic_kind kind, const char *id);
+
+/* Writes the subscription filter matching kind for every id ({prefix}/user/+/notify), or the
+ * fixed topic for TOPIC_NOTIFY_ALL. Returns its length or -1. */
+int topics_filter(char *buf, size_t buflen, const char *prefix, enum topic_kind kind);
 
 /* Parses topic (len bytes) under prefix. On success returns the kind and points id and idlen at
  * the id inside topic; returns TOPIC_NONE for anything else. */
