@@ -167,7 +167,8 @@ static const char *check_notification(const cJSON *obj, bool broadcast)
 	if (!cJSON_IsString(kind) || !valid_kind(kind->valuestring))
 		return "'kind' must be announcement, remind or mailbox";
 	if (broadcast != !strcmp(kind->valuestring, "announcement"))
-		return broadcast ? "only announcements go to everyone" : "announcements go to everyone (no recipients)";
+		return broadcast ? "'to' is required (only announcements go to everyone)" :
+				   "announcements go to everyone: no 'to'";
 	for (const char *const *f = (const char *const[]){ "action", "object_type", "actor", NULL }; *f; f++) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, *f);
 
