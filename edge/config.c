@@ -48,7 +48,7 @@ static const struct option_def options[] = {
 	STR(data_dir, "./mqedge-data", "directory for the edge's persistent state (inbox.db)"),
 	STR(inbox_scope, "all", "whose notifications this edge stores: all, or served (users that connected here)"),
 	NUM(inbox_max_per_user, 1, 10000000, "1000", "notifications kept per user (oldest pruned first)"),
-	NUM(inbox_max_age, 60, 315360000, "2592000", "seconds a notification is kept"),
+	NUM(inbox_max_age, 1, 315360000, "2592000", "seconds a notification is kept"),
 	NUM(inbox_backlog, 0, 100000, "1000", "unread notifications pushed on connect (0: the client pages)"),
 	STR(api_key, NULL, "comma-separated keys for POST /api/v1/notifications; unset disables the API"),
 	NUM(api_max_body, 1024, 64L << 20, "1048576", "largest HTTP request body in bytes (413 above)"),
