@@ -247,6 +247,8 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc)
 
 	(void)mosq;
 	mqtt_loop_detach(b->loop);
+	if (was == ST_STOPPED)
+		return;	/* libmosquitto reports a socket it already closed again; nothing to do */
 	for (struct bridge_sub *s = b->subs; s; s = s->next) {
 		s->active = false;
 		s->mid = -1;
@@ -345,6 +347,10 @@ static void on_readable(void *ctx)
 	struct bridge *b = ctx;
 	int rc, pending;
 
+	if (mosquitto_socket(b->mosq) < 0) {
+		mqtt_loop_detach(b->loop);	/* the descriptor we watch belongs to a closed connection */
+		return;
+	}
 	for (int i = 0; i < READ_BURST; i++) {
 		rc = mosquitto_loop_read(b->mosq, 1);
 		if (rc != MOSQ_ERR_SUCCESS)
@@ -363,6 +369,10 @@ static void on_writable(void *ctx)
 {
 	struct bridge *b = ctx;
 
+	if (mosquitto_socket(b->mosq) < 0) {
+		mqtt_loop_detach(b->loop);
+		return;
+	}
 	mosquitto_loop_write(b->mosq, 64);
 	after_io(b);
 }

@@ -36,6 +36,8 @@ static const struct option_def options[] = {
 	STR(cert, NULL, "PEM certificate chain for the TLS port"),
 	STR(key, NULL, "PEM private key for the TLS port"),
 	STR(origins, "", "comma-separated Origin allowlist for upgrades; empty allows any"),
+	STR(web_root, NULL, "directory served over HTTP at /demo/ (the browser demo: examples/web)"),
+	BOOL(permessage_deflate, "true", "accept permessage-deflate when a client offers it"),
 	STR(broker, "127.0.0.1:1883", "MQTT broker as HOST:PORT"),
 	STR(broker_username, NULL, "MQTT username"),
 	STR(broker_password, NULL, "MQTT password"),

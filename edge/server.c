@@ -49,7 +49,12 @@ static int callback_signal(struct lws *wsi, enum lws_callback_reasons reason, vo
 		return 0;
 	while (read(srv->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_info("signal", "sig=HUP action=ignored");
+			/* new certificate files for new connections; established ones keep their session */
+			if (srv->cfg->tls_port &&
+			    lws_tls_cert_updated(srv->context, srv->cfg->cert, srv->cfg->key, NULL, 0, NULL, 0))
+				log_error("tls_reload_failed", "cert=%s key=%s", srv->cfg->cert, srv->cfg->key);
+			else
+				log_info("tls_reloaded", "cert=%s", srv->cfg->tls_port ? srv->cfg->cert : "(no tls)");
 			continue;
 		}
 		server_begin_shutdown(srv, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
@@ -116,6 +121,9 @@ void server_begin_shutdown(struct server *srv, const char *why)
 	srv->stop_deadline_us = hub_now_us() + STOP_GRACE_US;
 	log_info("shutdown_begin", "reason=%s sessions=%llu", why,
 		 (unsigned long long)(srv->edge.stats.sessions_user + srv->edge.stats.sessions_device));
+	/* new connections are refused at accept (ws_session.c, FILTER_NETWORK_CONNECTION):
+	 * lws_context_deprecate would close the listeners, but in lws 4.1.6 it writes through the
+	 * listener it has just freed */
 	for (struct session *s = srv->edge.sessions; s; s = s->next)
 		session_close(s, 1001, "edge shutting down");
 	lws_sul_schedule(srv->context, 0, &srv->sul_stop, stop_check, 1);
@@ -159,12 +167,33 @@ static struct bridge *create_inbox_bridge(struct server *srv, const struct bridg
 
 /* ---- assembly ---- */
 
+static const struct lws_extension extensions[] = {
+	{ "permessage-deflate", lws_extension_callback_pm_deflate,
+	  "permessage-deflate; client_no_context_takeover; client_max_window_bits" },
+	{ NULL, NULL, NULL },
+};
+
+static struct lws_http_mount web_mount;
+
 static struct lws_vhost *create_vhost(struct server *srv, struct lws_protocols *protocols,
 				      const lws_retry_bo_t *retry, bool tls)
 {
 	struct lws_context_creation_info info;
 
 	memset(&info, 0, sizeof(info));
+	if (srv->cfg->web_root) {
+		memset(&web_mount, 0, sizeof(web_mount));
+		web_mount.mountpoint = "/demo";
+		web_mount.mountpoint_len = 5;
+		web_mount.origin = srv->cfg->web_root;
+		web_mount.origin_protocol = LWSMPRO_FILE;
+		web_mount.def = "index.html";
+		info.mounts = &web_mount;
+	}
+	/* frames go out uncompressed (one shared frame serves every member); compressed frames from
+	 * clients are accepted */
+	if (srv->cfg->permessage_deflate)
+		info.extensions = extensions;
 	info.vhost_name = tls ? "wss" : "ws";
 	info.port = (int)(tls ? srv->cfg->tls_port : srv->cfg->port);
 	info.iface = srv->cfg->bind;

@@ -533,6 +533,9 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 	struct edge_pss *pss = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		return srv->edge.draining ? -1 : 0;	/* draining: refuse at accept */
+
 	case LWS_CALLBACK_HTTP:
 		return on_http(srv, wsi, in ? (const char *)in : "");
 

@@ -19,6 +19,8 @@ struct edge_config {
 	char *cert;
 	char *key;
 	char *origins;		/* comma-separated allowlist; empty = any origin */
+	char *web_root;		/* directory served at /demo/, or NULL */
+	bool permessage_deflate;
 	/* broker */
 	char *broker;		/* HOST:PORT as given */
 	char *broker_host;	/* derived from broker */
