@@ -71,6 +71,33 @@ int envelope_validate_id(const char *id, size_t len)
 	return 0;
 }
 
+/* True when the members make a valid envelope; fills env's fields. */
+static bool envelope_fields_ok(const struct fields *f, bool is_object, struct envelope *env)
+{
+	if (!is_object || !f->has_v || !f->v_ok || f->bad || !f->id || !f->data ||
+	    envelope_validate_id(f->id, f->id_len) || (f->from && topics_validate_id(f->from, f->from_len)))
+		return false;
+	if (f->ts && jsontext_parse_uint(f->ts, f->ts_len, &env->ts))
+		return false;
+	if (f->enc) {
+		if (f->data[0] != '"')
+			return false;
+		if (f->enc_len == 4 && !memcmp(f->enc, "text", 4))
+			env->enc = ENC_TEXT;
+		else if (f->enc_len == 6 && !memcmp(f->enc, "base64", 6))
+			env->enc = ENC_BASE64;
+		else
+			return false;
+	}
+	env->id = f->id;
+	env->id_len = f->id_len;
+	env->from = f->from;
+	env->from_len = f->from ? f->from_len : 0;
+	env->data = f->data;
+	env->data_len = f->data_len;
+	return true;
+}
+
 enum payload_kind envelope_parse(const void *payload, size_t len, struct envelope *env)
 {
 	struct fields f;
@@ -82,33 +109,14 @@ enum payload_kind envelope_parse(const void *payload, size_t len, struct envelop
 	memset(&f, 0, sizeof(f));
 	env->ts = -1;
 	if (jsontext_validate(payload, len, &is_object, &value, &value_len, on_member, &f) == 0) {
-		if (!is_object || !f.has_v) {
-			env->data = value;
-			env->data_len = value_len;
-			return PAYLOAD_JSON;
-		}
-		if (!f.v_ok || f.bad || !f.id || !f.data || envelope_validate_id(f.id, f.id_len) ||
-		    (f.from && topics_validate_id(f.from, f.from_len)))
-			return PAYLOAD_BAD_ENVELOPE;
-		if (f.ts && jsontext_parse_uint(f.ts, f.ts_len, &env->ts))
-			return PAYLOAD_BAD_ENVELOPE;
-		if (f.enc) {
-			if (f.data[0] != '"')
-				return PAYLOAD_BAD_ENVELOPE;
-			if (f.enc_len == 4 && !memcmp(f.enc, "text", 4))
-				env->enc = ENC_TEXT;
-			else if (f.enc_len == 6 && !memcmp(f.enc, "base64", 6))
-				env->enc = ENC_BASE64;
-			else
-				return PAYLOAD_BAD_ENVELOPE;
-		}
-		env->id = f.id;
-		env->id_len = f.id_len;
-		env->from = f.from;
-		env->from_len = f.from ? f.from_len : 0;
-		env->data = f.data;
-		env->data_len = f.data_len;
-		return PAYLOAD_ENVELOPE;
+		/* an envelope is exactly what PROTOCOL.md section 5 says; any other JSON is data */
+		if (envelope_fields_ok(&f, is_object, env))
+			return PAYLOAD_ENVELOPE;
+		memset(env, 0, sizeof(*env));
+		env->ts = -1;
+		env->data = value;
+		env->data_len = value_len;
+		return PAYLOAD_JSON;
 	}
 	env->data = payload;
 	env->data_len = len;
@@ -122,8 +130,8 @@ enum payload_kind envelope_parse(const void *payload, size_t len, struct envelop
 
 size_t envelope_build_size(size_t id_len, size_t from_len, size_t data_len)
 {
-	/* {"v":1,"id":"","ts":,"from":"","data":} is 38 bytes; ts has at most 19 digits */
-	return 38 + 19 + id_len + from_len + data_len + 1;
+	/* {"v":1,"id":"","ts":,"from":"","data":} is 39 bytes; ts has at most 19 digits */
+	return 39 + 19 + id_len + from_len + data_len + 1;
 }
 
 int envelope_build(char *buf, size_t buflen, const char *id, int64_t ts, const char *from,

@@ -300,7 +300,9 @@ enum auth_result auth_verify(struct auth *a, const char *token, int64_t now_s, s
 		goto done;
 	exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
 	nbf = cJSON_GetObjectItemCaseSensitive(claims, "nbf");
-	if ((exp && !cJSON_IsNumber(exp)) || (nbf && !cJSON_IsNumber(nbf)))
+	/* seconds since the epoch, within what a double holds exactly (and an int64 surely) */
+	if ((exp && (!cJSON_IsNumber(exp) || exp->valuedouble < 0 || exp->valuedouble > 9007199254740992.0)) ||
+	    (nbf && (!cJSON_IsNumber(nbf) || nbf->valuedouble < 0 || nbf->valuedouble > 9007199254740992.0)))
 		goto done;
 	if (nbf && nbf->valuedouble > (double)now_s)
 		goto done;

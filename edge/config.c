@@ -235,7 +235,8 @@ fail:
 
 static int split_broker(struct edge_config *cfg, char *err, size_t errlen)
 {
-	const char *colon = strrchr(cfg->broker, ':');
+	const char *colon = strrchr(cfg->broker, ':'), *host = cfg->broker;
+	size_t host_len;
 	char *end;
 	long port;
 
@@ -243,13 +244,18 @@ static int split_broker(struct edge_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "broker: '%s' is not HOST:PORT", cfg->broker);
 		return -1;
 	}
+	host_len = (size_t)(colon - host);
+	if (host[0] == '[' && host_len > 2 && host[host_len - 1] == ']') {	/* [::1]:1883 */
+		host++;
+		host_len -= 2;
+	}
 	port = strtol(colon + 1, &end, 10);
 	if (*end || end == colon + 1 || port < 1 || port > 65535) {
 		snprintf(err, errlen, "broker: bad port in '%s'", cfg->broker);
 		return -1;
 	}
 	free(cfg->broker_host);
-	cfg->broker_host = strndup(cfg->broker, (size_t)(colon - cfg->broker));
+	cfg->broker_host = strndup(host, host_len);
 	if (!cfg->broker_host) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -339,8 +345,8 @@ void config_print_help(FILE *out, const char *prog)
 	fprintf(out,
 		"Usage: %s [--config FILE] [--OPTION VALUE]...\n"
 		"mqedge %s: a WebSocket edge for browsers and devices over a shared MQTT broker.\n\n"
-		"Every option may also be set in the config file as 'option = value' (one per line,\n"
-		"'#' starts a comment); flags override the file. Booleans take true/false; a boolean\n"
+		"Every option may also be set in the config file as 'option = value' (one per line;\n"
+		"a line starting with '#' is a comment); flags override the file. Booleans take true/false; a boolean\n"
 		"flag given alone means true.\n\n"
 		"  --config FILE                  read options from FILE first\n"
 		"  --help                         print this help and exit\n"

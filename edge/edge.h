@@ -29,7 +29,7 @@ struct edge_stats {
 	uint64_t frames_in, frames_out, bytes_out, writes;
 	uint64_t deliveries;				/* frames queued to a member */
 	uint64_t drop_slow_consumer, drop_nomem;	/* deliveries not queued, by reason */
-	uint64_t drop_no_channel, drop_duplicate, drop_bad_envelope, drop_bad_topic;
+	uint64_t drop_no_channel, drop_duplicate, drop_bad_topic;
 	uint64_t messages_in;				/* from the broker, for a local channel */
 	uint64_t auth_failures, handshake_rejects;
 	uint64_t rate_limited, closed_flood, closed_oversize, closed_slow, closed_expired;

@@ -370,7 +370,7 @@ static void op_refresh(struct edge *e, struct session *s, const struct client_op
 	}
 	if (strcmp(fresh.id, s->ident.id) || fresh.kind != s->ident.kind) {
 		identity_release(&fresh);
-		hub_send_error(s, op->ref, "forbidden", "the new token is for another identity");
+		hub_send_error(s, op->ref, "token_invalid", "the new token is for another identity");
 		return;
 	}
 	identity_release(&s->ident);
@@ -496,11 +496,6 @@ void hub_on_message(void *ctx, const char *topic, size_t topic_len, const void *
 		return;
 	}
 	pk = envelope_parse(payload, len, &env);
-	if (pk == PAYLOAD_BAD_ENVELOPE) {
-		e->stats.drop_bad_envelope++;
-		log_warn("bad_envelope", "topic=%.*s bytes=%zu", (int)topic_len, topic, len);
-		return;
-	}
 	if (pk == PAYLOAD_ENVELOPE) {
 		if (dedup_check_and_add(&e->dedup, dedup_key(topic, topic_len, env.id, env.id_len))) {
 			e->stats.drop_duplicate++;

@@ -84,7 +84,6 @@ char *metrics_render(const struct server *srv, size_t *len)
 	emit(&o, "mqedge_drops_total{reason=\"nomem\"} %llu\n", (unsigned long long)st->drop_nomem);
 	emit(&o, "mqedge_drops_total{reason=\"no_channel\"} %llu\n", (unsigned long long)st->drop_no_channel);
 	emit(&o, "mqedge_drops_total{reason=\"duplicate\"} %llu\n", (unsigned long long)st->drop_duplicate);
-	emit(&o, "mqedge_drops_total{reason=\"bad_envelope\"} %llu\n", (unsigned long long)st->drop_bad_envelope);
 	emit(&o, "mqedge_drops_total{reason=\"bad_topic\"} %llu\n", (unsigned long long)st->drop_bad_topic);
 	emit(&o, "# HELP mqedge_closes_total Sessions closed by the edge, by reason.\n# TYPE mqedge_closes_total counter\n");
 	emit(&o, "mqedge_closes_total{reason=\"flood\"} %llu\n", (unsigned long long)st->closed_flood);

@@ -118,7 +118,7 @@ int protocol_parse(const char *text, size_t len, struct client_op *op, struct pr
 	if (f.ref.p) {
 		bool number = f.ref.p[0] == '-' || (f.ref.p[0] >= '0' && f.ref.p[0] <= '9');
 
-		if ((!number && !is_string(f.ref)) || f.ref.len > PROTOCOL_REF_MAX + 2)
+		if ((!number && !is_string(f.ref)) || f.ref.len > PROTOCOL_REF_MAX + (number ? 0 : 2))
 			return fail(err, "bad_request", "'ref' must be a string or number of at most 64 characters");
 		memcpy(op->ref, f.ref.p, f.ref.len);
 		op->ref[f.ref.len] = '\0';
@@ -256,8 +256,11 @@ int protocol_write_error(char *buf, const char *ref, const char *code, const cha
 	size_t mlen = strlen(message);
 
 	/* messages are ours, but escape them anyway: they may quote an op name back */
-	if (mlen > 100)
+	if (mlen > 100) {
 		mlen = 100;	/* escaped, at most 602 bytes: fits PROTOCOL_REPLY_MAX */
+		while (mlen && ((unsigned char)message[mlen] & 0xC0) == 0x80)
+			mlen--;	/* never cut a UTF-8 sequence */
+	}
 	n += snprintf(buf + n, (size_t)(PROTOCOL_REPLY_MAX - n), ",\"code\":\"%s\",\"message\":", code);
 	n += (int)jsontext_escape(buf + n, message, mlen);
 	buf[n++] = '}';

@@ -199,7 +199,6 @@ static struct lws_vhost *create_vhost(struct server *srv, struct lws_protocols *
 	info.iface = srv->cfg->bind;
 	info.protocols = protocols;
 	info.retry_and_idle_policy = retry;
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.keepalive_timeout = 5;
 	if (tls) {
 		info.ssl_cert_filepath = srv->cfg->cert;
@@ -246,7 +245,9 @@ int server_run(struct edge_config *cfg)
 	retry.secs_since_valid_hangup = (uint16_t)(cfg->ping_interval + cfg->ping_timeout);
 
 	memset(&info, 0, sizeof(info));
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | (cfg->tls_port ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+	/* VALIDATE_UTF8 is read from the context (not the vhost) in lws 4.1.6: bad text -> 1007 */
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		       (cfg->tls_port ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
 	info.user = &srv;
 	info.max_http_header_data = 8192 + 1024;	/* tokens travel in the URL or a header */
 	info.timeout_secs = 10;

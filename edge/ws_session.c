@@ -39,6 +39,7 @@ struct edge_pss {
 	size_t rx_len, rx_cap;
 	bool rx_binary;
 	bool established;
+	bool close_issued;		/* lws is sending our close frame and waiting for the answer */
 };
 
 static struct edge_pss *pss_of(struct session *s)
@@ -60,7 +61,7 @@ void session_send(struct session *s, struct frame *f)
 	int rc;
 
 	if (s->closing || !pss->wsi)
-		return;
+		return;	/* nothing new after the close is decided */
 	rc = outq_push(&s->outq, f, (size_t)e->cfg->outq_max_bytes);
 	if (rc == OUTQ_OK) {
 		e->stats.deliveries++;
@@ -109,7 +110,10 @@ void session_close(struct session *s, uint16_t code, const char *reason)
 	s->closing = true;
 	s->close_code = code;
 	s->close_reason = reason;
-	drop_queue(s);
+	/* what is queued still goes out before the close frame (the client learns why), except for
+	 * a slow consumer, whose queue is the problem */
+	if (code == 4002)
+		drop_queue(s);
 	/* the close frame goes out from our own WRITEABLE; a peer that never reads is cut off */
 	lws_callback_on_writable(pss->wsi);
 	lws_set_timeout(pss->wsi, PENDING_TIMEOUT_USER_REASON_BASE, 3);
@@ -182,16 +186,21 @@ static int write_queued(struct server *srv, struct edge_pss *pss)
 	e->stats.writes++;
 	e->stats.outq_bytes -= total;
 	outq_pop(&s->outq, n);
-	if (s->outq.count)
+	if (s->outq.count || s->closing)	/* more to write, or the close frame after the rest */
 		lws_callback_on_writable(pss->wsi);
 	return 0;
 }
 
 /* ---- incoming ---- */
 
-static int close_now(struct lws *wsi, enum lws_close_status code, const char *reason)
+/* Closes from inside this connection's own callback: the close frame goes out and lws waits for
+ * the peer's answer, so frames still arriving (a flood, the rest of an oversize message) must be
+ * ignored from now on, or a second -1 would cut the connection before the close is read. */
+static int close_now(struct edge_pss *pss, enum lws_close_status code, const char *reason)
 {
-	lws_close_reason(wsi, code, (unsigned char *)reason, strlen(reason));
+	pss->s.closing = true;
+	pss->close_issued = true;
+	lws_close_reason(pss->wsi, code, (unsigned char *)reason, strlen(reason));
 	return -1;
 }
 
@@ -211,8 +220,11 @@ static int on_receive(struct server *srv, struct edge_pss *pss, const char *in, 
 	/* what we hold + this piece + the rest of the current frame, before buffering any of it */
 	total = pss->rx_len + len + lws_remaining_packet_payload(wsi);
 	if (total > (size_t)srv->cfg->max_frame) {
+		/* close from WRITEABLE, not from here: lws 4.1.6 sometimes kills the connection
+		 * without the close frame when RECEIVE returns -1 while the peer is still sending */
 		srv->edge.stats.closed_oversize++;
-		return close_now(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
+		session_close(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
+		return 0;
 	}
 	if (pss->rx_binary) {
 		pss->rx_len += len;	/* counted for the size limit, never stored */
@@ -231,8 +243,10 @@ static int on_receive(struct server *srv, struct edge_pss *pss, const char *in, 
 		while (cap < pss->rx_len + len)
 			cap *= 2;
 		nrx = realloc(pss->rx, cap);
-		if (!nrx)
-			return close_now(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+		if (!nrx) {
+			session_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+			return 0;
+		}
 		pss->rx = nrx;
 		pss->rx_cap = cap;
 	}
@@ -585,7 +599,7 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 		pss->wsi = wsi;
 		if (hub_session_open(&srv->edge, &pss->s)) {
 			identity_release(&pss->s.ident);
-			return close_now(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "cannot serve session");
+			return close_now(pss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "cannot serve session");
 		}
 		pss->established = true;
 		session_arm_expiry(&pss->s);
@@ -595,11 +609,15 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 		return on_receive(srv, pss, in, len);
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
-		if (pss->s.closing)
-			return close_now(wsi, (enum lws_close_status)pss->s.close_code, pss->s.close_reason);
-		if (!pss->s.outq.count)
+		/* after our close, lws owns the connection: a second -1 here would cut it before the
+		 * peer's answer (and before it read our close frame) */
+		if (pss->close_issued)
 			return 0;
-		return write_queued(srv, pss);
+		if (pss->s.outq.count)
+			return write_queued(srv, pss);
+		if (pss->s.closing)
+			return close_now(pss, (enum lws_close_status)pss->s.close_code, pss->s.close_reason);
+		return 0;
 
 	case LWS_CALLBACK_CLOSED:
 		if (!pss)

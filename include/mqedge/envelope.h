@@ -18,7 +18,6 @@ enum payload_kind {
 	PAYLOAD_JSON,		/* data is the whole JSON value */
 	PAYLOAD_TEXT,		/* data is UTF-8 text, to be sent as a JSON string with enc "text" */
 	PAYLOAD_BINARY,		/* data is bytes, to be sent as base64 with enc "base64" */
-	PAYLOAD_BAD_ENVELOPE,	/* declared "v":1 but a field is wrong: rejected, never delivered */
 };
 
 enum data_enc { ENC_NONE = 0, ENC_TEXT, ENC_BASE64 };
@@ -34,7 +33,8 @@ struct envelope {
 	enum data_enc enc;	/* how data must be presented to clients */
 };
 
-/* Classifies payload and fills env. Never fails: bad input is PAYLOAD_BAD_ENVELOPE or BINARY. */
+/* Classifies payload and fills env. Never fails: a JSON object that is not a valid envelope is
+ * PAYLOAD_JSON (delivered as data), anything that is not JSON is TEXT or BINARY. */
 enum payload_kind envelope_parse(const void *payload, size_t len, struct envelope *env);
 
 /* True when id is a valid message id: 1..ENVELOPE_ID_MAX id characters. */

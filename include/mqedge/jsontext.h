@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Nesting limit, counted in values: a scalar inside 63 arrays is at depth 64 and accepted. */
 #define JSONTEXT_MAX_DEPTH 64
 
 /* True when buf[0..len) is well-formed UTF-8 (no overlongs, surrogates or values > U+10FFFF). */
