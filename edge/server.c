@@ -201,6 +201,8 @@ static struct lws_vhost *create_vhost(struct server *srv, struct lws_protocols *
 	info.retry_and_idle_policy = retry;
 	info.keepalive_timeout = 5;
 	if (tls) {
+		/* lws 4.1.6 turns TLS on per vhost only when this option is in the vhost's own info */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = srv->cfg->cert;
 		info.ssl_private_key_filepath = srv->cfg->key;
 		info.alpn = "http/1.1";	/* WebSockets over HTTP/1.1 only */
