@@ -4,7 +4,10 @@
  * Must not: know about sessions, frames or the broker (notify.c decides what to store and when
  * acknowledging is safe).
  */
+#include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,8 +96,20 @@ struct touched {
 	size_t cap, count;
 };
 
+/* The one helper thread of the process: WAL checkpoints (the only fsyncs in WAL mode with
+ * synchronous=NORMAL) run on their own connection, so the event loop never waits for the disk. */
+struct checkpointer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	sqlite3 *db;
+	bool started, stop;
+	atomic_uint_fast64_t runs, busy_us_max;
+};
+
 struct inbox {
 	sqlite3 *db;
+	struct checkpointer cp;
 	sqlite3_stmt *st[S_COUNT_];
 	bool in_tx;
 	struct touched touched;
@@ -184,6 +199,79 @@ static void touched_clear(struct touched *t)
 	memset(t, 0, sizeof(*t));
 }
 
+static void *checkpoint_main(void *arg)
+{
+	struct checkpointer *cp = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&cp->lock);
+	while (!cp->stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&cp->wake, &cp->lock, &until);
+		if (cp->stop)
+			break;
+		pthread_mutex_unlock(&cp->lock);
+		int64_t t0 = now_us();
+		/* PASSIVE: copies what it can without blocking the writer on the loop thread */
+		int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		uint64_t took = (uint64_t)(now_us() - t0);
+
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warn("store_checkpoint_failed", "sqlite_rc=%d", rc);
+		atomic_fetch_add(&cp->runs, 1);
+		if (took > atomic_load(&cp->busy_us_max))
+			atomic_store(&cp->busy_us_max, took);
+		pthread_mutex_lock(&cp->lock);
+	}
+	pthread_mutex_unlock(&cp->lock);
+	return NULL;
+}
+
+static int checkpointer_start(struct checkpointer *cp, const char *path)
+{
+	if (sqlite3_open_v2(path, &cp->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_busy_timeout(cp->db, 1000);
+	if (pthread_mutex_init(&cp->lock, NULL))
+		return -1;
+	if (pthread_cond_init(&cp->wake, NULL)) {
+		pthread_mutex_destroy(&cp->lock);
+		return -1;
+	}
+	/* the thread inherits a fully blocked signal mask: signals belong to the loop's signalfd */
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&cp->thread, NULL, checkpoint_main, cp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		pthread_cond_destroy(&cp->wake);
+		pthread_mutex_destroy(&cp->lock);
+		return -1;
+	}
+	cp->started = true;
+	return 0;
+}
+
+static void checkpointer_stop(struct checkpointer *cp)
+{
+	if (cp->started) {
+		pthread_mutex_lock(&cp->lock);
+		cp->stop = true;
+		pthread_cond_signal(&cp->wake);
+		pthread_mutex_unlock(&cp->lock);
+		pthread_join(cp->thread, NULL);
+		pthread_cond_destroy(&cp->wake);
+		pthread_mutex_destroy(&cp->lock);
+		cp->started = false;
+	}
+	sqlite3_close(cp->db);
+	cp->db = NULL;
+}
+
 static int migrate(struct inbox *ib, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
@@ -239,8 +327,10 @@ struct inbox *inbox_open(const char *dir, char *err, size_t errlen)
 	sqlite3_busy_timeout(ib->db, BUSY_TIMEOUT_MS);
 	/* WAL + synchronous=NORMAL: a commit survives the process dying at any point (kill -9);
 	 * only an OS crash can lose the last commits before a checkpoint */
+	/* wal_autocheckpoint=0: the checkpointer thread does it, never a commit on the loop */
 	if ((rc = sqlite3_exec(ib->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-				       "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;", NULL, NULL, NULL)) != SQLITE_OK) {
+				       "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=0;",
+			       NULL, NULL, NULL)) != SQLITE_OK) {
 		snprintf(err, errlen, "opening %s: %s (rc %d)", path, sqlite3_errmsg(ib->db), rc);
 		goto fail;
 	}
@@ -252,6 +342,10 @@ struct inbox *inbox_open(const char *dir, char *err, size_t errlen)
 			snprintf(err, errlen, "preparing statement %d: %s", i, sqlite3_errmsg(ib->db));
 			goto fail;
 		}
+	}
+	if (checkpointer_start(&ib->cp, path)) {
+		snprintf(err, errlen, "starting the checkpoint thread for %s", path);
+		goto fail;
 	}
 	return ib;
 fail:
@@ -265,6 +359,7 @@ void inbox_close(struct inbox *ib)
 		return;
 	if (ib->in_tx && ib->st[S_COMMIT])
 		inbox_commit(ib);
+	checkpointer_stop(&ib->cp);
 	for (int i = 0; i < S_COUNT_; i++)
 		sqlite3_finalize(ib->st[i]);
 	sqlite3_close(ib->db);
@@ -617,6 +712,8 @@ int inbox_served_each(struct inbox *ib, void (*fn)(void *ctx, const char *user),
 void inbox_get_stats(const struct inbox *ib, struct inbox_stats *out)
 {
 	*out = ib->stats;
+	out->checkpoints = atomic_load(&ib->cp.runs);
+	out->checkpoint_us_max = atomic_load(&ib->cp.busy_us_max);
 }
 
 const char *inbox_last_error(const struct inbox *ib)

@@ -28,6 +28,7 @@ struct inbox;
 struct inbox_stats {
 	uint64_t stored, duplicates, commits, errors, pruned, reads_applied;
 	uint64_t commit_us_max;		/* slowest commit seen */
+	uint64_t checkpoints, checkpoint_us_max;	/* WAL checkpoints (off the loop thread) */
 	uint64_t rows;			/* approximate, refreshed by inbox_prune */
 };
 

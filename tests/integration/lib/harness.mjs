@@ -35,6 +35,11 @@ export const topics = {
   telemetry: (d) => `${PREFIX}/device/${d}/telemetry`,
   cmd: (d) => `${PREFIX}/device/${d}/cmd`,
   status: (e) => `${PREFIX}/edge/${e}/status`,
+  // the inbox (PROTOCOL.md section 7)
+  notify: (u) => `${PREFIX}/user/${u}/notify`,
+  notifyAll: () => `${PREFIX}/notify/all`,
+  read: (u) => `${PREFIX}/user/${u}/read`,
+  settings: (u) => `${PREFIX}/user/${u}/settings`,
 };
 
 export const MQEDGE_BIN = process.env.MQEDGE_BIN || join(REPO_ROOT, 'build', 'bin', 'mqedge');
@@ -250,9 +255,12 @@ class Proc {
 // Broker
 
 export class Broker {
-  constructor(env, name = 'broker') {
+  // opts: { saveEveryChange (default true: a SIGKILL loses as little as possible; benchmarks turn it
+  //         off, as production configs do), extra: [more mosquitto.conf lines] }
+  constructor(env, name = 'broker', opts = {}) {
     this.env = env;
     this.name = name;
+    this.opts = opts;
     this.dir = join(env.tmp, name);
     mkdirSync(this.dir, { recursive: true });
     this.proc = new Proc(name, join(env.tmp, `${name}.log`));
@@ -274,8 +282,8 @@ export class Broker {
         'persistence_file mosquitto.db',
         // Save on every change, so a SIGKILL loses as little as possible (subscriptions of persistent
         // sessions, queued QoS 1 messages).
-        'autosave_on_changes true',
-        'autosave_interval 1',
+        ...(this.opts.saveEveryChange === false ? ['autosave_interval 30'] : ['autosave_on_changes true', 'autosave_interval 1']),
+        ...(this.opts.extra ?? []),
         'log_dest stderr',
         'log_type error',
         'log_type warning',
@@ -489,8 +497,8 @@ export class Env {
     this.violations = [];
   }
 
-  async startBroker(name = this.brokers.length ? `broker${this.brokers.length + 1}` : 'broker') {
-    const b = new Broker(this, name);
+  async startBroker(name = this.brokers.length ? `broker${this.brokers.length + 1}` : 'broker', opts = {}) {
+    const b = new Broker(this, name, opts);
     this.brokers.push(b);
     await b.start();
     return b;
