@@ -293,6 +293,52 @@ int jsontext_validate(const char *buf, size_t len, bool *is_object, const char *
 	return s.p == s.end ? 0 : -1;
 }
 
+int jsontext_array_items(const char *buf, size_t len, bool *is_array, jsontext_item_fn fn, void *ctx)
+{
+	struct scan s = { buf, buf + len };
+	int rc;
+
+	skip_ws(&s);
+	*is_array = s.p < s.end && *s.p == '[';
+	if (!*is_array) {
+		bool obj;
+		const char *v;
+		size_t vlen;
+
+		return jsontext_validate(buf, len, &obj, &v, &vlen, NULL, NULL);
+	}
+	s.p++;
+	skip_ws(&s);
+	if (s.p < s.end && *s.p == ']') {
+		s.p++;
+	} else {
+		for (;;) {
+			const char *item;
+
+			skip_ws(&s);
+			item = s.p;
+			if (scan_value(&s, 2, NULL, NULL))
+				return -1;
+			if (fn && (rc = fn(ctx, item, (size_t)(s.p - item))))
+				return rc;
+			skip_ws(&s);
+			if (s.p >= s.end)
+				return -1;
+			if (*s.p == ',') {
+				s.p++;
+				continue;
+			}
+			if (*s.p == ']') {
+				s.p++;
+				break;
+			}
+			return -1;
+		}
+	}
+	skip_ws(&s);
+	return s.p == s.end ? 0 : -1;
+}
+
 /* Bytes needed to write c inside a JSON string. */
 static size_t escaped_char_len(unsigned char c)
 {

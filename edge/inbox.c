@@ -21,7 +21,7 @@
 
 enum stmt_id {
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_PUT, S_EACH, S_PAGE, S_UNREAD, S_MARK, S_MARK_BCAST,
-	S_MARK_ALL, S_MARK_ALL_BCAST, S_SETTINGS_PUT, S_SETTINGS_GET, S_AGED, S_DELETE, S_DELETE_READS,
+	S_MARK_ALL, S_MARK_ALL_BCAST, S_SETTINGS_PUT, S_SETTINGS_GET, S_SETTINGS_EACH, S_AGED, S_DELETE, S_DELETE_READS,
 	S_CAP, S_CAP_OLDER, S_SERVED_ADD, S_SERVED_EACH, S_COUNT, S_SEQ_OF, S_COUNT_
 };
 
@@ -59,6 +59,7 @@ static const char *const sql[S_COUNT_] = {
 			   "ON CONFLICT(user) DO UPDATE SET json = excluded.json, ts = excluded.ts "
 			   "WHERE excluded.ts >= settings.ts",
 	[S_SETTINGS_GET] = "SELECT json, ts FROM settings WHERE user = ?1",
+	[S_SETTINGS_EACH] = "SELECT user, json FROM settings",
 	[S_AGED] = "SELECT seq FROM notifications WHERE ts < ?1 ORDER BY seq LIMIT ?2",
 	[S_DELETE] = "DELETE FROM notifications WHERE seq = ?1",
 	[S_DELETE_READS] = "DELETE FROM broadcast_reads WHERE seq = ?1",
@@ -583,6 +584,26 @@ int inbox_settings_get(struct inbox *ib, const char *user, char **json, int64_t 
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? INBOX_OK : fail(ib, rc, "settings_get");
+}
+
+int inbox_settings_each(struct inbox *ib, void (*fn)(void *ctx, const char *user, const char *json), void *ctx)
+{
+	sqlite3_stmt *s = use(ib, S_SETTINGS_EACH);
+	int rc, n = 0;
+
+	/* the callback may write (mark read): copy each row out of the statement first */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char *user = strdup((const char *)sqlite3_column_text(s, 0));
+		char *json = strdup((const char *)sqlite3_column_text(s, 1));
+
+		if (user && json)
+			fn(ctx, user, json);
+		free(user);
+		free(json);
+		n++;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? n : fail(ib, rc, "settings_each");
 }
 
 static int delete_seq(struct inbox *ib, int64_t seq)

@@ -124,7 +124,8 @@ char *metrics_render(const struct server *srv, size_t *len)
 		emit(&o, "# HELP mqedge_inbox_commit_seconds_max Slowest store commit so far.\n"
 			 "# TYPE mqedge_inbox_commit_seconds_max gauge\nmqedge_inbox_commit_seconds_max %.6f\n",
 		     (double)is.commit_us_max / 1e6);
-		metric(&o, "mqedge_store_errors_total", "counter", "Store (SQLite) errors.", is.errors);
+		metric(&o, "mqedge_store_errors_total", "counter", "Store (SQLite) errors, opening included.",
+		       is.errors + ns->store_open_failures);
 		metric(&o, "mqedge_inbox_checkpoints_total", "counter", "WAL checkpoints (on the checkpoint thread).",
 		       is.checkpoints);
 		metric(&o, "mqedge_inbox_commit_failures_total", "counter", "Batches not stored (not acknowledged).",

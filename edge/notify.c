@@ -30,6 +30,7 @@
 #include "notify.h"
 
 #define MAX_RECIPIENTS 1000
+#define MAX_REQUEST_ITEMS 100
 #define MAX_TEXT 1024		/* title, object ids */
 #define PRUNE_BUDGET 500
 /* content ids: a fixed key, so every edge derives the same id for the same message */
@@ -38,6 +39,7 @@
 
 struct pending_push {
 	char user[TOPICS_ID_MAX + 1];	/* "*" for an announcement */
+	char action[TOPICS_ID_MAX + 1];	/* an announcement's action, for the per-session mute check */
 	struct frame *frame;
 };
 
@@ -65,16 +67,6 @@ static bool valid_kind(const char *k)
 	return false;
 }
 
-static bool valid_id_string(const cJSON *v)
-{
-	return cJSON_IsString(v) && !topics_validate_id(v->valuestring, strlen(v->valuestring));
-}
-
-static bool valid_text(const cJSON *v)
-{
-	return cJSON_IsString(v) && strlen(v->valuestring) <= MAX_TEXT;
-}
-
 static int64_t now_ms(void)
 {
 	return hub_now_ms();
@@ -89,17 +81,22 @@ static struct channel *user_channel(struct notify *n, const char *user)
 	return len < 0 ? NULL : channels_find(n->edge->channels, topic, (size_t)len);
 }
 
-/* Sends f to every session of user on this edge ("*": every user session). Returns how many. */
-static unsigned send_to_user(struct notify *n, const char *user, struct frame *f)
+static bool muted(struct notify *n, const char *user, const char *kind, const char *action);
+
+/* Sends f to every session of user on this edge ("*": every user session that has not muted
+ * announcements, or announcement:action when action is not NULL). Returns how many. */
+static unsigned send_to_user(struct notify *n, const char *user, struct frame *f, const char *action)
 {
 	unsigned sent = 0;
 
 	if (!strcmp(user, INBOX_BROADCAST_USER)) {
 		for (struct session *s = n->edge->sessions; s; s = s->next) {
-			if (!s->ident.anonymous && s->ident.kind == IDENTITY_USER) {
-				session_send(s, f);
-				sent++;
-			}
+			if (s->ident.anonymous || s->ident.kind != IDENTITY_USER)
+				continue;
+			if (action && muted(n, s->ident.id, "announcement", *action ? action : NULL))
+				continue;
+			session_send(s, f);
+			sent++;
 		}
 		return sent;
 	}
@@ -131,19 +128,15 @@ static struct frame *notify_frame(const char *op, const char *json, size_t len, 
 
 /* ---- settings ---- */
 
-/* True when user's settings mute this kind (or kind:action). */
-static bool muted(struct notify *n, const char *user, const char *kind, const char *action)
+/* True when the settings JSON mutes this kind (or kind:action). */
+static bool settings_mute(const char *json, const char *kind, const char *action)
 {
-	char *json = NULL, full[160];
-	int64_t ts;
+	char full[160];
 	cJSON *settings, *mute, *item;
 	bool hit = false;
 
-	if (inbox_settings_get(n->inbox, user, &json, &ts) || !json)
-		return false;
 	snprintf(full, sizeof(full), "%s:%s", kind, action ? action : "");
 	settings = cJSON_Parse(json);
-	free(json);
 	mute = cJSON_GetObjectItemCaseSensitive(settings, "mute");
 	cJSON_ArrayForEach(item, mute) {
 		if (cJSON_IsString(item) && (!strcmp(item->valuestring, kind) || !strcmp(item->valuestring, full))) {
@@ -155,60 +148,197 @@ static bool muted(struct notify *n, const char *user, const char *kind, const ch
 	return hit;
 }
 
+/* True when user's settings mute this kind (or kind:action). */
+static bool muted(struct notify *n, const char *user, const char *kind, const char *action)
+{
+	char *json = NULL;
+	int64_t ts;
+	bool hit;
+
+	if (!n->inbox || inbox_settings_get(n->inbox, user, &json, &ts) || !json)
+		return false;
+	hit = settings_mute(json, kind, action);
+	free(json);
+	return hit;
+}
+
 /* ---- ingest ---- */
 
-/* Checks a notification object for kind's required fields. Returns NULL or what is wrong. */
-static const char *check_notification(const cJSON *obj, bool broadcast)
-{
-	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
+/* ---- the notification as text: fields are spans of the payload, never re-serialised ---- */
 
-	if (!cJSON_IsObject(obj))
+struct span {
+	const char *p;
+	size_t len;
+};
+
+struct nfields {
+	struct span kind, action, object_type, object_id, actor, title, data, id, ts, to;
+	char kind_str[16];		/* kind as a C string */
+	char action_str[TOPICS_ID_MAX + 1];
+};
+
+/* A JSON string without escapes: the text between the quotes. */
+static bool plain_string(struct span v, struct span *out)
+{
+	if (v.len < 2 || v.p[0] != '"' || memchr(v.p + 1, '\\', v.len - 2))
+		return false;
+	out->p = v.p + 1;
+	out->len = v.len - 2;
+	return true;
+}
+
+static bool id_span(struct span v, char *out, size_t outlen)
+{
+	struct span s;
+
+	if (!plain_string(v, &s) || topics_validate_id(s.p, s.len) || s.len >= outlen)
+		return false;
+	memcpy(out, s.p, s.len);
+	out[s.len] = '\0';
+	return true;
+}
+
+/* A JSON string whose decoded form is at most MAX_TEXT bytes. */
+static bool text_span(struct span v)
+{
+	cJSON *s;
+	bool ok;
+
+	if (v.len < 2 || v.p[0] != '"' || v.len > MAX_TEXT * 6 + 2)
+		return false;
+	s = cJSON_ParseWithLength(v.p, v.len);
+	ok = cJSON_IsString(s) && strlen(s->valuestring) <= MAX_TEXT;
+	cJSON_Delete(s);
+	return ok;
+}
+
+static int collect_field(void *ctx, const char *key, size_t keylen, bool key_escaped, const char *value, size_t len)
+{
+	struct nfields *f = ctx;
+	struct span *slot = NULL;
+
+	if (key_escaped)
+		return 0;
+#define FIELD(name) else if (keylen == sizeof(#name) - 1 && !memcmp(key, #name, keylen)) slot = &f->name
+	if (0) {}
+	FIELD(kind); FIELD(action); FIELD(object_type); FIELD(object_id); FIELD(actor); FIELD(title);
+	FIELD(data); FIELD(id); FIELD(ts); FIELD(to);
+#undef FIELD
+	if (slot) {
+		slot->p = value;
+		slot->len = len;
+	}
+	return 0;
+}
+
+static int check_recipient(void *ctx, const char *value, size_t len)
+{
+	char user[TOPICS_ID_MAX + 1];
+	int *count = ctx;
+
+	(*count)++;
+	return id_span((struct span){ value, len }, user, sizeof(user)) ? 0 : 1;
+}
+
+/* Reads and checks one notification (docs/PROTOCOL.md section 7). with_to: an HTTP item, whose
+ * "to" decides broadcast; otherwise broadcast says which topic it came on. Returns NULL or what is
+ * wrong. */
+static const char *parse_notification(const char *text, size_t len, struct nfields *f, bool with_to, bool broadcast)
+{
+	char scratch[TOPICS_ID_MAX + 1];
+	struct span s;
+	bool is_object, is_array;
+	const char *value;
+	size_t vlen;
+	int64_t ts;
+	size_t k;
+
+	memset(f, 0, sizeof(*f));
+	if (jsontext_validate(text, len, &is_object, &value, &vlen, collect_field, f))
+		return "not JSON";
+	if (!is_object)
 		return "a notification is a JSON object";
-	if (!cJSON_IsString(kind) || !valid_kind(kind->valuestring))
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (plain_string(f->kind, &s) && s.len == strlen(kinds[k]) && !memcmp(s.p, kinds[k], s.len))
+			break;
+	if (k == sizeof(kinds) / sizeof(kinds[0]))
 		return "'kind' must be announcement, remind or mailbox";
-	if (broadcast != !strcmp(kind->valuestring, "announcement"))
+	snprintf(f->kind_str, sizeof(f->kind_str), "%s", kinds[k]);
+	if (with_to) {
+		int count = 0;
+
+		broadcast = !f->to.p;
+		if (f->to.p && (jsontext_array_items(f->to.p, f->to.len, &is_array, check_recipient, &count) || !is_array))
+			return "'to' must be an array of user ids (A-Z a-z 0-9 _ - . @ :, 1-64)";
+		if (f->to.p && (count < 1 || count > MAX_RECIPIENTS))
+			return "'to' must hold 1 to 1000 user ids";
+	}
+	if (broadcast != !strcmp(f->kind_str, "announcement"))
 		return broadcast ? "'to' is required (only announcements go to everyone)" :
 				   "announcements go to everyone: no 'to'";
-	for (const char *const *f = (const char *const[]){ "action", "object_type", "actor", NULL }; *f; f++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, *f);
-
-		if (v && !valid_id_string(v))
-			return "'action', 'object_type' and 'actor' must be ids (A-Z a-z 0-9 _ - . @ :, 1-64)";
-	}
-	if (cJSON_GetObjectItemCaseSensitive(obj, "object_id") &&
-	    !valid_text(cJSON_GetObjectItemCaseSensitive(obj, "object_id")))
-		return "'object_id' must be a string";
-	if (cJSON_GetObjectItemCaseSensitive(obj, "title") && !valid_text(cJSON_GetObjectItemCaseSensitive(obj, "title")))
+	if ((f->action.p && !id_span(f->action, f->action_str, sizeof(f->action_str))) ||
+	    (f->object_type.p && !id_span(f->object_type, scratch, sizeof(scratch))) ||
+	    (f->actor.p && !id_span(f->actor, scratch, sizeof(scratch))))
+		return "'action', 'object_type' and 'actor' must be ids (A-Z a-z 0-9 _ - . @ :, 1-64)";
+	if (f->object_id.p && !text_span(f->object_id))
+		return "'object_id' must be a string of at most 1024 bytes";
+	if (f->title.p && !text_span(f->title))
 		return "'title' must be a string of at most 1024 bytes";
-	if (!strcmp(kind->valuestring, "remind") &&
-	    (!cJSON_GetObjectItemCaseSensitive(obj, "action") || !cJSON_GetObjectItemCaseSensitive(obj, "object_type") ||
-	     !cJSON_GetObjectItemCaseSensitive(obj, "object_id")))
+	if (!strcmp(f->kind_str, "remind") && (!f->action.p || !f->object_type.p || !f->object_id.p))
 		return "a remind needs 'action', 'object_type' and 'object_id'";
-	if (!strcmp(kind->valuestring, "mailbox") && !cJSON_GetObjectItemCaseSensitive(obj, "actor"))
+	if (!strcmp(f->kind_str, "mailbox") && !f->actor.p)
 		return "a mailbox message needs 'actor' (the sender)";
+	if (f->id.p && (!plain_string(f->id, &s) || envelope_validate_id(s.p, s.len)))
+		return "'id' must be 1-100 id characters";
+	if (f->ts.p && jsontext_parse_uint(f->ts.p, f->ts.len, &ts))
+		return "'ts' must be milliseconds since the epoch";
 	return NULL;
 }
 
-/* The stored form: fixed field order, only known fields, id and ts filled in. Caller frees. */
-static char *canonical(const cJSON *obj, const char *id, int64_t ts)
+static void given_id(const struct nfields *f, char id[ENVELOPE_ID_MAX + 1])
 {
-	static const char *const fields[] = { "kind", "action", "object_type", "object_id", "actor", "title", "data" };
-	cJSON *out = cJSON_CreateObject();
-	char *text = NULL;
+	memcpy(id, f->id.p + 1, f->id.len - 2);
+	id[f->id.len - 2] = '\0';
+}
 
-	if (!out || !cJSON_AddStringToObject(out, "id", id) || !cJSON_AddNumberToObject(out, "ts", (double)ts))
-		goto done;
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, fields[i]);
+static int64_t given_ts(const struct nfields *f)
+{
+	int64_t ts = 0;
 
-		/* a reference: printed from the source tree, not copied, not freed with out */
-		if (v && !cJSON_AddItemReferenceToObject(out, fields[i], v))
-			goto done;
+	return f->ts.p && !jsontext_parse_uint(f->ts.p, f->ts.len, &ts) ? ts : now_ms();
+}
+
+/* The stored form: fixed field order, only known fields, id and ts filled in, every value the
+ * sender's own text. Caller frees. */
+static char *canonical(const struct nfields *f, const char *id, int64_t ts)
+{
+	const struct {
+		const char *name;
+		struct span v;
+	} parts[] = {
+		{ "kind", f->kind }, { "action", f->action }, { "object_type", f->object_type },
+		{ "object_id", f->object_id }, { "actor", f->actor }, { "title", f->title }, { "data", f->data },
+	};
+	size_t cap = 64 + strlen(id), len;
+	char *out, *o;
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		cap += parts[i].v.len + strlen(parts[i].name) + 4;
+	out = malloc(cap);
+	if (!out)
+		return NULL;
+	len = (size_t)snprintf(out, cap, "{\"id\":\"%s\",\"ts\":%lld", id, (long long)ts);
+	o = out + len;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (!parts[i].v.p)
+			continue;
+		o += sprintf(o, ",\"%s\":", parts[i].name);
+		memcpy(o, parts[i].v.p, parts[i].v.len);
+		o += parts[i].v.len;
 	}
-	text = cJSON_PrintUnformatted(out);
-done:
-	cJSON_Delete(out);
-	return text;
+	*o++ = '}';
+	*o = '\0';
+	return out;
 }
 
 static int queue_push(struct notify *n, const char *user, struct frame *f)
@@ -223,6 +353,7 @@ static int queue_push(struct notify *n, const char *user, struct frame *f)
 		n->cap_pushes = cap;
 	}
 	snprintf(n->pushes[n->n_pushes].user, sizeof(n->pushes[0].user), "%s", user);
+	snprintf(n->pushes[n->n_pushes].action, sizeof(n->pushes[0].action), "%s", "");
 	n->pushes[n->n_pushes++].frame = f;
 	return 0;
 }
@@ -231,37 +362,59 @@ static void flush_pushes(struct notify *n, bool deliver)
 {
 	for (size_t i = 0; i < n->n_pushes; i++) {
 		if (deliver)
-			n->stats.pushed += send_to_user(n, n->pushes[i].user, n->pushes[i].frame);
+			n->stats.pushed += send_to_user(n, n->pushes[i].user, n->pushes[i].frame, n->pushes[i].action);
 		frame_unref(n->pushes[i].frame);
 	}
 	n->n_pushes = 0;
 }
 
+struct mute_ctx {
+	struct notify *n;
+	const char *id, *action;
+};
+
+/* An announcement is stored once: users who muted it get it marked read. */
+static void mark_muted_announcement(void *ctx, const char *user, const char *json)
+{
+	struct mute_ctx *m = ctx;
+	const char *ids[1] = { m->id };
+
+	if (json && settings_mute(json, "announcement", m->action))
+		inbox_mark_read(m->n->inbox, user, ids, 1);
+}
+
 /* Stores one notification for user (or "*") in the open transaction and queues its push.
  * Returns 0 (stored or duplicate) or -1 (store failure). */
-static int store(struct notify *n, const char *user, const cJSON *obj, const char *id, int64_t ts)
+static int store(struct notify *n, const char *user, const struct nfields *f, const char *id, int64_t ts)
 {
-	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
-	const cJSON *action = cJSON_GetObjectItemCaseSensitive(obj, "action");
 	bool broadcast = !strcmp(user, INBOX_BROADCAST_USER);
-	bool mute = !broadcast && muted(n, user, kind->valuestring, cJSON_IsString(action) ? action->valuestring : NULL);
-	char *json = canonical(obj, id, ts);
-	struct frame *f = NULL;
+	const char *action = f->action.p ? f->action_str : NULL;
+	bool mute = !broadcast && muted(n, user, f->kind_str, action);
+	char *json = canonical(f, id, ts);
+	struct frame *f_out = NULL;
 	int rc;
 
 	if (!json)
 		return -1;
-	rc = inbox_put(n->inbox, user, id, ts, kind->valuestring, json, strlen(json), mute);
+	rc = inbox_put(n->inbox, user, id, ts, f->kind_str, json, strlen(json), mute);
 	if (rc == INBOX_OK) {
 		n->stats.stored++;
+		if (broadcast) {
+			struct mute_ctx m = { n, id, action };
+
+			inbox_settings_each(n->inbox, mark_muted_announcement, &m);
+		}
 		if (mute) {
 			n->stats.muted++;
 		} else {
-			f = notify_frame("notify", json, strlen(json), false);
-			if (!f || queue_push(n, user, f)) {
-				if (f)
-					frame_unref(f);
+			f_out = notify_frame("notify", json, strlen(json), false);
+			if (!f_out || queue_push(n, user, f_out)) {
+				if (f_out)
+					frame_unref(f_out);
 				log_error("notify_push_lost", "user=%s id=%s reason=nomem", user, id);
+			} else if (broadcast) {
+				snprintf(n->pushes[n->n_pushes - 1].action, sizeof(n->pushes[0].action), "%s",
+					 action ? action : "");
 			}
 		}
 	}
@@ -281,37 +434,68 @@ static void content_id(const char *topic, size_t topic_len, const void *payload,
 static void on_notification(struct notify *n, const char *user, const char *topic, size_t topic_len,
 			    const void *payload, size_t len)
 {
-	cJSON *obj = cJSON_ParseWithLength(payload, len);
-	const cJSON *jid, *jts;
+	struct nfields f;
 	const char *why;
 	char id[ENVELOPE_ID_MAX + 1];
-	int64_t ts;
 
 	n->stats.received++;
-	why = obj ? check_notification(obj, !strcmp(user, INBOX_BROADCAST_USER)) : "not JSON";
-	jid = cJSON_GetObjectItemCaseSensitive(obj, "id");
-	jts = cJSON_GetObjectItemCaseSensitive(obj, "ts");
-	if (!why && jid && (!cJSON_IsString(jid) || envelope_validate_id(jid->valuestring, strlen(jid->valuestring))))
-		why = "'id' must be 1-100 id characters";
-	if (!why && jts && (!cJSON_IsNumber(jts) || jts->valuedouble < 0))
-		why = "'ts' must be milliseconds since the epoch";
+	why = parse_notification(payload, len, &f, false, !strcmp(user, INBOX_BROADCAST_USER));
 	if (why) {
 		n->stats.rejected++;
 		log_warn("notify_rejected", "topic=%.*s reason=\"%s\"", (int)topic_len, topic, why);
-		cJSON_Delete(obj);
 		return;
 	}
-	if (jid)
-		snprintf(id, sizeof(id), "%s", jid->valuestring);
+	if (f.id.p)
+		given_id(&f, id);
 	else
 		content_id(topic, topic_len, payload, len, id);
-	ts = jts ? (int64_t)jts->valuedouble : now_ms();
-	if (n->inbox && store(n, user, obj, id, ts) < 0)
+	if (n->inbox && store(n, user, &f, id, given_ts(&f)) < 0)
 		log_error("notify_store_failed", "user=%s id=%s err=\"%s\"", user, id, inbox_last_error(n->inbox));
-	cJSON_Delete(obj);
 }
 
 /* ---- read marks and settings from other edges (and our own echo) ---- */
+
+#define MAX_READ_IDS 256
+
+struct id_list {
+	char ids[MAX_READ_IDS][ENVELOPE_ID_MAX + 1];
+	const char *ptrs[MAX_READ_IDS];
+	size_t count;
+};
+
+static int collect_id(void *ctx, const char *value, size_t len)
+{
+	struct id_list *l = ctx;
+	struct span s;
+
+	if (l->count == MAX_READ_IDS || !plain_string((struct span){ value, len }, &s) ||
+	    envelope_validate_id(s.p, s.len))
+		return 1;
+	memcpy(l->ids[l->count], s.p, s.len);
+	l->ids[l->count][s.len] = '\0';
+	l->ptrs[l->count] = l->ids[l->count];
+	l->count++;
+	return 0;
+}
+
+/* Reads a JSON array of notification ids into l. Returns 0, or -1 when it is not one. */
+static int parse_ids(const char *text, size_t len, struct id_list *l)
+{
+	bool is_array;
+
+	l->count = 0;
+	return !jsontext_array_items(text, len, &is_array, collect_id, l) && is_array ? 0 : -1;
+}
+
+/* {"op":"read","ids":[..]} for l. */
+static void read_event(const struct id_list *l, char *out, size_t outlen)
+{
+	int w = snprintf(out, outlen, "{\"op\":\"read\",\"ids\":[");
+
+	for (size_t i = 0; i < l->count && w < (int)outlen - 110; i++)
+		w += snprintf(out + w, outlen - (size_t)w, "%s\"%s\"", i ? "," : "", l->ids[i]);
+	snprintf(out + w, outlen - (size_t)w, "]}");
+}
 
 static void push_event(struct notify *n, const char *user, const char *json)
 {
@@ -319,44 +503,60 @@ static void push_event(struct notify *n, const char *user, const char *json)
 
 	if (!f)
 		return;
-	send_to_user(n, user, f);
+	send_to_user(n, user, f, NULL);
 	frame_unref(f);
+}
+
+struct read_fields {
+	struct span ids, all, ts;
+};
+
+static int collect_read(void *ctx, const char *key, size_t keylen, bool key_escaped, const char *value, size_t len)
+{
+	struct read_fields *r = ctx;
+
+	if (key_escaped)
+		return 0;
+	if (keylen == 3 && !memcmp(key, "ids", 3))
+		r->ids = (struct span){ value, len };
+	else if (keylen == 3 && !memcmp(key, "all", 3))
+		r->all = (struct span){ value, len };
+	else if (keylen == 2 && !memcmp(key, "ts", 2))
+		r->ts = (struct span){ value, len };
+	return 0;
 }
 
 static void on_read(struct notify *n, const char *user, const void *payload, size_t len)
 {
-	cJSON *msg = cJSON_ParseWithLength(payload, len), *ids, *item, *ts;
-	const char *list[256];
-	size_t count = 0;
-	char event[PROTOCOL_REPLY_MAX];
+	struct read_fields r = { { 0 }, { 0 }, { 0 } };
+	struct id_list *l = NULL;
+	char event[MAX_READ_IDS * (ENVELOPE_ID_MAX + 3) + 64];
+	bool is_object;
+	const char *value;
+	size_t vlen;
+	int64_t ts;
 
-	ids = cJSON_GetObjectItemCaseSensitive(msg, "ids");
-	ts = cJSON_GetObjectItemCaseSensitive(msg, "ts");
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(msg, "all")) && cJSON_IsNumber(ts)) {
+	if (jsontext_validate(payload, len, &is_object, &value, &vlen, collect_read, &r) || !is_object)
+		goto bad;
+	if (r.all.len == 4 && !memcmp(r.all.p, "true", 4) && r.ts.p && !jsontext_parse_uint(r.ts.p, r.ts.len, &ts)) {
 		if (n->inbox)
-			inbox_mark_all_read(n->inbox, user, (int64_t)ts->valuedouble);
-		snprintf(event, sizeof(event), "{\"op\":\"read\",\"all\":true,\"ts\":%lld}", (long long)ts->valuedouble);
+			inbox_mark_all_read(n->inbox, user, ts);
+		snprintf(event, sizeof(event), "{\"op\":\"read\",\"all\":true,\"ts\":%lld}", (long long)ts);
 		push_event(n, user, event);
-	} else if (cJSON_IsArray(ids)) {
-		cJSON_ArrayForEach(item, ids) {
-			if (count < sizeof(list) / sizeof(list[0]) && cJSON_IsString(item) &&
-			    !envelope_validate_id(item->valuestring, strlen(item->valuestring)))
-				list[count++] = item->valuestring;
-		}
-		if (n->inbox && count)
-			inbox_mark_read(n->inbox, user, list, count);
-		/* the ids were validated: they need no escaping */
-		int w = snprintf(event, sizeof(event), "{\"op\":\"read\",\"ids\":[");
-
-		for (size_t i = 0; i < count && w < (int)sizeof(event) - 110; i++)
-			w += snprintf(event + w, sizeof(event) - (size_t)w, "%s\"%s\"", i ? "," : "", list[i]);
-		snprintf(event + w, sizeof(event) - (size_t)w, "]}");
-		if (count)
-			push_event(n, user, event);
-	} else {
-		log_warn("read_rejected", "user=%s reason=\"neither ids nor all\"", user);
+		return;
 	}
-	cJSON_Delete(msg);
+	l = malloc(sizeof(*l));
+	if (!l || !r.ids.p || parse_ids(r.ids.p, r.ids.len, l) || !l->count)
+		goto bad;
+	if (n->inbox)
+		inbox_mark_read(n->inbox, user, l->ptrs, l->count);
+	read_event(l, event, sizeof(event));
+	push_event(n, user, event);
+	free(l);
+	return;
+bad:
+	free(l);
+	log_warn("read_rejected", "user=%s reason=\"neither ids nor all\"", user);
 }
 
 static void on_settings(struct notify *n, const char *user, const void *payload, size_t len)
@@ -487,9 +687,11 @@ int notify_init(struct notify *n, struct edge *e)
 		if (!n->inbox)
 			snprintf(n->store_error, sizeof(n->store_error), "%s", err);
 	}
-	if (!n->inbox)
+	if (!n->inbox) {
+		n->stats.store_open_failures++;
 		log_error("store_unavailable", "dir=%s err=\"%s\" effect=\"live traffic only, no inbox\"",
 			  e->cfg->data_dir, n->store_error);
+	}
 	return 0;
 }
 
@@ -568,7 +770,7 @@ struct backlog_ctx {
 	struct notify *n;
 	struct session *s;
 	size_t budget_bytes;
-	int pushed;
+	int pushed, max;
 	bool more;
 };
 
@@ -578,13 +780,16 @@ static int push_row(void *ctx, int64_t seq, const char *json, size_t len, bool r
 	struct frame *f;
 
 	(void)seq;
-	if (b->s->outq.bytes > b->budget_bytes) {
-		b->more = true;		/* the client pages the rest with {"op":"inbox"} */
-		return 1;
-	}
+	if (b->pushed == b->max)
+		return 1;	/* the extra row: there is more */
 	f = notify_frame("notify", json, len, read);
 	if (!f)
 		return 1;
+	if (b->s->outq.bytes + frame_wire_len(f) > b->budget_bytes) {
+		frame_unref(f);
+		b->more = true;		/* the client pages the rest with {"op":"inbox"} */
+		return 1;
+	}
 	session_send(b->s, f);
 	frame_unref(f);
 	b->pushed++;
@@ -593,17 +798,18 @@ static int push_row(void *ctx, int64_t seq, const char *json, size_t len, bool r
 
 void notify_push_backlog(struct notify *n, struct session *s)
 {
-	struct backlog_ctx b = { n, s, (size_t)n->edge->cfg->outq_max_bytes / 2, 0, false };
+	struct backlog_ctx b = { n, s, (size_t)n->edge->cfg->outq_max_bytes / 2, 0, (int)n->edge->cfg->inbox_backlog, false };
 	char buf[PROTOCOL_REPLY_MAX];
 	int rows = 0;
 
 	if (!n->inbox || s->ident.anonymous || s->ident.kind != IDENTITY_USER)
 		return;
+	/* one row past the maximum tells whether there is more */
 	if (n->edge->cfg->inbox_backlog > 0)
-		rows = inbox_each(n->inbox, s->ident.id, true, 0, (int)n->edge->cfg->inbox_backlog, push_row, &b);
+		rows = inbox_each(n->inbox, s->ident.id, true, 0, (int)n->edge->cfg->inbox_backlog + 1, push_row, &b);
 	if (rows < 0)
 		return;
-	if (rows >= n->edge->cfg->inbox_backlog)
+	if (b.pushed == n->edge->cfg->inbox_backlog && rows > b.pushed)
 		b.more = true;
 	n->stats.pushed += (uint64_t)b.pushed;
 	snprintf(buf, sizeof(buf), "{\"op\":\"backlog\",\"count\":%d,\"more\":%s}", b.pushed, b.more ? "true" : "false");
@@ -615,8 +821,9 @@ void notify_push_backlog(struct notify *n, struct session *s)
 struct page_ctx {
 	char *buf;
 	size_t len, cap;
-	int rows;
-	bool oom;
+	size_t budget;		/* a page stays well under outq-max-bytes */
+	int rows, limit;
+	bool oom, more;
 };
 
 static int page_row(void *ctx, int64_t seq, const char *json, size_t len, bool read)
@@ -625,6 +832,10 @@ static int page_row(void *ctx, int64_t seq, const char *json, size_t len, bool r
 	size_t need = len + 24;
 
 	(void)seq;
+	if (p->rows == p->limit || (p->rows && p->len + need > p->budget)) {
+		p->more = true;	/* the row one past the page, or the size budget: say there is more */
+		return 1;
+	}
 	if (p->len + need + 64 > p->cap) {
 		size_t cap = (p->cap + need + 64) * 2;
 		char *nb = realloc(p->buf, cap);
@@ -646,11 +857,11 @@ static int page_row(void *ctx, int64_t seq, const char *json, size_t len, bool r
 
 static void op_inbox(struct notify *n, struct session *s, const struct client_op *op)
 {
-	struct page_ctx p = { NULL, 0, 0, 0, false };
-	long limit = op->limit ? op->limit : 50;
+	struct page_ctx p = { NULL, 0, 4096, (size_t)n->edge->cfg->outq_max_bytes / 2, 0, 0, false, false };
 	int64_t before = 0, unread;
 	int rows;
 
+	p.limit = op->limit ? (int)op->limit : 50;
 	if (op->before[0]) {
 		before = inbox_seq_of(n->inbox, s->ident.id, op->before);
 		if (before <= 0) {
@@ -658,22 +869,14 @@ static void op_inbox(struct notify *n, struct session *s, const struct client_op
 			return;
 		}
 	}
-	p.cap = 4096;
 	p.buf = malloc(p.cap);
 	if (!p.buf)
 		goto internal;
 	p.len = (size_t)snprintf(p.buf, p.cap, "{\"op\":\"inbox\"%s%s,\"items\":[", op->ref[0] ? ",\"ref\":" : "", op->ref);
 	/* one row more than asked tells whether there is more */
-	rows = inbox_page(n->inbox, s->ident.id, before, (int)limit + 1, page_row, &p);
+	rows = inbox_page(n->inbox, s->ident.id, before, p.limit + 1, page_row, &p);
 	if (rows < 0 || p.oom)
 		goto internal;
-	if (p.rows > limit) {	/* drop the extra row */
-		char *last = p.buf + p.len;
-
-		while (last > p.buf && memcmp(last, ",{\"read\":", 9))
-			last--;
-		p.len = (size_t)(last - p.buf);
-	}
 	unread = inbox_unread_count(n->inbox, s->ident.id);
 	if (p.len + 96 > p.cap) {
 		char *nb = realloc(p.buf, p.len + 96);
@@ -683,7 +886,7 @@ static void op_inbox(struct notify *n, struct session *s, const struct client_op
 		p.buf = nb;
 	}
 	p.len += (size_t)snprintf(p.buf + p.len, 96, "],\"unread\":%lld,\"more\":%s}", (long long)(unread < 0 ? 0 : unread),
-				  p.rows > limit ? "true" : "false");
+				  p.more ? "true" : "false");
 	session_send_text(s, p.buf, p.len);
 	free(p.buf);
 	return;
@@ -713,48 +916,39 @@ static void reply_unread(struct notify *n, struct session *s, const char *ref)
 
 static void op_read(struct notify *n, struct session *s, const struct client_op *op)
 {
-	char msg[8192];
+	char msg[MAX_READ_IDS * (ENVELOPE_ID_MAX + 3) + 64];
 	int64_t now = now_ms();
+	struct id_list *l = NULL;
 
 	if (op->all) {
 		if (inbox_mark_all_read(n->inbox, s->ident.id, now) < 0 || inbox_commit(n->inbox) < 0)
 			goto unavailable;
 		snprintf(msg, sizeof(msg), "{\"all\":true,\"ts\":%lld}", (long long)now);
 	} else {
-		cJSON *ids = cJSON_ParseWithLength(op->ids, op->ids_len), *item;
-		const char *list[256];
-		size_t count = 0;
 		int w;
 
-		cJSON_ArrayForEach(item, ids) {
-			if (!cJSON_IsString(item) || envelope_validate_id(item->valuestring, strlen(item->valuestring)) ||
-			    count == sizeof(list) / sizeof(list[0])) {
-				cJSON_Delete(ids);
-				hub_send_error(s, op->ref, "bad_request", "'ids' must hold 1 to 256 notification ids");
-				return;
-			}
-			list[count++] = item->valuestring;
-		}
-		if (!count) {
-			cJSON_Delete(ids);
+		l = malloc(sizeof(*l));
+		if (!l)
+			goto unavailable;
+		if (parse_ids(op->ids, op->ids_len, l) || !l->count) {
+			free(l);
 			hub_send_error(s, op->ref, "bad_request", "'ids' must hold 1 to 256 notification ids");
 			return;
 		}
-		if (inbox_mark_read(n->inbox, s->ident.id, list, count) < 0 || inbox_commit(n->inbox) < 0) {
-			cJSON_Delete(ids);
+		if (inbox_mark_read(n->inbox, s->ident.id, l->ptrs, l->count) < 0 || inbox_commit(n->inbox) < 0)
 			goto unavailable;
-		}
 		w = snprintf(msg, sizeof(msg), "{\"ids\":[");
-		for (size_t i = 0; i < count && w < (int)sizeof(msg) - 128; i++)
-			w += snprintf(msg + w, sizeof(msg) - (size_t)w, "%s\"%s\"", i ? "," : "", list[i]);
+		for (size_t i = 0; i < l->count; i++)
+			w += snprintf(msg + w, sizeof(msg) - (size_t)w, "%s\"%s\"", i ? "," : "", l->ids[i]);
 		snprintf(msg + w, sizeof(msg) - (size_t)w, "],\"ts\":%lld}", (long long)now);
-		cJSON_Delete(ids);
+		free(l);
 	}
 	/* every edge (this one too, harmlessly) applies it and tells the user's other tabs */
 	publish_json(n, TOPIC_READ, s->ident.id, msg, false);
 	reply_unread(n, s, op->ref);
 	return;
 unavailable:
+	free(l);
 	hub_send_error(s, op->ref, "unavailable", "the inbox store is unavailable");
 }
 
@@ -854,87 +1048,109 @@ static void http_error(notify_http_done_fn done, void *ctx, unsigned status, con
 	done(ctx, status, body, (size_t)len);
 }
 
-/* Validates one request item; fills id and ts. Returns NULL or what is wrong. */
-static const char *check_item(struct notify *n, cJSON *item, char id[ENVELOPE_ID_MAX + 1], int64_t *ts)
+/* One request item: its text and what parse_notification found in it. */
+struct req_item {
+	struct span text;
+	struct nfields f;
+	char id[ENVELOPE_ID_MAX + 1];
+	int64_t ts;
+};
+
+struct req_items {
+	struct req_item items[MAX_REQUEST_ITEMS];
+	int count;
+	bool too_many;
+};
+
+static int collect_item(void *ctx, const char *value, size_t len)
 {
-	const cJSON *to = cJSON_GetObjectItemCaseSensitive(item, "to");
-	const cJSON *jid = cJSON_GetObjectItemCaseSensitive(item, "id");
-	const cJSON *jts = cJSON_GetObjectItemCaseSensitive(item, "ts");
-	const cJSON *r;
-	const char *why = check_notification(item, !to);
+	struct req_items *r = ctx;
 
-	if (why)
-		return why;
-	if (to) {
-		int count = 0;
-
-		if (!cJSON_IsArray(to))
-			return "'to' must be an array of user ids";
-		cJSON_ArrayForEach(r, to) {
-			if (!valid_id_string(r))
-				return "'to' must hold user ids (A-Z a-z 0-9 _ - . @ :, 1-64)";
-			count++;
-		}
-		if (count < 1 || count > MAX_RECIPIENTS)
-			return "'to' must hold 1 to 1000 user ids";
+	if (r->count == MAX_REQUEST_ITEMS) {
+		r->too_many = true;
+		return 1;
 	}
-	if (jid && (!cJSON_IsString(jid) || envelope_validate_id(jid->valuestring, strlen(jid->valuestring))))
-		return "'id' must be 1-100 id characters";
-	if (jts && (!cJSON_IsNumber(jts) || jts->valuedouble < 0))
-		return "'ts' must be milliseconds since the epoch";
-	if (jid)
-		snprintf(id, ENVELOPE_ID_MAX + 1, "%s", jid->valuestring);
+	r->items[r->count++].text = (struct span){ value, len };
+	return 0;
+}
+
+struct publish_ctx {
+	struct notify *n;
+	struct ingest_req *req;
+	const char *json;
+	const struct req_item *item;
+};
+
+/* Stores (locally) and publishes one recipient's copy. */
+static int publish_to(void *ctx, const char *value, size_t len)
+{
+	struct publish_ctx *p = ctx;
+	char user[TOPICS_ID_MAX + 1], topic[TOPICS_TOPIC_MAX];
+
+	memcpy(user, value + 1, len - 2);	/* validated: a plain string id */
+	user[len - 2] = '\0';
+	if (p->n->inbox)
+		store(p->n, user, &p->item->f, p->item->id, p->item->ts);
+	if (topics_build(topic, sizeof(topic), p->n->edge->cfg->topic_prefix, TOPIC_NOTIFY, user) < 0 ||
+	    bridge_publish(p->n->bridge, topic, p->json, strlen(p->json), false, p->req) != BRIDGE_OK)
+		p->req->failed = true;
 	else
-		hub_next_message_id(n->edge, id);
-	*ts = jts ? (int64_t)jts->valuedouble : now_ms();
-	return NULL;
+		p->req->outstanding++;
+	return 0;
 }
 
 void notify_http_submit(struct notify *n, const char *body, size_t len, notify_http_done_fn done, void *ctx)
 {
-	cJSON *doc = cJSON_ParseWithLength(body, len), *item, *r;
+	struct req_items *r = calloc(1, sizeof(*r));
 	struct ingest_req *req = NULL;
-	char (*ids)[ENVELOPE_ID_MAX + 1] = NULL;
-	int64_t *tss = NULL;
-	int count, i = 0;
-	size_t ids_cap;
 	const char *why = NULL;
+	bool is_array;
+	size_t ids_cap;
 
 	n->stats.http_requests++;
-	if (!doc) {
+	if (!r)
+		goto internal;
+	if (jsontext_array_items(body, len, &is_array, collect_item, r)) {
+		if (r->too_many) {
+			why = "send 1 to 100 notifications per request";
+			goto bad;
+		}
 		n->stats.http_errors++;
-		http_error(done, ctx, 400, "bad_json", "the body is not JSON");
+		http_error(done, ctx, 400, "bad_json", "the body is not one JSON value");
+		free(r);
 		return;
 	}
-	count = cJSON_IsArray(doc) ? cJSON_GetArraySize(doc) : 1;
-	if (count < 1 || count > 100) {
+	if (!is_array) {
+		r->items[0].text = (struct span){ body, len };
+		r->count = 1;
+	}
+	if (r->count < 1) {
 		why = "send 1 to 100 notifications per request";
 		goto bad;
 	}
-	ids = calloc((size_t)count, sizeof(*ids));
-	tss = calloc((size_t)count, sizeof(*tss));
-	if (!ids || !tss)
-		goto internal;
 	/* validate everything before storing anything: a request is taken whole or not at all */
-	for (item = cJSON_IsArray(doc) ? doc->child : doc; item && i < count; item = item->next, i++) {
-		why = check_item(n, item, ids[i], &tss[i]);
+	for (int i = 0; i < r->count; i++) {
+		struct req_item *it = &r->items[i];
+
+		why = parse_notification(it->text.p, it->text.len, &it->f, true, false);
 		if (why)
 			goto bad;
-		if (!cJSON_IsArray(doc))
-			break;
+		if (it->f.id.p)
+			given_id(&it->f, it->id);
+		else
+			hub_next_message_id(n->edge, it->id);
+		it->ts = given_ts(&it->f);
 	}
 	req = calloc(1, sizeof(*req));
-	ids_cap = (size_t)count * (ENVELOPE_ID_MAX + 4) + 3;
+	ids_cap = (size_t)r->count * (ENVELOPE_ID_MAX + 4) + 3;
 	if (!req || !(req->ids_json = malloc(ids_cap)))
 		goto internal;
 	req->done = done;
 	req->ctx = ctx;
-	req->ids_json[0] = '[';
-	req->ids_json[1] = '\0';
-	i = 0;
-	for (item = cJSON_IsArray(doc) ? doc->child : doc; item && i < count; item = item->next, i++) {
-		const cJSON *to = cJSON_GetObjectItemCaseSensitive(item, "to");
-		char *json = canonical(item, ids[i], tss[i]);
+	strcpy(req->ids_json, "[");
+	for (int i = 0; i < r->count; i++) {
+		struct req_item *it = &r->items[i];
+		char *json = canonical(&it->f, it->id, it->ts);
 		char topic[TOPICS_TOPIC_MAX];
 
 		if (!json) {
@@ -942,28 +1158,22 @@ void notify_http_submit(struct notify *n, const char *body, size_t len, notify_h
 			break;
 		}
 		snprintf(req->ids_json + strlen(req->ids_json), ids_cap - strlen(req->ids_json), "%s\"%s\"",
-			 i ? "," : "", ids[i]);
-		if (!to) {	/* an announcement: one message for everyone */
+			 i ? "," : "", it->id);
+		if (!it->f.to.p) {	/* an announcement: one message for everyone */
 			if (n->inbox)
-				store(n, INBOX_BROADCAST_USER, item, ids[i], tss[i]);
+				store(n, INBOX_BROADCAST_USER, &it->f, it->id, it->ts);
 			if (topics_filter(topic, sizeof(topic), n->edge->cfg->topic_prefix, TOPIC_NOTIFY_ALL) < 0 ||
 			    bridge_publish(n->bridge, topic, json, strlen(json), false, req) != BRIDGE_OK)
 				req->failed = true;
 			else
 				req->outstanding++;
-		}
-		cJSON_ArrayForEach(r, to) {
-			if (n->inbox)
-				store(n, r->valuestring, item, ids[i], tss[i]);
-			if (topics_build(topic, sizeof(topic), n->edge->cfg->topic_prefix, TOPIC_NOTIFY, r->valuestring) < 0 ||
-			    bridge_publish(n->bridge, topic, json, strlen(json), false, req) != BRIDGE_OK)
-				req->failed = true;
-			else
-				req->outstanding++;
+		} else {
+			struct publish_ctx p = { n, req, json, it };
+			bool arr;
+
+			jsontext_array_items(it->f.to.p, it->f.to.len, &arr, publish_to, &p);
 		}
 		free(json);
-		if (!cJSON_IsArray(doc))
-			break;
 	}
 	strcat(req->ids_json, "]");
 	/* local copies are stored now; the broker's PUBACKs make it durable for every edge */
@@ -981,9 +1191,7 @@ void notify_http_submit(struct notify *n, const char *body, size_t len, notify_h
 	requests = req;
 	if (req->outstanding == 0)
 		finish_request(req);
-	cJSON_Delete(doc);
-	free(ids);
-	free(tss);
+	free(r);
 	return;
 bad:
 	n->stats.http_errors++;
@@ -996,9 +1204,7 @@ out:
 	if (req)
 		free(req->ids_json);
 	free(req);
-	cJSON_Delete(doc);
-	free(ids);
-	free(tss);
+	free(r);
 }
 
 void notify_http_cancel(struct notify *n, void *ctx)

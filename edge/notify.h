@@ -23,6 +23,7 @@ struct client_op;
 
 struct notify_stats {
 	uint64_t received, stored, pushed, muted, rejected, http_requests, http_errors, commit_failures;
+	uint64_t store_open_failures;
 };
 
 struct notify {

@@ -158,6 +158,10 @@ static struct bridge *create_inbox_bridge(struct server *srv, const struct bridg
 	if (!b)
 		return NULL;
 	notify_attach_bridge(&srv->notify, b);
+	/* without a store nothing could be stored: subscribe to nothing, acknowledge nothing, and
+	 * leave the notifications to the broker and the other edges (HTTP ingress still publishes) */
+	if (!srv->notify.inbox)
+		return b;
 	for (const char *const *t = notify_topics(&srv->notify); *t; t++)
 		if (!**t || !bridge_subscribe(b, *t, NULL))
 			log_error("inbox_subscribe_failed", "topic=%s", *t);

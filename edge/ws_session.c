@@ -361,6 +361,8 @@ static int on_api_body(struct server *srv, struct edge_pss *pss, struct lws *wsi
 
 	if (!r)
 		return -1;
+	if (!len)
+		return 0;
 	if (r->len + len > (size_t)srv->cfg->api_max_body) {
 		http_json_error(wsi, 413, "too_large", "the body is larger than api-max-body", false);
 		return -1;
@@ -415,7 +417,8 @@ static int on_http(struct server *srv, struct lws *wsi, const char *path)
 		return http_respond(wsi, 200, "application/json", "{\"status\":\"ok\"}", 15, true);
 	if (!strcmp(path, "/readyz")) {
 		const char *why = srv->edge.draining ? "draining" : !bridge_is_up(srv->bridge) ? "broker_down" :
-				  !srv->notify.inbox ? "store_unavailable" : NULL;
+				  !srv->notify.inbox ? "store_unavailable" :
+				  !bridge_is_up(srv->inbox_bridge) ? "inbox_broker_down" : NULL;
 
 		if (!why)
 			return http_respond(wsi, 200, "application/json", "{\"status\":\"ready\"}", 18, true);
@@ -552,6 +555,10 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 
 	case LWS_CALLBACK_HTTP:
 		return on_http(srv, wsi, in ? (const char *)in : "");
+
+	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+		/* a /demo/ file went out: finish the transaction so keep-alive serves the next one */
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
 
 	case LWS_CALLBACK_HTTP_BODY:
 		return on_api_body(srv, pss, wsi, in, len);

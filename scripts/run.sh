@@ -48,7 +48,9 @@ if busy "$port"; then
 	exit 1
 fi
 
-build/bin/mqedge --port "$port" --edge-id "dev-$port" --jwt-secret "$secret" --data-dir "$rundir/data" "${args[@]}" &
+api_key=${MQEDGE_API_KEY:-dev-api-key}
+build/bin/mqedge --port "$port" --edge-id "dev-$port" --jwt-secret "$secret" --data-dir "$rundir/data" \
+	--web-root "$root/examples/web" --api-key "$api_key" "${args[@]}" &
 pids+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
@@ -56,9 +58,11 @@ token=$(build/bin/mqedge-token --secret "$secret" --sub alice --rooms '*' --devi
 cat <<MSG
 
 mqedge is running.
+  Demo page:  http://127.0.0.1:$port/demo/?token=$token&room=lobby&device=d1
   WebSocket:  ws://127.0.0.1:$port/ws?token=$token
   Health:     http://127.0.0.1:$port/healthz   Ready: http://127.0.0.1:$port/readyz   Metrics: http://127.0.0.1:$port/metrics
   JWT secret: $secret   (more tokens: build/bin/mqedge-token --secret '$secret' --sub bob --rooms 'lobby')
+  HTTP API:   key $api_key (examples/backend/notify-http.sh); a device: build/bin/mqedge-device-sim --broker 127.0.0.1:$broker_port --id d1
 Press Ctrl-C to stop.
 MSG
 wait "${pids[-1]}"

@@ -73,6 +73,8 @@ int inbox_mark_all_read(struct inbox *ib, const char *user, int64_t upto_ts);
 /* Per-user settings JSON (replaced whole). get: *json is malloc'd (caller frees) or NULL. */
 int inbox_settings_put(struct inbox *ib, const char *user, const char *json, size_t len, int64_t ts);
 int inbox_settings_get(struct inbox *ib, const char *user, char **json, int64_t *ts);
+/* Calls fn for every user with settings. Returns how many, or an error. */
+int inbox_settings_each(struct inbox *ib, void (*fn)(void *ctx, const char *user, const char *json), void *ctx);
 
 /* Deletes rows older than max_age_ms and, per user, beyond max_per_user, at most budget rows per
  * call (so a call is short). Returns rows deleted or an error. */

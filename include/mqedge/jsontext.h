@@ -31,6 +31,12 @@ typedef int (*jsontext_member_fn)(void *ctx, const char *key, size_t keylen, boo
 int jsontext_validate(const char *buf, size_t len, bool *is_object, const char **value,
 		      size_t *valuelen, jsontext_member_fn on_member, void *ctx);
 
+/* Validates buf[0..len) like jsontext_validate; when it is a top-level array, calls fn with each
+ * element's exact span (fn returning non-zero stops and is returned). Returns 0, -1 when not valid
+ * JSON, or fn's value. *is_array tells whether the value was an array. */
+typedef int (*jsontext_item_fn)(void *ctx, const char *value, size_t len);
+int jsontext_array_items(const char *buf, size_t len, bool *is_array, jsontext_item_fn fn, void *ctx);
+
 /* Length of s[0..len) written as a JSON string including the quotes. s must be valid UTF-8. */
 size_t jsontext_escaped_len(const char *s, size_t len);
 /* Writes s as a quoted JSON string into out (room for jsontext_escaped_len bytes); returns bytes. */

@@ -76,8 +76,8 @@ test('client frames from PROTOCOL.md section 2', () => {
 test('edge frames from PROTOCOL.md section 3', () => {
   const ts = Date.now();
   for (const f of [
-    { op: 'welcome', session: 's1', user: 'alice', kind: 'user', edge: 'e1', ts, exp: null, limits: { max_frame: 65536, max_rooms: 64, rate: 100, burst: 200 } },
-    { op: 'welcome', session: 's1', user: 'd1', kind: 'device', edge: 'e1', ts, exp: 2000000000, limits: { max_frame: 1024, max_rooms: 3, rate: 10, burst: 10 } },
+    { op: 'welcome', session: 's1', user: 'alice', kind: 'user', edge: 'e1', ts, exp: null, unread: 0, limits: { max_frame: 65536, max_rooms: 64, rate: 100, burst: 200 } },
+    { op: 'welcome', session: 's1', user: 'd1', kind: 'device', edge: 'e1', ts, exp: 2000000000, unread: null, limits: { max_frame: 1024, max_rooms: 3, rate: 10, burst: 10 } },
     { op: 'ok', ref: 1 },
     { op: 'ok' },
     { op: 'ok', ref: 'x', id: 'e1.k2j3.1a', ts },
@@ -110,7 +110,8 @@ test('edge frames from PROTOCOL.md section 3', () => {
     ['ok id not edge-assigned form', { op: 'ok', id: 'nodots', ts }],
     ['ts not an integer', { op: 'pong', ts: 'now' }],
     ['welcome without limits', { op: 'welcome', session: 's', user: 'u', kind: 'user', edge: 'e1', ts, exp: null }],
-    ['welcome with a bad kind', { op: 'welcome', session: 's', user: 'u', kind: 'robot', edge: 'e1', ts, exp: null, limits: { max_frame: 1, max_rooms: 1, rate: 1, burst: 1 } }],
+    ['welcome with a bad kind', { op: 'welcome', session: 's', user: 'u', kind: 'robot', edge: 'e1', ts, exp: null, unread: 0, limits: { max_frame: 1, max_rooms: 1, rate: 1, burst: 1 } }],
+    ['welcome without unread (section 7)', { op: 'welcome', session: 's', user: 'u', kind: 'user', edge: 'e1', ts, exp: null, limits: { max_frame: 1, max_rooms: 1, rate: 1, burst: 1 } }],
     ['telemetry without device', { op: 'telemetry', id: 'a', ts, data: 1 }],
     ['unknown op', { op: 'hello' }],
   ])

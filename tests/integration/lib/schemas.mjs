@@ -53,19 +53,33 @@ function checkFrame(file, frame, ops) {
   return `${file}: ${fmt(whole.errors)}`;
 }
 
-const EDGE_OPS = ['welcome', 'ok', 'error', 'msg', 'telemetry', 'cmd', 'pong'];
-const CLIENT_OPS = ['sub', 'unsub', 'pub', 'send', 'cmd', 'ping', 'refresh', 'telemetry'];
+const EDGE_OPS = ['welcome', 'ok', 'error', 'msg', 'telemetry', 'cmd', 'pong', 'notify', 'backlog', 'inbox', 'read'];
+const CLIENT_OPS = ['sub', 'unsub', 'pub', 'send', 'cmd', 'ping', 'refresh', 'telemetry', 'inbox', 'read', 'settings'];
 
 export const checkEdgeFrame = (f) => checkFrame('edge-frame.schema.json', f, EDGE_OPS);
 export const checkClientFrame = (f) => checkFrame('client-frame.schema.json', f, CLIENT_OPS);
-export function check(file, value) {
-  const v = getValidator(file);
-  return v(value) ? null : `${file}: ${fmt(v.errors)}`;
+export function check(file, value, pointer = '') {
+  const v = getValidator(file, pointer);
+  return v(value) ? null : `${file}${pointer ? '#' + pointer : ''}: ${fmt(v.errors)}`;
 }
 export const checkEnvelope = (v) => check('envelope.schema.json', v);
 export const checkEdgeStatus = (v) => check('edge-status.schema.json', v);
 export const checkHttpError = (v) => check('http-error.schema.json', v);
 export const checkClaims = (v) => check('token-claims.schema.json', v);
+// The inbox (PROTOCOL.md section 7).
+export const checkNotification = (v) => check('notification.schema.json', v);
+export const checkNotificationIngress = (v) => check('notification.schema.json', v, '/$defs/ingress');
+export const checkNotificationRequest = (v) => check('notification-request.schema.json', v);
+export const checkNotificationCreated = (v) => check('notification-request.schema.json', v, '/$defs/created');
+export const checkReadSync = (v) => check('inbox-sync.schema.json', v, '/$defs/read');
+export const checkSettingsSync = (v) => check('inbox-sync.schema.json', v, '/$defs/settings');
+// An HTTP error body, and its status: the one http-error.schema.json#/$defs/status gives for its code.
+export function checkHttpErrorStatus(status, body) {
+  const bad = checkHttpError(body);
+  if (bad) return bad;
+  const want = raw['http-error.schema.json'].$defs.status.properties[body.error]?.const;
+  return want === status ? null : `HTTP ${status} with error ${body.error} (schema says ${want})`;
+}
 
 // Throwing variants for tests.
 function assertOk(reason, what, value) {
@@ -77,3 +91,6 @@ export const assertEnvelope = (v) => assertOk(checkEnvelope(v), 'envelope', v);
 export const assertEdgeStatus = (v) => assertOk(checkEdgeStatus(v), 'edge status', v);
 export const assertHttpError = (v) => assertOk(checkHttpError(v), 'http error body', v);
 export const assertClaims = (v) => assertOk(checkClaims(v), 'token claims', v);
+export const assertNotification = (v) => assertOk(checkNotification(v), 'notification', v);
+export const assertReadSync = (v) => assertOk(checkReadSync(v), 'read payload', v);
+export const assertSettingsSync = (v) => assertOk(checkSettingsSync(v), 'settings payload', v);

@@ -1,0 +1,590 @@
+// mqedge.js - a small browser client for an mqedge edge (protocol v1, docs/PROTOCOL.md).
+// An ES module with no build step and no dependencies; it uses only WebSocket, timers and
+// Math.random, so it also runs in Node (pass `WebSocket` from npm `ws` in the options).
+//
+//   import { MqEdge } from './mqedge.js';
+//   const edge = new MqEdge({ url: 'wss://edge.example/ws', getToken: async () => fetchToken() });
+//   edge.on('message', (m) => console.log(m.room, m.from, m.data));
+//   edge.on('unread', (n) => badge.textContent = n);
+//   edge.connect();
+//   await edge.join('lobby');
+//   await edge.publish('lobby', { text: 'hi' });
+//
+// What it does for you:
+// - connects with the token in `?token=`, reconnects with capped exponential backoff and full
+//   jitter, and re-joins rooms / re-watches devices after every reconnect;
+// - application heartbeat (`ping` op): a connection that stops answering is dropped and redialled;
+// - refreshes the token before `exp` (from `welcome`) with `{"op":"refresh"}` and `getToken`;
+// - every request carries a `ref` and its promise settles on the one `ok` / `error` / `pong` /
+//   `inbox` reply the edge sends for it (rejects with MqEdgeError carrying the edge's `code`);
+// - keeps the inbox in step: `welcome.unread`, the pushed backlog, live `notify`, `read` events from
+//   other tabs or edges, paging with `inbox`, marking read, mute settings;
+// - never emits the same message, telemetry sample or notification twice (bounded id memory).
+
+/** Error for a request the edge refused (`code` is the edge's error code) or a client-side failure
+ * (`not_connected`, `disconnected`, `timeout`, `closed`). */
+export class MqEdgeError extends Error {
+  /** @param {string} code @param {string} message @param {object} [frame] the edge's error frame */
+  constructor(code, message, frame) {
+    super(`${code}: ${message}`);
+    this.name = 'MqEdgeError';
+    this.code = code;
+    this.frame = frame;
+  }
+}
+
+/** A set of recently seen ids with a fixed capacity (oldest forgotten first). */
+class RecentIds {
+  constructor(cap) { this.cap = cap; this.set = new Set(); }
+  /** @returns {boolean} true when id was new (and is now remembered) */
+  add(id) {
+    if (id == null || this.set.has(id)) return id == null;
+    this.set.add(id);
+    if (this.set.size > this.cap) this.set.delete(this.set.values().next().value);
+    return true;
+  }
+}
+
+/** Reads `exp` from a JWT without verifying it (the edge verifies); null when absent/unreadable. */
+export function tokenExp(token) {
+  try {
+    const b64 = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const exp = JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))).exp;
+    return typeof exp === 'number' ? exp : null;
+  } catch {
+    return null;
+  }
+}
+
+const DEFAULTS = {
+  backoffBaseMs: 500,      // first reconnect waits up to this long (full jitter: random in [0, d])
+  backoffMaxMs: 15000,     // cap of the exponential backoff
+  stableMs: 10000,         // a connection open this long resets the backoff
+  heartbeatMs: 15000,      // `ping` every this often while open
+  heartbeatTimeoutMs: 10000, // no `pong` within this → the connection is considered dead
+  requestTimeoutMs: 10000, // a request waits this long for the connection and then for its reply
+  refreshMarginS: 60,      // refresh the token this long before `exp` (at most 20% of its lifetime)
+  dedupeSize: 2000,        // message / telemetry / notification ids remembered
+  maxNotifications: 500,   // notifications kept in `notifications` (oldest dropped)
+  protocols: ['mqedge.v1'],
+};
+
+/**
+ * A connection to one edge that survives drops. Events (subscribe with `on`):
+ * - `connect` (welcome frame) - connected and authenticated; rooms/devices are being re-joined
+ * - `disconnect` ({code, reason, reconnectInMs|null}) - the socket is gone
+ * - `state` ('connecting'|'open'|'reconnecting'|'closed')
+ * - `message` (msg frame) - a room message (`room`) or direct message (`to`), each id once
+ * - `telemetry` (telemetry frame) - from a watched device, each id once
+ * - `cmd` (cmd frame) - device connections only
+ * - `notify` (notification, with `read` and `backlog`) - each notification id once
+ * - `read` ({ids}|{all,ts}) - notifications marked read (here, in another tab, or on another edge)
+ * - `unread` (number) - the unread count changed
+ * - `backlog` ({count, more}) - the unread backlog after connect has been delivered
+ * - `error` (MqEdgeError|Error) - anything that went wrong outside a request's own promise
+ */
+export class MqEdge {
+  /**
+   * @param {object} opts
+   * @param {string} opts.url edge WebSocket URL, e.g. `wss://host/ws` (the token is appended)
+   * @param {string} [opts.token] a fixed token (cannot be refreshed)
+   * @param {() => Promise<string>} [opts.getToken] returns a fresh token; called before every
+   *   connection attempt and before `exp` to refresh
+   * @param {typeof WebSocket} [opts.WebSocket] WebSocket constructor (default: the global one)
+   * Other options (numbers, see DEFAULTS): backoffBaseMs, backoffMaxMs, stableMs, heartbeatMs,
+   * heartbeatTimeoutMs, requestTimeoutMs, refreshMarginS, dedupeSize, maxNotifications.
+   */
+  constructor(opts) {
+    if (!opts || !opts.url) throw new TypeError('MqEdge: url is required');
+    if (!opts.token && !opts.getToken) throw new TypeError('MqEdge: token or getToken is required');
+    this.opts = { ...DEFAULTS, ...opts };
+    this.WS = opts.WebSocket || globalThis.WebSocket;
+    /** @type {'idle'|'connecting'|'open'|'reconnecting'|'closed'} */
+    this.state = 'idle';
+    /** The last welcome frame (user, session, edge, exp, limits, unread). */
+    this.welcome = null;
+    /** Rooms and devices to be subscribed on every connection. */
+    this.rooms = new Set();
+    this.devices = new Set();
+    /** Known notifications by id, newest last in insertion order (bounded). */
+    this.notifications = new Map();
+    /** Unread notifications for this user, as the edge counts them. */
+    this.unread = 0;
+    this._handlers = new Map();
+    this._pending = new Map(); // ref → { resolve, reject }
+    this._subs = new Map(); // 'room:lobby' → the sub request in flight (one at a time per target)
+    this._seq = 0;
+    this._ws = null;
+    this._attempt = 0;
+    this._timers = {};
+    this._seenMsgs = new RecentIds(this.opts.dedupeSize);
+    this._seenNotes = new RecentIds(this.opts.dedupeSize);
+    this._inBacklog = false;
+    this._openWaiters = [];
+  }
+
+  // ---- events ----------------------------------------------------------------------------------
+
+  /** Adds a listener; returns a function that removes it. */
+  on(event, fn) {
+    if (!this._handlers.has(event)) this._handlers.set(event, new Set());
+    this._handlers.get(event).add(fn);
+    return () => this.off(event, fn);
+  }
+
+  /** Removes a listener added with `on`. */
+  off(event, fn) {
+    this._handlers.get(event)?.delete(fn);
+  }
+
+  _emit(event, arg) {
+    for (const fn of [...(this._handlers.get(event) || [])]) {
+      try {
+        fn(arg);
+      } catch (e) {
+        if (event !== 'error') this._emit('error', e);
+        else console.error(e); // eslint-disable-line no-console
+      }
+    }
+  }
+
+  _setState(s) {
+    if (this.state !== s) {
+      this.state = s;
+      this._emit('state', s);
+    }
+  }
+
+  // ---- connection ------------------------------------------------------------------------------
+
+  /** Starts connecting (and keeps reconnecting until `close()`). */
+  connect() {
+    if (this.state === 'idle' || this.state === 'closed') {
+      this._closedByUser = false;
+      this._dial();
+    }
+    return this;
+  }
+
+  /** Closes for good: no reconnect; pending requests reject with `closed`. */
+  close() {
+    this._closedByUser = true;
+    this._clearTimers();
+    this._drop(1000, 'client closed', null);
+    this._setState('closed');
+    for (const w of this._openWaiters.splice(0)) w.reject(new MqEdgeError('closed', 'client closed'));
+  }
+
+  async _dial() {
+    this._setState(this._attempt ? 'reconnecting' : 'connecting');
+    let token;
+    try {
+      token = this.opts.getToken ? await this.opts.getToken() : this.opts.token;
+    } catch (e) {
+      this._emit('error', e);
+      return this._scheduleReconnect(null, 'getToken failed');
+    }
+    if (this._closedByUser) return;
+    const exp = tokenExp(token);
+    if (!this.opts.getToken && exp !== null && exp * 1000 <= Date.now()) {
+      // A browser cannot read the HTTP 401; with a fixed token, retrying cannot help.
+      this._emit('error', new MqEdgeError('token_expired', 'the token has expired; reconnecting needs a new one'));
+      return this._setState('closed');
+    }
+    const url = this.opts.url + (this.opts.url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token);
+    let ws;
+    try {
+      ws = new this.WS(url, this.opts.protocols);
+    } catch (e) {
+      this._emit('error', e);
+      return this._scheduleReconnect(null, 'bad url');
+    }
+    this._ws = ws;
+    this._token = token;
+    ws.onmessage = (ev) => this._onFrame(ev.data);
+    ws.onclose = (ev) => {
+      if (this._ws === ws) this._drop(ev.code, ev.reason, ev.code);
+    };
+    ws.onerror = () => {}; // the close event follows and carries what we can know
+    // No welcome in time (a black-holed TCP connect, a stuck proxy): give up on this attempt.
+    this._timer('welcome', this.opts.requestTimeoutMs, () => {
+      if (this._ws === ws) this._drop(4000, 'connect timeout', 4000);
+    });
+  }
+
+  /** Forgets the current socket: stops timers, fails pending requests, schedules a reconnect. */
+  _drop(code, reason, reconnectCode) {
+    const ws = this._ws;
+    if (!ws) return;
+    this._ws = null;
+    ws.onmessage = ws.onclose = ws.onerror = null;
+    try {
+      if (ws.readyState <= 1) ws.close(code === 1000 ? 1000 : 4000, String(reason).slice(0, 100));
+    } catch {
+      /* already closing */
+    }
+    for (const k of ['welcome', 'heartbeat', 'pong', 'refresh', 'stable', 'resync']) this._clearTimer(k);
+    const wasOpen = !!this.welcome && this.state === 'open';
+    for (const [, p] of this._pending) p.reject(new MqEdgeError('disconnected', `connection lost (${code})`));
+    this._pending.clear();
+    const delay = this._closedByUser ? null : this._scheduleReconnect(reconnectCode, reason);
+    if (wasOpen || delay !== null) this._emit('disconnect', { code, reason, reconnectInMs: delay });
+  }
+
+  /** Full-jitter exponential backoff; returns the chosen delay or null when not reconnecting. */
+  _scheduleReconnect(code, reason) {
+    if (this._closedByUser) return null;
+    if (code === 4001 && !this.opts.getToken) {
+      this._emit('error', new MqEdgeError('token_expired', 'the token expired (close 4001) and cannot be refreshed'));
+      this._setState('closed');
+      return null;
+    }
+    const cap = Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** Math.min(this._attempt, 20));
+    // 1001 = the edge is going away on purpose: come back soon (spread out), elsewhere if balanced.
+    const delay = Math.floor(Math.random() * (code === 1001 ? Math.min(cap, 1000) : cap));
+    this._attempt++;
+    this._setState('reconnecting');
+    this._timer('reconnect', delay, () => this._dial());
+    return delay;
+  }
+
+  // ---- frames ----------------------------------------------------------------------------------
+
+  _onFrame(text) {
+    let f;
+    try {
+      f = JSON.parse(text);
+    } catch {
+      return this._emit('error', new MqEdgeError('bad_frame', 'the edge sent a frame that is not JSON'));
+    }
+    switch (f.op) {
+      case 'welcome': return this._onWelcome(f);
+      case 'ok': case 'pong': case 'inbox': return this._settle(f, null);
+      case 'error': return this._settle(f, new MqEdgeError(f.code, f.message, f));
+      case 'msg':
+        if (this._seenMsgs.add(f.id)) this._emit('message', f);
+        return;
+      case 'telemetry':
+        if (this._seenMsgs.add(f.id)) this._emit('telemetry', f);
+        return;
+      case 'cmd':
+        if (this._seenMsgs.add(f.id)) this._emit('cmd', f);
+        return;
+      case 'notify': return this._onNotify(f);
+      case 'backlog':
+        this._inBacklog = false;
+        return this._emit('backlog', { count: f.count, more: f.more });
+      case 'read': return this._onRead(f);
+      default: return undefined; // newer edges may send more; ignore what we do not know
+    }
+  }
+
+  _onWelcome(f) {
+    this._clearTimer('welcome');
+    this.welcome = f;
+    this._setState('open');
+    this._timer('stable', this.opts.stableMs, () => { this._attempt = 0; });
+    this._scheduleHeartbeat();
+    this._scheduleRefresh(f.exp);
+    // Backlog notifications that follow are already counted in welcome.unread.
+    this._inBacklog = typeof f.unread === 'number' && f.unread > 0;
+    if (typeof f.unread === 'number') this._setUnread(f.unread);
+    for (const w of this._openWaiters.splice(0)) w.resolve();
+    for (const room of this.rooms) this._resub('room', room, this.rooms);
+    for (const device of this.devices) this._resub('device', device, this.devices);
+    this._emit('connect', f);
+  }
+
+  /** Re-subscribes after a reconnect, unless a join()/watch() call is already doing it. */
+  _resub(kind, id, set) {
+    if (this._subs.has(`${kind}:${id}`)) return;
+    this._subscribe(kind, id).catch((e) => {
+      if (e.code !== 'disconnected') {
+        set.delete(id); // forbidden / invalid now (e.g. a refreshed token narrowed the rights)
+        this._emit('error', e);
+      }
+    });
+  }
+
+  /** One `sub` per target at a time: a join() made while connecting and the re-subscription on
+   * welcome share one request. */
+  _subscribe(kind, id) {
+    const key = `${kind}:${id}`;
+    let p = this._subs.get(key);
+    if (!p) {
+      p = this.request({ op: 'sub', [kind]: id });
+      const forget = () => { if (this._subs.get(key) === p) this._subs.delete(key); };
+      p.then(forget, forget);
+      this._subs.set(key, p);
+    }
+    return p;
+  }
+
+  _onNotify(f) {
+    const { op, ...note } = f; // eslint-disable-line no-unused-vars
+    const fresh = this._seenNotes.add(note.id);
+    const known = this.notifications.get(note.id);
+    if (!fresh && known) {
+      known.read = note.read; // the edge's view wins (e.g. re-pushed after a reconnect)
+      return;
+    }
+    note.backlog = this._inBacklog;
+    this._remember(note);
+    if (fresh && !note.read && !this._inBacklog) this._setUnread(this.unread + 1);
+    if (fresh) this._emit('notify', note);
+  }
+
+  _remember(note) {
+    this.notifications.delete(note.id);
+    this.notifications.set(note.id, note);
+    while (this.notifications.size > this.opts.maxNotifications) {
+      this.notifications.delete(this.notifications.keys().next().value);
+    }
+  }
+
+  _onRead(f) {
+    let changed = 0;
+    let unknown = false;
+    if (f.all) {
+      for (const n of this.notifications.values()) {
+        if (!n.read && n.ts <= f.ts) { n.read = true; changed++; }
+      }
+      unknown = true; // unread ones we have not loaded may be covered too
+    } else {
+      for (const id of f.ids || []) {
+        const n = this.notifications.get(id);
+        if (!n) unknown = true;
+        else if (!n.read) { n.read = true; changed++; }
+      }
+    }
+    if (changed) this._setUnread(Math.max(0, this.unread - changed));
+    this._emit('read', f.all ? { all: true, ts: f.ts } : { ids: f.ids || [] });
+    if (unknown && this.unread > 0) this._resyncUnread();
+  }
+
+  /** Asks the edge for the exact unread count (debounced): `inbox` with limit 1 carries it. */
+  _resyncUnread() {
+    this._timer('resync', 200, () => {
+      this.request({ op: 'inbox', limit: 1 }).then((r) => this._setUnread(r.unread), () => {});
+    });
+  }
+
+  _setUnread(n) {
+    if (typeof n === 'number' && n !== this.unread) {
+      this.unread = n;
+      this._emit('unread', n);
+    }
+  }
+
+  // ---- requests --------------------------------------------------------------------------------
+
+  /**
+   * Sends one request frame and resolves with its reply (`ok`, `pong` or `inbox` frame); rejects
+   * with MqEdgeError (the edge's `error` code, or not_connected/timeout/disconnected/closed).
+   * Waits for the connection (up to requestTimeoutMs) when it is not open yet.
+   * @param {object} frame e.g. {op:'pub', room:'lobby', data:{...}}; `ref` is added
+   */
+  async request(frame, { timeoutMs = this.opts.requestTimeoutMs } = {}) {
+    const started = Date.now();
+    if (this.state !== 'open') await this._whenOpen(timeoutMs);
+    if (!this._ws || this.state !== 'open') throw new MqEdgeError('disconnected', 'connection lost before sending');
+    const ref = `r${++this._seq}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this._pending.delete(ref);
+        reject(new MqEdgeError('timeout', `no reply to ${frame.op} within ${timeoutMs} ms`));
+      }, Math.max(1, timeoutMs - (Date.now() - started)));
+      this._pending.set(ref, {
+        resolve: (v) => { clearTimeout(timer); resolve(v); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      });
+      this._ws.send(JSON.stringify({ ...frame, ref }));
+    });
+  }
+
+  _whenOpen(timeoutMs) {
+    if (this._closedByUser || this.state === 'idle' || this.state === 'closed') {
+      return Promise.reject(new MqEdgeError('not_connected', 'call connect() first'));
+    }
+    return new Promise((resolve, reject) => {
+      const w = {
+        resolve: () => { clearTimeout(timer); resolve(); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      };
+      const timer = setTimeout(() => {
+        this._openWaiters.splice(this._openWaiters.indexOf(w), 1);
+        reject(new MqEdgeError('not_connected', `not connected within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this._openWaiters.push(w);
+    });
+  }
+
+  _settle(f, err) {
+    const p = f.ref !== undefined ? this._pending.get(String(f.ref)) : undefined;
+    if (!p) {
+      if (err) this._emit('error', err); // an error for no request of ours (should not happen)
+      return;
+    }
+    this._pending.delete(String(f.ref));
+    if (err) p.reject(err);
+    else p.resolve(f);
+  }
+
+  // ---- rooms, messages, devices ----------------------------------------------------------------
+
+  /** Joins a room (kept across reconnects). */
+  async join(room) {
+    this.rooms.add(room);
+    try {
+      await this._subscribe('room', room);
+    } catch (e) {
+      if (e.code !== 'disconnected') this.rooms.delete(room);
+      throw e;
+    }
+  }
+
+  /** Leaves a room. */
+  async leave(room) {
+    this.rooms.delete(room);
+    if (this.state === 'open') await this.request({ op: 'unsub', room });
+  }
+
+  /** Publishes data to a room; resolves {id, ts} once the broker has it. */
+  async publish(room, data) {
+    const r = await this.request({ op: 'pub', room, data });
+    return { id: r.id, ts: r.ts };
+  }
+
+  /** Sends a direct message to a user; resolves {id, ts}. */
+  async send(to, data) {
+    const r = await this.request({ op: 'send', to, data });
+    return { id: r.id, ts: r.ts };
+  }
+
+  /** Watches a device's telemetry (kept across reconnects). */
+  async watch(device) {
+    this.devices.add(device);
+    try {
+      await this._subscribe('device', device);
+    } catch (e) {
+      if (e.code !== 'disconnected') this.devices.delete(device);
+      throw e;
+    }
+  }
+
+  /** Stops watching a device. */
+  async unwatch(device) {
+    this.devices.delete(device);
+    if (this.state === 'open') await this.request({ op: 'unsub', device });
+  }
+
+  /** Sends a command to a device; resolves {id, ts} (the device sees this id in the envelope). */
+  async command(device, data) {
+    const r = await this.request({ op: 'cmd', device, data });
+    return { id: r.id, ts: r.ts };
+  }
+
+  /** Application round trip; resolves the round-trip time in ms. */
+  async ping() {
+    const t0 = Date.now();
+    await this.request({ op: 'ping' });
+    return Date.now() - t0;
+  }
+
+  // ---- inbox -----------------------------------------------------------------------------------
+
+  /**
+   * One page of the inbox, newest first: {items, unread, more}. `before` is the id of the oldest
+   * notification already seen. Items are remembered (and count as seen) but not emitted as `notify`.
+   */
+  async inbox({ before, limit = 50 } = {}) {
+    const frame = { op: 'inbox', limit };
+    if (before) frame.before = before;
+    const r = await this.request(frame);
+    for (const it of r.items) {
+      this._seenNotes.add(it.id);
+      const known = this.notifications.get(it.id);
+      if (known) known.read = it.read;
+      else if (this.notifications.size < this.opts.maxNotifications) this.notifications.set(it.id, { ...it });
+    }
+    this._setUnread(r.unread);
+    return { items: r.items, unread: r.unread, more: r.more };
+  }
+
+  /** Marks notifications read (here and, through the broker, on every edge). Resolves unread. */
+  async markRead(ids) {
+    const r = await this.request({ op: 'read', ids });
+    for (const id of ids) {
+      const n = this.notifications.get(id);
+      if (n) n.read = true;
+    }
+    this._setUnread(r.unread);
+    return r.unread;
+  }
+
+  /** Marks everything read. Resolves unread (0 unless newer ones arrived meanwhile). */
+  async markAllRead() {
+    const r = await this.request({ op: 'read', all: true });
+    for (const n of this.notifications.values()) n.read = true;
+    this._setUnread(r.unread);
+    return r.unread;
+  }
+
+  /** Reads (no argument) or replaces the mute list, e.g. ['remind:liked', 'announcement']. */
+  async settings(mute) {
+    const r = await this.request(mute === undefined ? { op: 'settings' } : { op: 'settings', mute });
+    return r.mute;
+  }
+
+  // ---- heartbeat and token refresh -------------------------------------------------------------
+
+  _scheduleHeartbeat() {
+    this._timer('heartbeat', this.opts.heartbeatMs, () => {
+      const ws = this._ws;
+      this._timer('pong', this.opts.heartbeatTimeoutMs, () => {
+        if (this._ws === ws) this._drop(4000, 'heartbeat timeout', 4000);
+      });
+      this.request({ op: 'ping' }, { timeoutMs: this.opts.heartbeatTimeoutMs + 1000 }).then(
+        () => { this._clearTimer('pong'); this._scheduleHeartbeat(); },
+        () => {}, // the pong timer or the close handles it
+      );
+    });
+  }
+
+  _scheduleRefresh(exp) {
+    this._clearTimer('refresh');
+    if (typeof exp !== 'number' || !this.opts.getToken) return;
+    const left = exp * 1000 - Date.now();
+    const margin = Math.min(this.opts.refreshMarginS * 1000, left * 0.2);
+    this._timer('refresh', Math.max(1000, left - margin), () => this.refresh().catch((e) => {
+      this._emit('error', e);
+      if (e.code !== 'disconnected') this._timer('refresh', 5000, () => this._scheduleRefresh(exp));
+    }));
+  }
+
+  /** Gets a new token with getToken and sends it with `refresh`; resolves the new exp. */
+  async refresh() {
+    const token = await this.opts.getToken();
+    const r = await this.request({ op: 'refresh', token });
+    this._token = token;
+    if (this.welcome) this.welcome.exp = r.exp;
+    this._scheduleRefresh(r.exp);
+    return r.exp;
+  }
+
+  // ---- timers ----------------------------------------------------------------------------------
+
+  _timer(name, ms, fn) {
+    this._clearTimer(name);
+    this._timers[name] = setTimeout(() => { delete this._timers[name]; fn(); }, ms);
+  }
+
+  _clearTimer(name) {
+    if (this._timers[name]) clearTimeout(this._timers[name]);
+    delete this._timers[name];
+  }
+
+  _clearTimers() {
+    for (const k of Object.keys(this._timers)) this._clearTimer(k);
+  }
+}
