@@ -23,10 +23,12 @@ static bool key_is(const char *key, size_t keylen, const char *want)
 /* A JSON string value without escapes: points inside the quotes. */
 static bool plain_string(const char *value, size_t len, const char **s, size_t *slen)
 {
-	if (len < 2 || value[0] != '"' || memchr(value + 1, '\\', len - 2))
+	struct json_span out;
+
+	if (!jsontext_plain_string((struct json_span){ value, len }, &out))
 		return false;
-	*s = value + 1;
-	*slen = len - 2;
+	*s = out.p;
+	*slen = out.len;
 	return true;
 }
 

@@ -55,6 +55,15 @@ bool utf8_valid(const unsigned char *buf, size_t len)
 	return true;
 }
 
+bool jsontext_plain_string(struct json_span v, struct json_span *out)
+{
+	if (v.len < 2 || v.p[0] != '"' || memchr(v.p + 1, '\\', v.len - 2))
+		return false;
+	out->p = v.p + 1;
+	out->len = v.len - 2;
+	return true;
+}
+
 struct scan {
 	const char *p, *end;
 };

@@ -59,6 +59,8 @@ struct session {
 	struct ratelimit rate, strikes;
 	struct pending_ack *acks;
 	bool closing;
+	bool dirty;			/* on edge->dirty: frames queued during this broker burst */
+	struct session *dirty_next;
 	uint16_t close_code;
 	const char *close_reason;	/* static string */
 };
@@ -75,6 +77,8 @@ struct edge {
 	char boot36[16];
 	uint64_t next_msg_seq, next_session_seq;
 	bool draining;
+	bool in_burst;			/* inside a read burst from the broker (see hub_on_batch_done) */
+	struct session *dirty;		/* sessions to flush when the burst ends */
 	struct notify *notify;		/* the offline inbox (notify.c) */
 	struct edge_stats stats;
 };
@@ -88,6 +92,9 @@ int server_run(struct edge_config *cfg);
 void session_send(struct session *s, struct frame *f);
 /* Queues a control frame built from text. */
 void session_send_text(struct session *s, const char *text, size_t len);
+/* Writes what s has queued now, in one write, unless lws still holds unsent bytes for it (then
+ * it waits for WRITEABLE as usual). Called when a broker burst ends. */
+void session_flush(struct session *s);
 /* Closes s with a WebSocket close code, from any context (never frees s synchronously). */
 void session_close(struct session *s, uint16_t code, const char *reason);
 /* (Re)arms the token-expiry timer from s->ident.exp. */
@@ -124,6 +131,7 @@ void hub_on_message(void *ctx, const char *topic, size_t topic_len, const void *
 void hub_on_state(void *ctx, bool up);
 void hub_on_published(void *ctx, void *cookie, int status);
 void hub_on_subscribed(void *ctx, void *user);
+void hub_on_batch_done(void *ctx);
 
 /* Records one written frame's latency (ws_session.c calls it). */
 void hub_note_latency(struct edge *e, int64_t born_us, int64_t now_us);

@@ -477,6 +477,9 @@ void hub_on_message(void *ctx, const char *topic, size_t topic_len, const void *
 	struct edge *e = ctx;
 	int64_t now_us = hub_now_us();
 	char id[ENVELOPE_ID_MAX + 1];
+
+	/* frames for members collect until the burst ends: then one write per socket */
+	e->in_burst = true;
 	struct envelope env;
 	enum payload_kind pk;
 	struct delivery d;
@@ -533,6 +536,23 @@ void hub_on_message(void *ctx, const char *topic, size_t topic_len, const void *
 		session_send(m->session, f);
 	}
 	frame_unref(f);
+}
+
+/* The broker burst is over: every session that got frames writes them now, one write each,
+ * without waiting for another trip through poll(). */
+void hub_on_batch_done(void *ctx)
+{
+	struct edge *e = ctx;
+
+	e->in_burst = false;
+	while (e->dirty) {
+		struct session *s = e->dirty;
+
+		e->dirty = s->dirty_next;
+		s->dirty = false;
+		s->dirty_next = NULL;
+		session_flush(s);
+	}
 }
 
 void hub_on_state(void *ctx, bool up)

@@ -166,32 +166,18 @@ static bool muted(struct notify *n, const char *user, const char *kind, const ch
 
 /* ---- the notification as text: fields are spans of the payload, never re-serialised ---- */
 
-struct span {
-	const char *p;
-	size_t len;
-};
 
 struct nfields {
-	struct span kind, action, object_type, object_id, actor, title, data, id, ts, to;
+	struct json_span kind, action, object_type, object_id, actor, title, data, id, ts, to;
 	char kind_str[16];		/* kind as a C string */
 	char action_str[TOPICS_ID_MAX + 1];
 };
 
-/* A JSON string without escapes: the text between the quotes. */
-static bool plain_string(struct span v, struct span *out)
+static bool id_span(struct json_span v, char *out, size_t outlen)
 {
-	if (v.len < 2 || v.p[0] != '"' || memchr(v.p + 1, '\\', v.len - 2))
-		return false;
-	out->p = v.p + 1;
-	out->len = v.len - 2;
-	return true;
-}
+	struct json_span s;
 
-static bool id_span(struct span v, char *out, size_t outlen)
-{
-	struct span s;
-
-	if (!plain_string(v, &s) || topics_validate_id(s.p, s.len) || s.len >= outlen)
+	if (!jsontext_plain_string(v, &s) || topics_validate_id(s.p, s.len) || s.len >= outlen)
 		return false;
 	memcpy(out, s.p, s.len);
 	out[s.len] = '\0';
@@ -199,7 +185,7 @@ static bool id_span(struct span v, char *out, size_t outlen)
 }
 
 /* A JSON string whose decoded form is at most MAX_TEXT bytes. */
-static bool text_span(struct span v)
+static bool text_span(struct json_span v)
 {
 	cJSON *s;
 	bool ok;
@@ -215,7 +201,7 @@ static bool text_span(struct span v)
 static int collect_field(void *ctx, const char *key, size_t keylen, bool key_escaped, const char *value, size_t len)
 {
 	struct nfields *f = ctx;
-	struct span *slot = NULL;
+	struct json_span *slot = NULL;
 
 	if (key_escaped)
 		return 0;
@@ -237,7 +223,7 @@ static int check_recipient(void *ctx, const char *value, size_t len)
 	int *count = ctx;
 
 	(*count)++;
-	return id_span((struct span){ value, len }, user, sizeof(user)) ? 0 : 1;
+	return id_span((struct json_span){ value, len }, user, sizeof(user)) ? 0 : 1;
 }
 
 /* Reads and checks one notification (docs/PROTOCOL.md section 7). with_to: an HTTP item, whose
@@ -246,7 +232,7 @@ static int check_recipient(void *ctx, const char *value, size_t len)
 static const char *parse_notification(const char *text, size_t len, struct nfields *f, bool with_to, bool broadcast)
 {
 	char scratch[TOPICS_ID_MAX + 1];
-	struct span s;
+	struct json_span s;
 	bool is_object, is_array;
 	const char *value;
 	size_t vlen;
@@ -259,7 +245,7 @@ static const char *parse_notification(const char *text, size_t len, struct nfiel
 	if (!is_object)
 		return "a notification is a JSON object";
 	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		if (plain_string(f->kind, &s) && s.len == strlen(kinds[k]) && !memcmp(s.p, kinds[k], s.len))
+		if (jsontext_plain_string(f->kind, &s) && s.len == strlen(kinds[k]) && !memcmp(s.p, kinds[k], s.len))
 			break;
 	if (k == sizeof(kinds) / sizeof(kinds[0]))
 		return "'kind' must be announcement, remind or mailbox";
@@ -288,7 +274,7 @@ static const char *parse_notification(const char *text, size_t len, struct nfiel
 		return "a remind needs 'action', 'object_type' and 'object_id'";
 	if (!strcmp(f->kind_str, "mailbox") && !f->actor.p)
 		return "a mailbox message needs 'actor' (the sender)";
-	if (f->id.p && (!plain_string(f->id, &s) || envelope_validate_id(s.p, s.len)))
+	if (f->id.p && (!jsontext_plain_string(f->id, &s) || envelope_validate_id(s.p, s.len)))
 		return "'id' must be 1-100 id characters";
 	if (f->ts.p && jsontext_parse_uint(f->ts.p, f->ts.len, &ts))
 		return "'ts' must be milliseconds since the epoch";
@@ -314,7 +300,7 @@ static char *canonical(const struct nfields *f, const char *id, int64_t ts)
 {
 	const struct {
 		const char *name;
-		struct span v;
+		struct json_span v;
 	} parts[] = {
 		{ "kind", f->kind }, { "action", f->action }, { "object_type", f->object_type },
 		{ "object_id", f->object_id }, { "actor", f->actor }, { "title", f->title }, { "data", f->data },
@@ -466,9 +452,9 @@ struct id_list {
 static int collect_id(void *ctx, const char *value, size_t len)
 {
 	struct id_list *l = ctx;
-	struct span s;
+	struct json_span s;
 
-	if (l->count == MAX_READ_IDS || !plain_string((struct span){ value, len }, &s) ||
+	if (l->count == MAX_READ_IDS || !jsontext_plain_string((struct json_span){ value, len }, &s) ||
 	    envelope_validate_id(s.p, s.len))
 		return 1;
 	memcpy(l->ids[l->count], s.p, s.len);
@@ -508,7 +494,7 @@ static void push_event(struct notify *n, const char *user, const char *json)
 }
 
 struct read_fields {
-	struct span ids, all, ts;
+	struct json_span ids, all, ts;
 };
 
 static int collect_read(void *ctx, const char *key, size_t keylen, bool key_escaped, const char *value, size_t len)
@@ -518,11 +504,11 @@ static int collect_read(void *ctx, const char *key, size_t keylen, bool key_esca
 	if (key_escaped)
 		return 0;
 	if (keylen == 3 && !memcmp(key, "ids", 3))
-		r->ids = (struct span){ value, len };
+		r->ids = (struct json_span){ value, len };
 	else if (keylen == 3 && !memcmp(key, "all", 3))
-		r->all = (struct span){ value, len };
+		r->all = (struct json_span){ value, len };
 	else if (keylen == 2 && !memcmp(key, "ts", 2))
-		r->ts = (struct span){ value, len };
+		r->ts = (struct json_span){ value, len };
 	return 0;
 }
 
@@ -1050,7 +1036,7 @@ static void http_error(notify_http_done_fn done, void *ctx, unsigned status, con
 
 /* One request item: its text and what parse_notification found in it. */
 struct req_item {
-	struct span text;
+	struct json_span text;
 	struct nfields f;
 	char id[ENVELOPE_ID_MAX + 1];
 	int64_t ts;
@@ -1070,7 +1056,7 @@ static int collect_item(void *ctx, const char *value, size_t len)
 		r->too_many = true;
 		return 1;
 	}
-	r->items[r->count++].text = (struct span){ value, len };
+	r->items[r->count++].text = (struct json_span){ value, len };
 	return 0;
 }
 
@@ -1121,7 +1107,7 @@ void notify_http_submit(struct notify *n, const char *body, size_t len, notify_h
 		return;
 	}
 	if (!is_array) {
-		r->items[0].text = (struct span){ body, len };
+		r->items[0].text = (struct json_span){ body, len };
 		r->count = 1;
 	}
 	if (r->count < 1) {

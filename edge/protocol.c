@@ -10,13 +10,9 @@
 #include "mqedge/jsontext.h"
 #include "mqedge/protocol.h"
 
-struct span {
-	const char *p;
-	size_t len;
-};
 
 struct frame_fields {
-	struct span op, ref, room, device, to, data, token, before, limit, ids, all, mute;
+	struct json_span op, ref, room, device, to, data, token, before, limit, ids, all, mute;
 };
 
 static const struct {
@@ -32,7 +28,7 @@ static int on_member(void *ctx, const char *key, size_t keylen, bool key_escaped
 		     const char *value, size_t len)
 {
 	struct frame_fields *f = ctx;
-	struct span *slot = NULL;
+	struct json_span *slot = NULL;
 
 	if (key_escaped)
 		return 0;
@@ -55,32 +51,22 @@ static int fail(struct proto_error *err, const char *code, const char *message)
 	return -1;
 }
 
-/* A string value without escapes: the text between the quotes. */
-static bool plain_string(struct span v, struct span *out)
-{
-	if (v.len < 2 || v.p[0] != '"' || memchr(v.p + 1, '\\', v.len - 2))
-		return false;
-	out->p = v.p + 1;
-	out->len = v.len - 2;
-	return true;
-}
-
-static bool is_string(struct span v)
+static bool is_string(struct json_span v)
 {
 	return v.len >= 2 && v.p[0] == '"';
 }
 
 /* Reads an id field into op->id; a string with escapes or bad characters is invalid_id. */
-static int take_id(struct client_op *op, struct span v, const char *field, struct proto_error *err)
+static int take_id(struct client_op *op, struct json_span v, const char *field, struct proto_error *err)
 {
-	struct span s;
+	struct json_span s;
 
 	if (!is_string(v)) {
 		snprintf(err->message, sizeof(err->message), "'%s' must be a string", field);
 		err->code = "bad_request";
 		return -1;
 	}
-	if (!plain_string(v, &s) || topics_validate_id(s.p, s.len)) {
+	if (!jsontext_plain_string(v, &s) || topics_validate_id(s.p, s.len)) {
 		snprintf(err->message, sizeof(err->message),
 			 "'%s' must be 1-%d characters of A-Z a-z 0-9 _ - . @ :", field, TOPICS_ID_MAX);
 		err->code = "invalid_id";
@@ -106,7 +92,7 @@ int protocol_parse(const char *text, size_t len, struct client_op *op, struct pr
 	bool is_object;
 	const char *value;
 	size_t value_len;
-	struct span name;
+	struct json_span name;
 	size_t i;
 
 	memset(op, 0, sizeof(*op));
@@ -125,7 +111,7 @@ int protocol_parse(const char *text, size_t len, struct client_op *op, struct pr
 	}
 	if (!f.op.p)
 		return fail(err, "bad_request", "'op' is required");
-	if (!plain_string(f.op, &name))
+	if (!jsontext_plain_string(f.op, &name))
 		return fail(err, "bad_request", "'op' must be a string");
 	for (i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
 		if (strlen(op_names[i].name) == name.len && !memcmp(op_names[i].name, name.p, name.len))
@@ -171,9 +157,9 @@ int protocol_parse(const char *text, size_t len, struct client_op *op, struct pr
 	case OP_TELEMETRY:
 		return need_data(op, &f, err);
 	case OP_REFRESH: {
-		struct span tok;
+		struct json_span tok;
 
-		if (!f.token.p || !plain_string(f.token, &tok) || !tok.len)
+		if (!f.token.p || !jsontext_plain_string(f.token, &tok) || !tok.len)
 			return fail(err, "bad_request", "'token' must be a non-empty string");
 		op->token = tok.p;
 		op->token_len = tok.len;
@@ -182,11 +168,11 @@ int protocol_parse(const char *text, size_t len, struct client_op *op, struct pr
 	case OP_PING:
 		return 0;
 	case OP_INBOX: {
-		struct span b;
+		struct json_span b;
 		int64_t limit;
 
 		if (f.before.p) {
-			if (!plain_string(f.before, &b) || b.len >= sizeof(op->before))
+			if (!jsontext_plain_string(f.before, &b) || b.len >= sizeof(op->before))
 				return fail(err, "bad_request", "'before' must be a notification id");
 			memcpy(op->before, b.p, b.len);
 			op->before[b.len] = '\0';

@@ -4,6 +4,8 @@
  * Owns: struct server. Must not: handle frames or broker messages (hub.c, ws_session.c).
  */
 #include <errno.h>
+#include <malloc.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +91,16 @@ static int setup_signals(struct server *srv)
 	return 0;
 }
 
+/* ---- TLS ---- */
+
+int server_tune_tls(void *ssl_ctx)
+{
+	/* no server-side session cache: each cached session costs memory for as long as the cache
+	 * keeps it, and clients resume with TLS 1.3 tickets (stateless) instead */
+	SSL_CTX_set_session_cache_mode((SSL_CTX *)ssl_ctx, SSL_SESS_CACHE_OFF);
+	return 0;
+}
+
 /* ---- graceful stop ---- */
 
 static void stop_check(lws_sorted_usec_list_t *sul)
@@ -135,6 +147,15 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 {
 	struct server *srv = lws_container_of(sul, struct server, sul_tick);
 	bool more = notify_tick(&srv->notify);
+	uint64_t opened = srv->edge.stats.connections_opened;
+
+	/* after a wave of connection set-ups (TLS handshakes free a lot of short-lived memory), give
+	 * the freed pages back to the kernel: at most every 10 s, about a millisecond each time */
+	if (opened - srv->trimmed_at_opened >= 256 && hub_now_us() - srv->trimmed_at_us > 10 * LWS_US_PER_SEC) {
+		malloc_trim(0);
+		srv->trimmed_at_opened = opened;
+		srv->trimmed_at_us = hub_now_us();
+	}
 
 	/* pruning runs in small slices; when it is behind, the next slice comes right away */
 	lws_sul_schedule(srv->context, 0, &srv->sul_tick, on_tick, more ? 10 * LWS_US_PER_MS : LWS_US_PER_SEC);
@@ -222,7 +243,8 @@ int server_run(struct edge_config *cfg)
 	struct lws_context_creation_info info;
 	lws_retry_bo_t retry;
 	struct bridge_options bo;
-	static const struct bridge_hooks hooks = { hub_on_message, hub_on_state, hub_on_published, hub_on_subscribed, NULL };
+	static const struct bridge_hooks hooks = { hub_on_message, hub_on_state, hub_on_published, hub_on_subscribed,
+						    hub_on_batch_done };
 	char err[256], status_topic[TOPICS_TOPIC_MAX], client_id[128], online[256], offline[256];
 	int rc = 1;
 

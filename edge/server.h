@@ -22,6 +22,8 @@ struct server {
 	struct notify notify;
 	struct bridge *inbox_bridge;	/* the inbox's own persistent session */
 	lws_sorted_usec_list_t sul_tick;
+	uint64_t trimmed_at_opened;	/* connections_opened at the last malloc_trim */
+	int64_t trimmed_at_us;
 	unsigned char *write_buf;	/* LWS_PRE + SERVER_WRITE_BATCH, reused by every batched write */
 
 	/* identity verified in HTTP_CONFIRM_UPGRADE, picked up by FILTER_PROTOCOL_CONNECTION of the
@@ -43,6 +45,9 @@ extern const struct lws_protocols ws_session_protocol;
 
 /* Renders /metrics into a malloc'd buffer (metrics.c); *len gets its length. NULL on OOM. */
 char *metrics_render(const struct server *srv, size_t *len);
+
+/* Tunes a TLS vhost's OpenSSL SSL_CTX (passed as void *) for many idle connections. Returns 0. */
+int server_tune_tls(void *ssl_ctx);
 
 /* Starts the graceful stop (server.c): close sessions with 1001, stop the bridge, exit. */
 void server_begin_shutdown(struct server *srv, const char *why);

@@ -66,8 +66,15 @@ void session_send(struct session *s, struct frame *f)
 	if (rc == OUTQ_OK) {
 		e->stats.deliveries++;
 		e->stats.outq_bytes += frame_wire_len(f);
-		if (s->outq.count == 1)	/* a write is already requested for a longer queue */
+		if (s->outq.count > 1)
+			return;	/* a write is already on its way for a longer queue */
+		if (e->in_burst) {
+			s->dirty = true;	/* flushed by hub_on_batch_done when the burst ends */
+			s->dirty_next = e->dirty;
+			e->dirty = s;
+		} else {
 			lws_callback_on_writable(pss->wsi);
+		}
 		return;
 	}
 	if (rc == OUTQ_FULL) {
@@ -189,6 +196,21 @@ static int write_queued(struct server *srv, struct edge_pss *pss)
 	if (s->outq.count || s->closing)	/* more to write, or the close frame after the rest */
 		lws_callback_on_writable(pss->wsi);
 	return 0;
+}
+
+void session_flush(struct session *s)
+{
+	struct edge_pss *pss = pss_of(s);
+
+	if (!pss->wsi || s->closing || !s->outq.count || pss->close_issued)
+		return;
+	/* lws still holds the tail of an earlier write: let it drain first, the queue stays bounded */
+	if (lws_partial_buffered(pss->wsi)) {
+		lws_callback_on_writable(pss->wsi);
+		return;
+	}
+	if (write_queued(server_of(pss->wsi), pss))
+		session_close(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "write failed");	/* the socket is gone */
 }
 
 /* ---- incoming ---- */
@@ -550,6 +572,10 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 	struct edge_pss *pss = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		/* called once per TLS vhost with its SSL_CTX: server.c tunes it */
+		return server_tune_tls(user);
+
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
 		return srv->edge.draining ? -1 : 0;	/* draining: refuse at accept */
 

@@ -16,6 +16,16 @@
 /* Nesting limit, counted in values: a scalar inside 63 arrays is at depth 64 and accepted. */
 #define JSONTEXT_MAX_DEPTH 64
 
+/* A piece of JSON text (a value's exact span). */
+struct json_span {
+	const char *p;
+	size_t len;
+};
+
+/* True when v is a JSON string without escapes; out gets the text between the quotes. Ids are
+ * read this way: an escaped id (say with \u0000 in it) is never taken for another one. */
+bool jsontext_plain_string(struct json_span v, struct json_span *out);
+
 /* True when buf[0..len) is well-formed UTF-8 (no overlongs, surrogates or values > U+10FFFF). */
 bool utf8_valid(const unsigned char *buf, size_t len);
 

@@ -1,0 +1,330 @@
+#!/usr/bin/env node
+// The benchmark driver (docs/BENCHMARKS.md). Runs every scenario against mqedge (edge + the
+// Mosquitto behind it), against Mosquitto's own WebSocket listener, and, where it applies, against
+// the floor (one send() per delivery, nothing else), in this one invocation, R times each; prints
+// medians and the ratios mqedge / Mosquitto and mqedge / floor.
+//
+//   tests/bench/run.sh [--smoke] [--runs R] [--only s1,s2,...] [--out results.jsonl]
+//
+// run.sh puts it in a private network namespace (Mosquitto's WebSocket listener binds every
+// interface; there only loopback exists). Servers run on core 0, the load tool on core 1. --smoke
+// is the seconds-long version CI runs: it checks that every figure is produced and that nothing
+// was lost, never a speed.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, appendFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = process.env.MQEDGE_BUILD_DIR ? join(process.env.MQEDGE_BUILD_DIR, 'bin') : join(ROOT, 'build', 'bin');
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const opt = (name, dflt) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : dflt);
+const SMOKE = flag('smoke');
+const RUNS = Number(opt('runs', SMOKE ? 1 : 3));
+const ONLY = opt('only', null)?.split(',');
+const OUT = opt('out', null);
+const PIN = cpus().length >= 2;
+const SERVER_CORE = ['taskset', '-c', '0'];
+const TOOL_CORE = ['taskset', '-c', '1'];
+const tmp = mkdtempSync(join(tmpdir(), 'mqedge-bench-'));
+const live = new Set();
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const delay = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => {
+  const v = xs.filter((x) => x !== null && x !== undefined && !Number.isNaN(x)).sort((a, b) => a - b);
+  return v.length ? v[Math.floor(v.length / 2)] : null;
+};
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+    s.on('error', rej);
+  });
+}
+const listening = (port) => new Promise((res) => {
+  const s = net.connect(port, '127.0.0.1', () => {
+    s.destroy();
+    res(true);
+  });
+  s.on('error', () => res(false));
+});
+async function waitListening(port, what) {
+  for (let i = 0; i < 200; i++) {
+    if (await listening(port)) return;
+    await delay(25);
+  }
+  throw new Error(`${what} is not listening on ${port}`);
+}
+
+function start(name, cmd, args, { pin = true } = {}) {
+  const full = pin && PIN ? [...SERVER_CORE, cmd, ...args] : [cmd, ...args];
+  const p = spawn(full[0], full.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  p.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
+  p.name = name;
+  p.errText = () => err;
+  live.add(p);
+  p.on('exit', () => live.delete(p));
+  return p;
+}
+async function stop(p) {
+  if (!p || p.exitCode !== null) return;
+  const gone = new Promise((r) => p.on('exit', r));
+  p.kill('SIGTERM');
+  await Promise.race([gone, delay(8000)]);
+  if (p.exitCode === null) p.kill('SIGKILL');
+}
+// A pid of a process started through taskset is taskset's until it execs: the same pid.
+const pidOf = (p) => p.pid;
+
+// ---- servers ----
+
+const cert = join(tmp, 'cert.pem');
+const key = join(tmp, 'key.pem');
+execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+  '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+
+async function mosquitto({ ws = false } = {}) {
+  const port = await freePort();
+  const lines = ['user root', 'allow_anonymous true', 'persistence false', 'max_inflight_messages 0',
+    'max_queued_messages 1000000', `listener ${port} 127.0.0.1`];
+  const ports = { mqtt: port };
+  if (ws) {
+    ports.ws = await freePort();
+    ports.wss = await freePort();
+    lines.push(`listener ${ports.ws}`, 'protocol websockets', `listener ${ports.wss}`, 'protocol websockets',
+      `certfile ${cert}`, `keyfile ${key}`);
+  }
+  const conf = join(tmp, `mosquitto-${port}.conf`);
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const p = start('mosquitto', 'mosquitto', ['-c', conf]);
+  await waitListening(port, 'mosquitto');
+  if (ws) {
+    await waitListening(ports.ws, 'mosquitto websockets');
+    await waitListening(ports.wss, 'mosquitto secure websockets');
+  }
+  return { proc: p, ports };
+}
+
+async function edge(brokerPort, id) {
+  const port = await freePort();
+  const tlsPort = await freePort();
+  const p = start(`edge-${id}`, join(BIN, 'mqedge'), ['--bind', '127.0.0.1', '--port', String(port), '--tls-port', String(tlsPort),
+    '--cert', cert, '--key', key, '--broker', `127.0.0.1:${brokerPort}`, '--edge-id', id, '--allow-anonymous',
+    '--data-dir', join(tmp, `data-${id}-${port}`), '--log-level', 'warn']);
+  await waitListening(port, `edge ${id}`);
+  return { proc: p, port, tlsPort };
+}
+
+// One system under test, started fresh for each run so runs do not share state.
+async function system(kind, { edges = 1 } = {}) {
+  if (kind === 'mosquitto') {
+    const b = await mosquitto({ ws: true });
+    return { kind, pids: [pidOf(b.proc)], broker: b.ports.mqtt, ws: [b.ports.ws], wss: [b.ports.wss], stop: () => stop(b.proc) };
+  }
+  const b = await mosquitto();
+  const es = [];
+  for (let i = 0; i < edges; i++) es.push(await edge(b.ports.mqtt, `bench${i + 1}`));
+  await delay(300); // the edges' first broker connect (a clean one, then the persistent one)
+  return {
+    kind, pids: [...es.map((e) => pidOf(e.proc)), pidOf(b.proc)], broker: b.ports.mqtt,
+    ws: es.map((e) => e.port), wss: es.map((e) => e.tlsPort),
+    stop: async () => {
+      for (const e of es) await stop(e.proc);
+      await stop(b.proc);
+    },
+  };
+}
+
+function wsload(args) {
+  return new Promise((res, rej) => {
+    const full = PIN ? [...TOOL_CORE, join(BIN, 'wsload'), ...args] : [join(BIN, 'wsload'), ...args];
+    const p = spawn(full[0], full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(p);
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('exit', (code) => {
+      live.delete(p);
+      const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+      if (!line) return rej(new Error(`wsload ${args.join(' ')}: no result (exit ${code}): ${err.slice(-800)}`));
+      res(JSON.parse(line));
+    });
+  });
+}
+
+// ---- one measurement ----
+
+async function measure(sc, kind) {
+  const results = [];
+  for (let r = 0; r < RUNS; r++) {
+    let res;
+    if (kind === 'floor') {
+      const port = await freePort();
+      const fl = start('floor', join(BIN, 'floor'), ['--port', String(port), '--conns', String(sc.n), '--rate', String(sc.rate),
+        '--duration', String(sc.duration), '--size', String(sc.size ?? 64)]);
+      await waitListening(port, 'floor');
+      try {
+        res = await wsload(['--mode', 'floor', '--port', String(port), '-n', String(sc.n), '--rate', String(sc.rate),
+          '--duration', String(sc.duration), '--server-pid', String(pidOf(fl)), '--label', `${sc.id} floor`]);
+      } finally {
+        await stop(fl);
+      }
+    } else {
+      const sys = await system(kind, { edges: sc.edges ?? 1 });
+      try {
+        const tls = sc.tls === true;
+        const ports = tls ? sys.wss : sys.ws;
+        const args = ['--mode', kind === 'mosquitto' ? 'mosquitto' : 'mqedge', '--broker', `127.0.0.1:${sys.broker}`,
+          '-n', String(sc.n), '--label', `${sc.id} ${kind}`];
+        if (ports.length > 1) args.push('--targets', ports.map((p) => `127.0.0.1:${p}`).join(','));
+        else args.push('--port', String(ports[0]));
+        if (tls) args.push('--tls');
+        if (sc.rooms) args.push('--rooms', String(sc.rooms));
+        if (sc.idle) args.push('--connect-only', '--hold', String(sc.hold ?? 2), '--no-sub');
+        else args.push('--rate', String(sc.rate), '--duration', String(sc.duration));
+        for (const pid of sys.pids) args.push('--server-pid', String(pid));
+        res = await wsload(args);
+      } finally {
+        await sys.stop();
+      }
+    }
+    res.scenario = sc.id;
+    res.system = kind;
+    res.run = r;
+    if (OUT) appendFileSync(OUT, JSON.stringify(res) + '\n');
+    results.push(res);
+  }
+  return results;
+}
+
+const summary = (rs) => ({
+  runs: rs.length,
+  ok: rs.every((r) => r.ok),
+  lost: rs.reduce((a, r) => a + (r.lost ?? 0), 0),
+  connected: median(rs.map((r) => r.connected)),
+  dps: median(rs.map((r) => r.deliveries_per_s)),
+  dpcpu: median(rs.map((r) => r.deliveries_per_server_cpu_s)),
+  us: median(rs.map((r) => r.server_us_per_delivery)),
+  p50: median(rs.map((r) => r.lat_us?.p50)),
+  p99: median(rs.map((r) => r.lat_us?.p99)),
+  kb: median(rs.map((r) => r.kb_per_conn)),
+  // idle memory: RSS after holding the connections (the server may have given freed pages back)
+  kb_idle: median(rs.map((r) => (r.server_rss_kb_end && r.server_rss_kb_before && r.connected
+    ? (r.server_rss_kb_end - r.server_rss_kb_before) / r.connected : null))),
+  cps: median(rs.map((r) => r.conns_per_s)),
+  setup_us: median(rs.map((r) => r.server_us_per_conn_setup)),
+  tool_us: median(rs.map((r) => r.tool_us_per_delivery)),
+});
+
+// ---- scenarios ----
+
+const dur = SMOKE ? 2 : 10;
+const scenarios = SMOKE
+  ? [
+    { id: 's1', title: 'one room, max rate', n: 50, rate: 'max', duration: dur, systems: ['mqedge', 'mosquitto', 'floor'] },
+    { id: 's2', title: 'fixed rate', n: 100, rate: 20, duration: dur, systems: ['mqedge', 'mosquitto', 'floor'] },
+    { id: 's3', title: 'idle ws', n: 200, idle: true, hold: 1, systems: ['mqedge', 'mosquitto'] },
+    { id: 's3t', title: 'idle wss', n: 50, idle: true, hold: 1, tls: true, systems: ['mqedge', 'mosquitto'] },
+    { id: 's5', title: 'rooms of 10', n: 200, rooms: 20, rate: 40, duration: dur, systems: ['mqedge', 'mosquitto'] },
+    { id: 's6', title: 'two edges', n: 100, rate: 20, duration: dur, edges: 2, systems: ['mqedge'] },
+  ]
+  : [
+    { id: 's1a', title: '1 room x 100, max rate', n: 100, rate: 'max', duration: dur, systems: ['mqedge', 'mosquitto', 'floor'] },
+    { id: 's1b', title: '1 room x 1,000, max rate', n: 1000, rate: 'max', duration: dur, systems: ['mqedge', 'mosquitto', 'floor'] },
+    { id: 's1c', title: '1 room x 10,000, max rate', n: 10000, rate: 'max', duration: dur, systems: ['mqedge', 'mosquitto', 'floor'] },
+    { id: 's2a', title: '50 msg/s x 1,000', n: 1000, rate: 50, duration: dur, systems: ['mqedge', 'mosquitto', 'floor'] },
+    { id: 's2b', title: '2 msg/s x 10,000', n: 10000, rate: 2, duration: dur, systems: ['mqedge', 'mosquitto', 'floor'] },
+    { id: 's3a', title: '10,000 idle ws (set-up + memory)', n: 10000, idle: true, hold: 3, systems: ['mqedge', 'mosquitto'] },
+    { id: 's3b', title: '2,000 idle wss (set-up + memory)', n: 2000, idle: true, hold: 3, tls: true, systems: ['mqedge', 'mosquitto'] },
+    { id: 's5', title: '1,000 rooms x 10, 2,000 msg/s', n: 10000, rooms: 1000, rate: 2000, duration: dur, systems: ['mqedge', 'mosquitto'] },
+    { id: 's6', title: 'two edges, 1,000 split, 50 msg/s', n: 1000, rate: 50, duration: dur, edges: 2, systems: ['mqedge'] },
+  ];
+
+const fmt = (x, d = 0) => (x === null || x === undefined ? '—' : Number(x).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const ratio = (a, b, d = 2) => (a && b ? fmt(a / b, d) : '—');
+
+let problems = [];
+const table = [];
+for (const sc of scenarios) {
+  if (ONLY && !ONLY.some((o) => sc.id.startsWith(o))) continue;
+  const row = { sc, by: {} };
+  for (const kind of sc.systems) {
+    process.stderr.write(`bench: ${sc.id} ${sc.title}: ${kind} x${RUNS}\n`);
+    try {
+      row.by[kind] = summary(await measure(sc, kind));
+      const s = row.by[kind];
+      if (!s.ok) problems.push(`${sc.id} ${kind}: a run did not complete`);
+      if (s.lost) problems.push(`${sc.id} ${kind}: ${s.lost} deliveries lost`);
+      if (s.connected !== sc.n) problems.push(`${sc.id} ${kind}: ${s.connected} of ${sc.n} connected`);
+      if (!sc.idle && !(s.dpcpu > 0)) problems.push(`${sc.id} ${kind}: no deliveries per CPU-second figure`);
+      if (sc.idle && s.kb === null) problems.push(`${sc.id} ${kind}: no memory figure`);
+    } catch (e) {
+      problems.push(`${sc.id} ${kind}: ${e.message}`);
+    }
+  }
+  table.push(row);
+}
+
+// ---- report ----
+
+const lines = [];
+lines.push(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${execFileSync('uname', ['-r']).toString().trim()}; ` +
+  `servers on core 0, wsload on core 1${PIN ? '' : ' (not pinned: one core)'}; medians of ${RUNS} run(s); mosquitto ${spawnSync('mosquitto', ['-h']).stdout.toString().split('\n')[0].replace('mosquitto version ', '')}`);
+lines.push('');
+lines.push('| scenario | system | deliveries/s | server µs/delivery | deliveries per server CPU-s | p50 ms | p99 ms | KB/conn set up | KB/conn idle | conn/s | µs CPU/set-up | lost |');
+lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const { sc, by } of table) {
+  for (const [kind, s] of Object.entries(by)) {
+    lines.push(`| ${sc.id} ${sc.title} | ${kind} | ${sc.idle ? '—' : fmt(s.dps)} | ${sc.idle ? '—' : fmt(s.us, 2)} | ${sc.idle ? '—' : fmt(s.dpcpu)} | ` +
+      `${sc.idle ? '—' : fmt(s.p50 / 1000, 1)} | ${sc.idle ? '—' : fmt(s.p99 / 1000, 1)} | ${sc.idle ? fmt(s.kb, 2) : '—'} | ` +
+      `${sc.idle ? fmt(s.kb_idle, 2) : '—'} | ${sc.idle ? fmt(s.cps) : '—'} | ${sc.idle ? fmt(s.setup_us) : '—'} | ${s.lost} |`);
+  }
+}
+lines.push('');
+lines.push('| scenario | deliveries per CPU-s, mqedge / Mosquitto | µs per delivery, mqedge / floor | p50, mqedge / Mosquitto | p99, mqedge / Mosquitto | KB per idle conn, mqedge / Mosquitto | set-up CPU, mqedge / Mosquitto |');
+// (KB ratio: idle figures, after the hold)
+lines.push('|---|---:|---:|---:|---:|---:|---:|');
+for (const { sc, by } of table) {
+  const m = by.mqedge;
+  const q = by.mosquitto;
+  const f = by.floor;
+  if (!m) continue;
+  lines.push(`| ${sc.id} ${sc.title} | ${sc.idle ? '—' : ratio(m.dpcpu, q?.dpcpu)} | ${sc.idle ? '—' : ratio(m.us, f?.us)} | ` +
+    `${sc.idle ? '—' : ratio(m.p50, q?.p50)} | ${sc.idle ? '—' : ratio(m.p99, q?.p99)} | ${sc.idle ? ratio(m.kb_idle, q?.kb_idle) : '—'} | ${sc.idle ? ratio(m.setup_us, q?.setup_us) : '—'} |`);
+}
+console.log(lines.join('\n'));
+
+// scenario 7: the inbox (its own driver)
+if (!ONLY || ONLY.some((o) => 's7'.startsWith(o))) {
+  process.stderr.write('bench: s7 inbox store rate and backlog replay\n');
+  const args = [join(ROOT, 'tests', 'bench', 'inbox-bench.mjs'), '--runs', String(RUNS)];
+  if (SMOKE) args.push('--notifications', '2000', '--backlog', '200');
+  const r = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MQEDGE_BIN: join(BIN, 'mqedge') } });
+  let out = '';
+  let err = '';
+  r.stdout.on('data', (d) => (out += d));
+  r.stderr.on('data', (d) => (err += d));
+  const code = await new Promise((res) => r.on('exit', res));
+  if (code !== 0) problems.push(`s7 inbox: exit ${code}: ${err.slice(-500)}`);
+  if (OUT) appendFileSync(OUT, out);
+  console.log(`\ns7 ${err.trim().split('\n').filter((l) => l.startsWith('inbox:')).pop() ?? '(no summary)'}`);
+}
+
+if (problems.length) {
+  console.log(`\nbench problems:\n  ${problems.join('\n  ')}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+console.log(`\nbench: ${table.length} scenarios, every figure produced, nothing lost`);
+process.exit(0);
