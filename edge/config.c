@@ -72,6 +72,7 @@ static const struct option_def options[] = {
 	NUM(ping_timeout, 1, 3600, "10", "seconds to wait for the PONG before closing"),
 	NUM(dedup_window, 1024, 1L << 24, "65536", "message ids remembered to drop duplicates"),
 	STR(log_level, "info", "error, warn, info or debug"),
+	STR(event_loop, "epoll", "epoll (libev under libwebsockets) or poll (libwebsockets' own loop)"),
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -325,6 +326,10 @@ int config_finish(struct edge_config *cfg, char *err, size_t errlen)
 	}
 	if (!cfg->jwt_secret && !cfg->jwt_public_key && !cfg->allow_anonymous) {
 		snprintf(err, errlen, "no way to authenticate: give --jwt-secret, --jwt-public-key or --allow-anonymous");
+		return -1;
+	}
+	if (strcmp(cfg->event_loop, "epoll") && strcmp(cfg->event_loop, "poll")) {
+		snprintf(err, errlen, "event-loop: '%s' is not epoll or poll", cfg->event_loop);
 		return -1;
 	}
 	if (strcmp(cfg->inbox_scope, "all") && strcmp(cfg->inbox_scope, "served")) {

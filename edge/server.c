@@ -4,6 +4,7 @@
  * Owns: struct server. Must not: handle frames or broker messages (hub.c, ws_session.c).
  */
 #include <errno.h>
+#include <ev.h>
 #include <malloc.h>
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -112,7 +113,10 @@ static void stop_check(lws_sorted_usec_list_t *sul)
 	if ((sessions_gone && bridges_stopped) || hub_now_us() > srv->stop_deadline_us) {
 		log_info("shutdown_complete", "sessions_left=%d brokers_stopped=%d", !sessions_gone, bridges_stopped);
 		srv->done = true;
-		lws_cancel_service(srv->context);
+		if (srv->ev_loop)
+			ev_break(srv->ev_loop, EVBREAK_ALL);
+		else
+			lws_cancel_service(srv->context);
 		return;
 	}
 	if (sessions_gone) {
@@ -241,6 +245,7 @@ int server_run(struct edge_config *cfg)
 	struct lws_protocols protocols[4];
 	struct lws_protocols signal_protocol = { SIGNAL_PROTOCOL_NAME, callback_signal, 0, 0, 0, NULL, 0 };
 	struct lws_context_creation_info info;
+	void *foreign_loops[1];
 	lws_retry_bo_t retry;
 	struct bridge_options bo;
 	static const struct bridge_hooks hooks = { hub_on_message, hub_on_state, hub_on_published, hub_on_subscribed,
@@ -280,6 +285,18 @@ int server_run(struct edge_config *cfg)
 	info.max_http_header_data = 8192 + 1024;	/* tokens travel in the URL or a header */
 	info.timeout_secs = 10;
 	info.pt_serv_buf_size = 32 * 1024;
+	/* epoll through libev: the cost of a loop pass does not grow with idle connections (lws' own
+	 * poll() loop walks every descriptor on every pass, i.e. for every broker message) */
+	if (!strcmp(cfg->event_loop, "epoll")) {
+		srv.ev_loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+		if (!srv.ev_loop) {
+			log_error("startup_failed", "reason=\"libev epoll loop\"");
+			goto out;
+		}
+		foreign_loops[0] = srv.ev_loop;
+		info.foreign_loops = foreign_loops;
+		info.options |= LWS_SERVER_OPTION_LIBEV;
+	}
 	srv.context = lws_create_context(&info);
 	if (!srv.context) {
 		log_error("startup_failed", "reason=\"lws context\"");
@@ -331,9 +348,13 @@ int server_run(struct edge_config *cfg)
 		 cfg->edge_id, cfg->port ? "ws" : "wss", cfg->bind, cfg->port ? cfg->port : cfg->tls_port,
 		 cfg->port && cfg->tls_port ? " wss_port=" : "", cfg->port && cfg->tls_port ? "yes" : "",
 		 cfg->broker_host, cfg->broker_port, cfg->topic_prefix);
-	while (!srv.done)
-		if (lws_service(srv.context, 0) < 0)
-			break;
+	if (srv.ev_loop) {
+		ev_run(srv.ev_loop, 0);		/* until stop_check breaks it */
+	} else {
+		while (!srv.done)
+			if (lws_service(srv.context, 0) < 0)
+				break;
+	}
 	rc = srv.done ? 0 : 1;
 out:
 	/* the bridge lives on the context's loop: let go of it first, then close what is left */
@@ -351,5 +372,7 @@ out:
 	free(srv.write_buf);
 	if (srv.signal_fd >= 0)
 		close(srv.signal_fd);
+	if (srv.ev_loop)
+		ev_loop_destroy(srv.ev_loop);
 	return rc;
 }

@@ -33,6 +33,7 @@ struct server {
 		struct identity ident;
 	} stash;
 
+	struct ev_loop *ev_loop;	/* the foreign libev loop (event-loop = epoll), or NULL */
 	int signal_fd;
 	bool stopping, done;
 	int64_t stop_deadline_us;

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config libwebsockets-dev libmosquitto-dev libcjson-dev libsqlite3-dev
-      libjwt-dev libssl-dev mosquitto mosquitto-clients openssl curl)
+      libjwt-dev libssl-dev libev-dev mosquitto mosquitto-clients openssl curl)
 if [ "${MQEDGE_WITH_TEST_DEPS:-0}" = 1 ]; then
 	pkgs+=(chromium fonts-noto-color-emoji fonts-noto-cjk)
 	command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)

@@ -63,6 +63,7 @@ struct edge_config {
 	long dedup_window;
 	/* process */
 	char *log_level;
+	char *event_loop;	/* "poll" (lws' own) or "epoll" (libev, lws' evlib plugin) */
 };
 
 /* Fills cfg from defaults, the file named by --config (if any), then argv. Returns 0 on success,

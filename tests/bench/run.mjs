@@ -27,6 +27,7 @@ const RUNS = Number(opt('runs', SMOKE ? 1 : 3));
 const ONLY = opt('only', null)?.split(',');
 const OUT = opt('out', null);
 const PIN = cpus().length >= 2;
+const EVENT_LOOP = opt('event-loop', null); // the edges' --event-loop (default: the edge's default)
 const SERVER_CORE = ['taskset', '-c', '0'];
 const TOOL_CORE = ['taskset', '-c', '1'];
 const tmp = mkdtempSync(join(tmpdir(), 'mqedge-bench-'));
@@ -120,7 +121,7 @@ async function edge(brokerPort, id) {
   const tlsPort = await freePort();
   const p = start(`edge-${id}`, join(BIN, 'mqedge'), ['--bind', '127.0.0.1', '--port', String(port), '--tls-port', String(tlsPort),
     '--cert', cert, '--key', key, '--broker', `127.0.0.1:${brokerPort}`, '--edge-id', id, '--allow-anonymous',
-    '--data-dir', join(tmp, `data-${id}-${port}`), '--log-level', 'warn']);
+    '--data-dir', join(tmp, `data-${id}-${port}`), '--log-level', 'warn', ...(EVENT_LOOP ? ['--event-loop', EVENT_LOOP] : [])]);
   await waitListening(port, `edge ${id}`);
   return { proc: p, port, tlsPort };
 }
