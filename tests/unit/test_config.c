@@ -560,6 +560,25 @@ static void test_finish(void)
 	}
 }
 
+/* The shipped examples must load as they are (every key known, every value in range). */
+static void test_examples(void)
+{
+	static const char *const files[] = { "examples/mqedge.conf", "docker/mqedge.conf" };
+	char path[1024], err[256];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct edge_config cfg;
+
+		snprintf(path, sizeof(path), "%s/../../%s", SOURCE_DIR, files[i]);
+		CHECK(config_defaults(&cfg) == 0);
+		CHECK(config_load_file(&cfg, path) == 0);
+		if (!cfg.jwt_secret && !cfg.jwt_public_key)
+			CHECK(config_set(&cfg, "jwt-secret", "s", err, sizeof(err)) == 0);
+		CHECK(config_finish(&cfg, err, sizeof(err)) == 0);
+		config_free(&cfg);
+	}
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -575,6 +594,7 @@ int main(void)
 	test_argv();
 	test_help();
 	test_finish();
+	test_examples();
 	{
 		const char *names[] = { "good.conf", "bad.conf", "empty.conf", "flags.conf" };
 		char path[512];
