@@ -619,31 +619,44 @@ static int delete_seq(struct inbox *ib, int64_t seq)
 	return INBOX_OK;
 }
 
+#define PRUNE_BATCH_MAX 512
+
+/* Runs s (a bound SELECT of seqs, at most PRUNE_BATCH_MAX rows) and deletes those rows.
+ * Returns how many were deleted, or an error. */
+static int delete_selected(struct inbox *ib, sqlite3_stmt *s, const char *what)
+{
+	int64_t seqs[PRUNE_BATCH_MAX];
+	int n = 0, rc;
+
+	while (n < PRUNE_BATCH_MAX && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		seqs[n++] = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (n < PRUNE_BATCH_MAX && rc != SQLITE_DONE)
+		return fail(ib, rc, what);
+	for (int i = 0; i < n; i++)
+		if ((rc = delete_seq(ib, seqs[i])) < 0)
+			return rc;
+	return n;
+}
+
 int inbox_prune(struct inbox *ib, int64_t now_ms, int64_t max_age_ms, int64_t max_per_user, int budget)
 {
-	int64_t seqs[512];
-	int n = 0, deleted = 0, rc;
+	int deleted = 0, rc;
 	sqlite3_stmt *s;
 
 	if (ib->in_tx && (rc = inbox_commit(ib)) < 0)
 		return rc;
 	if ((rc = begin(ib)) < 0)
 		return rc;
-	if (budget > (int)(sizeof(seqs) / sizeof(seqs[0])))
-		budget = (int)(sizeof(seqs) / sizeof(seqs[0]));
+	if (budget > PRUNE_BATCH_MAX)
+		budget = PRUNE_BATCH_MAX;
 	/* by age */
 	s = use(ib, S_AGED);
 	sqlite3_bind_int64(s, 1, now_ms - max_age_ms);
 	sqlite3_bind_int(s, 2, budget);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		seqs[n++] = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return fail(ib, rc, "prune_age");
-	for (int i = 0; i < n; i++)
-		if ((rc = delete_seq(ib, seqs[i])) < 0)
-			return rc;
-	deleted += n;
+	if ((rc = delete_selected(ib, s, "prune_age")) < 0)
+		return rc;
+	deleted += rc;
 	/* by count, for users written to since the last prune */
 	for (size_t i = 0; i < ib->touched.cap && deleted < budget; i++) {
 		const char *user = ib->touched.users[i];
@@ -661,21 +674,13 @@ int inbox_prune(struct inbox *ib, int64_t now_ms, int64_t max_age_ms, int64_t ma
 			return fail(ib, rc, "prune_cap");
 		if (cut) {
 			/* delete the user's rows older than cut, oldest first, within budget */
-			int m = 0;
-
 			s = use(ib, S_CAP_OLDER);
 			sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(s, 2, cut);
 			sqlite3_bind_int(s, 3, budget - deleted);
-			while (m < (int)(sizeof(seqs) / sizeof(seqs[0])) && (rc = sqlite3_step(s)) == SQLITE_ROW)
-				seqs[m++] = sqlite3_column_int64(s, 0);
-			sqlite3_reset(s);
-			if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-				return fail(ib, rc, "prune_cap");
-			for (int k = 0; k < m; k++)
-				if ((rc = delete_seq(ib, seqs[k])) < 0)
-					return rc;
-			deleted += m;
+			if ((rc = delete_selected(ib, s, "prune_cap")) < 0)
+				return rc;
+			deleted += rc;
 			if (deleted >= budget)
 				break;	/* this user may still be over: keep it touched */
 		}
