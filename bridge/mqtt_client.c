@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mqedge/bridge.h"
-#include "mqedge/log.h"
+#include "mqedge/bridge/bridge.h"
+#include "mqedge/base/log.h"
 #include "mqtt_loop.h"
 
 #define BACKOFF_MIN_MS 100
@@ -404,11 +404,6 @@ static void on_timer(void *ctx, enum mqtt_timer which)
 
 /* ---- public interface ---- */
 
-const struct lws_protocols *bridge_lws_protocol(void)
-{
-	return mqtt_loop_protocol();
-}
-
 static char *dup_or_null(const char *s, bool *failed)
 {
 	char *d;
@@ -421,7 +416,7 @@ static char *dup_or_null(const char *s, bool *failed)
 	return d;
 }
 
-struct bridge *bridge_create(struct lws_context *context, struct lws_vhost *vh, const struct bridge_options *opt,
+struct bridge *bridge_create(struct bridge_loop *loop, const struct bridge_options *opt,
 			     const struct bridge_hooks *hooks, void *ctx)
 {
 	static const struct mqtt_loop_ops ops = { on_readable, on_writable, on_timer };
@@ -456,7 +451,7 @@ struct bridge *bridge_create(struct lws_context *context, struct lws_vhost *vh, 
 	b->mosq = mosquitto_new(b->client_id, !b->keep_session, b);
 	if (!b->mosq || configure(b))
 		goto fail;
-	b->loop = mqtt_loop_create(context, vh, &ops, b);
+	b->loop = mqtt_loop_create(loop, &ops, b);
 	if (!b->loop)
 		goto fail;
 	b->state = b->keep_session ? ST_CONNECTING : ST_WIPING;
@@ -544,20 +539,20 @@ int bridge_publish(struct bridge *b, const char *topic, const void *payload, siz
 	struct queued_pub *q;
 
 	if (len > 256u * 1024 * 1024 || b->state == ST_STOPPING || b->state == ST_STOPPED)
-		return BRIDGE_EINVAL;
+		return -EINVAL;
 	if (b->queue_count + b->inflight_count >= b->max_pending ||
 	    b->queue_bytes + len > b->max_pending_bytes) {
 		b->stats.publish_refused++;
-		return BRIDGE_EFULL;
+		return -ENOBUFS;
 	}
 	if (b->state == ST_UP) {
 		send_publish(b, topic, payload, len, retain, cookie);
 		after_io(b);
-		return BRIDGE_OK;
+		return 0;
 	}
 	q = malloc(sizeof(*q) + topic_len + 1 + len);
 	if (!q)
-		return BRIDGE_ENOMEM;
+		return -ENOMEM;
 	q->next = NULL;
 	q->cookie = cookie;
 	q->retain = retain;
@@ -572,7 +567,7 @@ int bridge_publish(struct bridge *b, const char *topic, const void *payload, siz
 	b->queue_tail = q;
 	b->queue_count++;
 	b->queue_bytes += len;
-	return BRIDGE_OK;
+	return 0;
 }
 
 void bridge_drop_connection(struct bridge *b)

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "mqedge/log.h"
+#include "mqedge/base/log.h"
+#include "mqedge/bridge/bridge_lws.h"
 #include "mqtt_loop.h"
 
 #define PROTOCOL_NAME "mqedge-mqtt"
@@ -64,9 +65,31 @@ static const struct lws_protocols protocol = {
 	PROTOCOL_NAME, callback_mqtt_loop, 0, 0, 0, NULL, 0,
 };
 
-const struct lws_protocols *mqtt_loop_protocol(void)
+/* Where bridges live: the context whose loop runs them and the vhost their sockets join. */
+struct bridge_loop {
+	struct lws_context *context;
+	struct lws_vhost *vh;
+};
+
+const struct lws_protocols *bridge_lws_protocol(void)
 {
 	return &protocol;
+}
+
+struct bridge_loop *bridge_loop_lws(struct lws_context *context, struct lws_vhost *vh)
+{
+	struct bridge_loop *bl = calloc(1, sizeof(*bl));
+
+	if (bl) {
+		bl->context = context;
+		bl->vh = vh;
+	}
+	return bl;
+}
+
+void bridge_loop_free(struct bridge_loop *bl)
+{
+	free(bl);
 }
 
 static void on_sul(lws_sorted_usec_list_t *sul)
@@ -77,14 +100,14 @@ static void on_sul(lws_sorted_usec_list_t *sul)
 	l->ops.on_timer(l->ctx, (enum mqtt_timer)(slot - l->timers));
 }
 
-struct mqtt_loop *mqtt_loop_create(struct lws_context *context, struct lws_vhost *vh, const struct mqtt_loop_ops *ops, void *ctx)
+struct mqtt_loop *mqtt_loop_create(struct bridge_loop *bl, const struct mqtt_loop_ops *ops, void *ctx)
 {
 	struct mqtt_loop *l = calloc(1, sizeof(*l));
 
 	if (!l)
 		return NULL;
-	l->vh = vh;
-	l->context = context;
+	l->vh = bl->vh;
+	l->context = bl->context;
 	l->ops = *ops;
 	l->ctx = ctx;
 	for (int i = 0; i < MQTT_TIMER_COUNT; i++)

@@ -10,9 +10,7 @@
 
 #include <stdint.h>
 
-struct lws_context;
-struct lws_vhost;
-struct lws_protocols;
+struct bridge_loop;
 struct mqtt_loop;
 
 enum mqtt_timer { MQTT_TIMER_MISC = 0, MQTT_TIMER_RECONNECT = 1, MQTT_TIMER_COUNT };
@@ -23,7 +21,8 @@ struct mqtt_loop_ops {
 	void (*on_timer)(void *ctx, enum mqtt_timer which);
 };
 
-struct mqtt_loop *mqtt_loop_create(struct lws_context *context, struct lws_vhost *vh, const struct mqtt_loop_ops *ops, void *ctx);
+/* A watcher on the loop of bl (bridge_lws.h). NULL on OOM. */
+struct mqtt_loop *mqtt_loop_create(struct bridge_loop *bl, const struct mqtt_loop_ops *ops, void *ctx);
 void mqtt_loop_destroy(struct mqtt_loop *l);
 
 /* Watches fd (ownership passes to the loop, which closes it on detach). Returns 0 or -1 (fd is
@@ -36,6 +35,5 @@ void mqtt_loop_want_write(struct mqtt_loop *l);
 /* Arms a one-shot timer in ms (re-arming replaces it); ms < 0 cancels it. */
 void mqtt_loop_timer(struct mqtt_loop *l, enum mqtt_timer which, int64_t ms);
 
-const struct lws_protocols *mqtt_loop_protocol(void);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * test_auth.c - token verification and permissions (edge/auth.c). Tokens are minted here with
+ * test_auth.c - token verification and permissions (edge/server/auth.c). Tokens are minted here with
  * libjwt 1.10.2's encoding API: HS256 with a secret, RS256 and ES256 with the test-only keys in
  * tests/unit/fixtures/ (see fixtures/README).
  */
@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "mqedge/auth.h"
-#include "mqedge/config.h"
+#include "auth.h"
+#include "config.h"
 
 #define NOW 1700000000LL
 #define SECRET "test-secret-0123456789"

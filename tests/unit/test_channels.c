@@ -1,14 +1,14 @@
 /*
  * test_channels.c - the channel registry: joins, leaves, hooks on first member and last leave,
- * the two-way membership links, lookup and table growth (edge/channels.c). Sessions are fakes:
+ * the two-way membership links, lookup and table growth (edge/fanout/channels.c). Sessions are fakes:
  * a struct holding a membership_list.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "mqedge/channels.h"
-#include "mqedge/siphash.h"
+#include "mqedge/fanout/channels.h"
+#include "mqedge/base/siphash.h"
 
 #define PREFIX "mqedge/v1"
 

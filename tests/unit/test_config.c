@@ -1,6 +1,6 @@
 /*
  * test_config.c - defaults, config_set bounds, the config file, argv flags and the derived fields
- * of config_finish (edge/config.c). Files are written to a temporary directory and removed.
+ * of config_finish (edge/server/config.c). Files are written to a temporary directory and removed.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "mqedge/config.h"
-#include "mqedge/topics.h"
+#include "config.h"
+#include "mqedge/wire/topics.h"
 
 static char tmpdir[256];
 

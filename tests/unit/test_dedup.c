@@ -1,13 +1,13 @@
 /*
- * test_dedup.c - the sliding-window duplicate filter (edge/dedup.c): exact FIFO eviction, no false
+ * test_dedup.c - the sliding-window duplicate filter (edge/fanout/dedup.c): exact FIFO eviction, no false
  * negatives inside the window, and a long random run against a shadow model.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "mqedge/dedup.h"
-#include "mqedge/siphash.h"
+#include "dedup.h"
+#include "mqedge/base/siphash.h"
 
 static void test_key(void)
 {

@@ -1,14 +1,14 @@
 /*
  * test_envelope.c - payload classification, envelope fields, and envelope_build round trips
- * (bridge/envelope.c).
+ * (edge/wire/envelope.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "mqedge/envelope.h"
-#include "mqedge/jsontext.h"
+#include "mqedge/wire/envelope.h"
+#include "mqedge/wire/jsontext.h"
 
 #define T(s) s, sizeof(s) - 1
 

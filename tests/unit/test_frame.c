@@ -1,14 +1,14 @@
 /*
  * test_frame.c - WebSocket headers, refcounts and free-list reuse, and the delivery serialiser
- * (edge/frame.c).
+ * (edge/fanout/frame.c, edge/wire/edge_frame.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "mqedge/frame.h"
-#include "mqedge/jsontext.h"
+#include "mqedge/fanout/frame.h"
+#include "mqedge/wire/jsontext.h"
 
 #define T(s) s, sizeof(s) - 1
 

@@ -1,13 +1,13 @@
 /*
  * test_jsontext.c - strict JSON validation, member spans, UTF-8, escaping, base64 and integer
- * parsing (bridge/jsontext.c).
+ * parsing (edge/wire/jsontext.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "mqedge/jsontext.h"
+#include "mqedge/wire/jsontext.h"
 
 /* A literal with its exact length, so embedded NULs count. */
 #define T(s) s, sizeof(s) - 1

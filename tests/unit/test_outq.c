@@ -1,14 +1,15 @@
 /*
  * test_outq.c - the per-session frame queue: order, growth, wrap-around, the byte bound and
- * reference counting (edge/outq.c).
+ * reference counting (edge/fanout/outq.c).
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "mqedge/outq.h"
+#include "mqedge/fanout/outq.h"
 
 static struct frame *text_frame(const char *s)
 {
@@ -40,7 +41,7 @@ static void test_order_and_growth(void)
 	}
 	CHECK(q.ring == NULL && q.cap == 0 && q.count == 0 && q.bytes == 0);
 	for (int i = 0; i < N; i++) {
-		ok += outq_push(&q, f[i], SIZE_MAX) == OUTQ_OK;
+		ok += outq_push(&q, f[i], SIZE_MAX) == 0;
 		bytes += frame_wire_len(f[i]);
 		CHECK(q.count == (uint32_t)i + 1);
 		CHECK(q.cap >= q.count && is_pow2(q.cap));
@@ -53,7 +54,7 @@ static void test_order_and_growth(void)
 		CHECK(outq_at(&q, i) == f[i]);
 
 	/* the same frame may be queued twice: two references */
-	CHECK(outq_push(&q, f[0], SIZE_MAX) == OUTQ_OK);
+	CHECK(outq_push(&q, f[0], SIZE_MAX) == 0);
 	CHECK(f[0]->refs == 3);
 	CHECK(outq_at(&q, N) == f[0]);
 
@@ -70,7 +71,7 @@ static void test_order_and_growth(void)
 		CHECK(f[i]->refs == 1);
 	/* a big drained ring is given back; the queue still works */
 	CHECK(q.cap == 0 && q.ring == NULL);
-	CHECK(outq_push(&q, f[5], SIZE_MAX) == OUTQ_OK && outq_at(&q, 0) == f[5]);
+	CHECK(outq_push(&q, f[5], SIZE_MAX) == 0 && outq_at(&q, 0) == f[5]);
 	outq_clear(&q);
 	CHECK(q.ring == NULL && q.cap == 0 && q.count == 0 && q.bytes == 0);
 	for (int i = 0; i < N; i++)
@@ -87,7 +88,7 @@ static void test_small_ring_kept(void)
 		return;
 	}
 	for (int i = 0; i < 10; i++)
-		CHECK(outq_push(&q, f, SIZE_MAX) == OUTQ_OK);
+		CHECK(outq_push(&q, f, SIZE_MAX) == 0);
 	CHECK(q.cap == 16);
 	outq_pop(&q, 10);
 	CHECK(q.count == 0 && q.bytes == 0 && q.head == 0);
@@ -117,12 +118,12 @@ static void test_wrap_around(void)
 	}
 	/* cap 4: push a b c, pop a b, push d e f -> head 2, ring [e f c d] */
 	for (int i = 0; i < 3; i++)
-		CHECK(outq_push(&q, f[i], SIZE_MAX) == OUTQ_OK);
+		CHECK(outq_push(&q, f[i], SIZE_MAX) == 0);
 	CHECK(q.cap == 4);
 	outq_pop(&q, 2);
 	CHECK(q.head == 2 && q.count == 1);
 	for (int i = 3; i < 6; i++)
-		CHECK(outq_push(&q, f[i], SIZE_MAX) == OUTQ_OK);
+		CHECK(outq_push(&q, f[i], SIZE_MAX) == 0);
 	CHECK(q.cap == 4 && q.count == 4);
 	CHECK(q.ring[0] == f[4] && q.ring[1] == f[5]);	/* really wrapped */
 	CHECK(outq_at(&q, 0) == f[2]);
@@ -130,7 +131,7 @@ static void test_wrap_around(void)
 	CHECK(outq_at(&q, 2) == f[4]);
 	CHECK(outq_at(&q, 3) == f[5]);
 	/* growing a wrapped ring keeps the order */
-	CHECK(outq_push(&q, f[6], SIZE_MAX) == OUTQ_OK);
+	CHECK(outq_push(&q, f[6], SIZE_MAX) == 0);
 	CHECK(q.cap == 8 && q.count == 5);
 	for (uint32_t i = 0; i < 5; i++)
 		CHECK(outq_at(&q, i) == f[2 + i]);
@@ -156,19 +157,19 @@ static void test_byte_bound(void)
 		return;
 	}
 	CHECK(frame_wire_len(f) == 12);
-	CHECK(outq_push(&q, f, 36) == OUTQ_OK);
-	CHECK(outq_push(&q, f, 36) == OUTQ_OK);
-	CHECK(outq_push(&q, f, 36) == OUTQ_OK);	/* exactly at the bound is fine */
+	CHECK(outq_push(&q, f, 36) == 0);
+	CHECK(outq_push(&q, f, 36) == 0);
+	CHECK(outq_push(&q, f, 36) == 0);	/* exactly at the bound is fine */
 	CHECK(q.bytes == 36);
-	CHECK(outq_push(&q, f, 36) == OUTQ_FULL);
+	CHECK(outq_push(&q, f, 36) == -ENOBUFS);
 	CHECK(q.count == 3 && q.bytes == 36);
 	CHECK(f->refs == 4);	/* the refused push took no reference */
-	CHECK(outq_push(&q, f, 47) == OUTQ_FULL);
-	CHECK(outq_push(&q, f, 48) == OUTQ_OK);
+	CHECK(outq_push(&q, f, 47) == -ENOBUFS);
+	CHECK(outq_push(&q, f, 48) == 0);
 	outq_pop(&q, 1);
 	CHECK(q.bytes == 36);
-	CHECK(outq_push(&q, f, 48) == OUTQ_OK);
-	CHECK(outq_push(&q, f, 48) == OUTQ_FULL);
+	CHECK(outq_push(&q, f, 48) == 0);
+	CHECK(outq_push(&q, f, 48) == -ENOBUFS);
 	outq_clear(&q);
 	CHECK(f->refs == 1 && q.bytes == 0);
 
@@ -177,15 +178,15 @@ static void test_byte_bound(void)
 	big = frame_from_text(text, 200);	/* 4-byte header */
 	if (big) {
 		CHECK(frame_wire_len(big) == 204);
-		CHECK(outq_push(&q, big, 203) == OUTQ_FULL);
+		CHECK(outq_push(&q, big, 203) == -ENOBUFS);
 		CHECK(q.count == 0 && big->refs == 1);
-		CHECK(outq_push(&q, big, 204) == OUTQ_OK);
+		CHECK(outq_push(&q, big, 204) == 0);
 		CHECK(q.bytes == 204);
 		outq_clear(&q);
 		CHECK(big->refs == 1);
 		frame_unref(big);
 	}
-	CHECK(outq_push(&q, f, 0) == OUTQ_FULL);
+	CHECK(outq_push(&q, f, 0) == -ENOBUFS);
 	outq_clear(&q);
 	frame_unref(f);
 	free(text);
@@ -222,8 +223,8 @@ static void test_model(void)
 			int rc = outq_push(&q, f[k], max_bytes);
 			bool fits = bytes + frame_wire_len(f[k]) <= max_bytes;
 
-			mismatches += rc != (fits ? OUTQ_OK : OUTQ_FULL);
-			if (rc == OUTQ_OK) {
+			mismatches += rc != (fits ? 0 : -ENOBUFS);
+			if (rc == 0) {
 				shadow[(head + count++) % SHADOW] = f[k];
 				bytes += frame_wire_len(f[k]);
 				refs[k]++;

@@ -1,12 +1,12 @@
 /*
- * test_ratelimit.c - the token bucket (edge/ratelimit.c) with explicit timestamps: burst, refill
+ * test_ratelimit.c - the token bucket (edge/server/ratelimit.c) with explicit timestamps: burst, refill
  * rate without losing fractions, the cap, clocks going backwards, and huge gaps (UBSan watches
  * for overflow).
  */
 #include <stdint.h>
 
 #include "check.h"
-#include "mqedge/ratelimit.h"
+#include "ratelimit.h"
 
 static int take_n(struct ratelimit *rl, long rate, long burst, int64_t now, int n)
 {

@@ -1,12 +1,12 @@
 /*
- * test_topics.c - ids, prefixes, the topic map both ways, and id patterns (bridge/topics.c).
+ * test_topics.c - ids, prefixes, the topic map both ways, and id patterns (edge/wire/topics.c).
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "check.h"
-#include "mqedge/topics.h"
+#include "mqedge/wire/topics.h"
 
 /* A literal with its exact length. */
 #define T(s) s, sizeof(s) - 1

@@ -1,0 +1,662 @@
+/*
+ * inbox.c - the only SQLite user: open and migrate, grouped writes, backlog and page queries,
+ * read marks, settings, pruning. Owns: the database handle and its prepared statements.
+ * Must not: know about sessions, frames or the broker (notify.c decides what to store and when
+ * acknowledging is safe).
+ */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "checkpoint.h"
+#include "mqedge/base/log.h"
+#include "mqedge/base/siphash.h"
+#include "mqedge/inbox/inbox.h"
+
+#define BUSY_TIMEOUT_MS 100	/* the loop waits at most this long for a lock held by another process */
+
+enum stmt_id {
+	S_BEGIN, S_COMMIT, S_ROLLBACK, S_PUT, S_EACH, S_PAGE, S_UNREAD, S_MARK, S_MARK_BCAST,
+	S_MARK_ALL, S_MARK_ALL_BCAST, S_SETTINGS_PUT, S_SETTINGS_GET, S_SETTINGS_EACH, S_AGED, S_DELETE, S_DELETE_READS,
+	S_CAP, S_CAP_OLDER, S_SERVED_ADD, S_SERVED_EACH, S_COUNT, S_SEQ_OF, S_COUNT_
+};
+
+static const char *const sql[S_COUNT_] = {
+	[S_BEGIN] = "BEGIN",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_PUT] = "INSERT OR IGNORE INTO notifications(user, id, ts, kind, json, read) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	/* own rows, then announcements with this user's read marks; seq is arrival order */
+	[S_EACH] =
+		"SELECT seq, json, read FROM notifications WHERE user = ?1 AND seq > ?2 AND (?3 = 0 OR read = 0) "
+		"UNION ALL "
+		"SELECT n.seq, n.json, b.seq IS NOT NULL FROM notifications n "
+		"LEFT JOIN broadcast_reads b ON b.user = ?1 AND b.seq = n.seq "
+		"WHERE n.user = '*' AND n.seq > ?2 AND (?3 = 0 OR b.seq IS NULL) "
+		"ORDER BY 1 LIMIT ?4",
+	[S_PAGE] =
+		"SELECT seq, json, read FROM notifications WHERE user = ?1 AND seq < ?2 "
+		"UNION ALL "
+		"SELECT n.seq, n.json, b.seq IS NOT NULL FROM notifications n "
+		"LEFT JOIN broadcast_reads b ON b.user = ?1 AND b.seq = n.seq "
+		"WHERE n.user = '*' AND n.seq < ?2 "
+		"ORDER BY 1 DESC LIMIT ?3",
+	[S_UNREAD] =
+		"SELECT (SELECT COUNT(*) FROM notifications WHERE user = ?1 AND read = 0) + "
+		"(SELECT COUNT(*) FROM notifications n WHERE n.user = '*' AND NOT EXISTS "
+		"(SELECT 1 FROM broadcast_reads b WHERE b.user = ?1 AND b.seq = n.seq))",
+	[S_MARK] = "UPDATE notifications SET read = 1 WHERE user = ?1 AND id = ?2 AND read = 0",
+	[S_MARK_BCAST] = "INSERT OR IGNORE INTO broadcast_reads(user, seq) SELECT ?1, seq FROM notifications "
+			 "WHERE user = '*' AND id = ?2",
+	[S_MARK_ALL] = "UPDATE notifications SET read = 1 WHERE user = ?1 AND read = 0 AND ts <= ?2",
+	[S_MARK_ALL_BCAST] = "INSERT OR IGNORE INTO broadcast_reads(user, seq) SELECT ?1, seq FROM notifications "
+			     "WHERE user = '*' AND ts <= ?2",
+	[S_SETTINGS_PUT] = "INSERT INTO settings(user, json, ts) VALUES (?1, ?2, ?3) "
+			   "ON CONFLICT(user) DO UPDATE SET json = excluded.json, ts = excluded.ts "
+			   "WHERE excluded.ts >= settings.ts",
+	[S_SETTINGS_GET] = "SELECT json, ts FROM settings WHERE user = ?1",
+	[S_SETTINGS_EACH] = "SELECT user, json FROM settings",
+	[S_AGED] = "SELECT seq FROM notifications WHERE ts < ?1 ORDER BY seq LIMIT ?2",
+	[S_DELETE] = "DELETE FROM notifications WHERE seq = ?1",
+	[S_DELETE_READS] = "DELETE FROM broadcast_reads WHERE seq = ?1",
+	/* the seq of the max_per_user-th newest row of a user: everything older goes */
+	[S_CAP] = "SELECT seq FROM notifications WHERE user = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2",
+	[S_CAP_OLDER] = "SELECT seq FROM notifications WHERE user = ?1 AND seq < ?2 ORDER BY seq LIMIT ?3",
+	[S_SERVED_ADD] = "INSERT OR IGNORE INTO served(user) VALUES (?1)",
+	[S_SERVED_EACH] = "SELECT user FROM served",
+	[S_COUNT] = "SELECT COUNT(*) FROM notifications",
+	[S_SEQ_OF] = "SELECT seq FROM notifications WHERE (user = ?1 OR user = '*') AND id = ?2 ORDER BY user = ?1 DESC LIMIT 1",
+};
+
+/* Schema migrations, applied in order from the file's user_version up. */
+static const char *const migrations[INBOX_SCHEMA_VERSION] = {
+	/* 0 -> 1 */
+	"CREATE TABLE notifications ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  user TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  json TEXT NOT NULL,"
+	"  read INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (user, id));"
+	"CREATE INDEX notifications_user_seq ON notifications(user, seq);"
+	"CREATE INDEX notifications_ts ON notifications(ts);"
+	"CREATE TABLE broadcast_reads (user TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (user, seq)) WITHOUT ROWID;"
+	"CREATE TABLE settings (user TEXT PRIMARY KEY, json TEXT NOT NULL, ts INTEGER NOT NULL);"
+	"CREATE TABLE served (user TEXT PRIMARY KEY) WITHOUT ROWID;",
+};
+
+/* Users written to since the last prune: only they can be over the per-user cap. */
+struct touched {
+	char **users;	/* open addressing, NULL = empty */
+	size_t cap, count;
+};
+
+struct inbox {
+	sqlite3 *db;
+	struct checkpointer *cp;	/* the WAL checkpoint thread (checkpoint.c) */
+	sqlite3_stmt *st[S_COUNT_];
+	bool in_tx;
+	struct touched touched;
+	struct inbox_stats stats;
+	char last_error[256];
+};
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Records and translates an SQLite failure (the library's own code is logged too). */
+static int fail(struct inbox *ib, int rc, const char *what)
+{
+	ib->stats.errors++;
+	snprintf(ib->last_error, sizeof(ib->last_error), "%s: %s", what, sqlite3_errmsg(ib->db));
+	log_error("store_error", "op=%s sqlite_rc=%d err=\"%s\"", what, rc, sqlite3_errmsg(ib->db));
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	default:
+		return -EIO;
+	}
+}
+
+static sqlite3_stmt *use(struct inbox *ib, enum stmt_id id)
+{
+	sqlite3_stmt *s = ib->st[id];
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+static int exec_one(struct inbox *ib, enum stmt_id id, const char *what)
+{
+	int rc = sqlite3_step(use(ib, id));
+
+	sqlite3_reset(ib->st[id]);
+	return rc == SQLITE_DONE ? 0 : fail(ib, rc, what);
+}
+
+static void touched_add(struct touched *t, const char *user)
+{
+	size_t i;
+
+	if (t->count * 2 >= t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 64;
+		char **nu = calloc(ncap, sizeof(*nu));
+
+		if (!nu)
+			return;	/* the cap is enforced at the next touch of this user instead */
+		for (size_t j = 0; j < t->cap; j++) {
+			if (!t->users[j])
+				continue;
+			for (i = siphash(t->users[j], strlen(t->users[j])) & (ncap - 1); nu[i]; i = (i + 1) & (ncap - 1))
+				;
+			nu[i] = t->users[j];
+		}
+		free(t->users);
+		t->users = nu;
+		t->cap = ncap;
+	}
+	for (i = siphash(user, strlen(user)) & (t->cap - 1); t->users[i]; i = (i + 1) & (t->cap - 1))
+		if (!strcmp(t->users[i], user))
+			return;
+	t->users[i] = strdup(user);
+	if (t->users[i])
+		t->count++;
+}
+
+static void touched_clear(struct touched *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->users[i]);
+	free(t->users);
+	memset(t, 0, sizeof(*t));
+}
+
+static int migrate(struct inbox *ib, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int version, rc;
+
+	if (sqlite3_prepare_v2(ib->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		snprintf(err, errlen, "reading schema version: %s", sqlite3_errmsg(ib->db));
+		sqlite3_finalize(s);
+		return -1;
+	}
+	version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (version > INBOX_SCHEMA_VERSION) {
+		snprintf(err, errlen, "inbox.db has schema %d, newer than this mqedge (%d)", version,
+			 INBOX_SCHEMA_VERSION);
+		return -1;
+	}
+	for (; version < INBOX_SCHEMA_VERSION; version++) {
+		char stmt[64];
+
+		snprintf(stmt, sizeof(stmt), "PRAGMA user_version = %d", version + 1);
+		if ((rc = sqlite3_exec(ib->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK ||
+		    (rc = sqlite3_exec(ib->db, migrations[version], NULL, NULL, NULL)) != SQLITE_OK ||
+		    (rc = sqlite3_exec(ib->db, stmt, NULL, NULL, NULL)) != SQLITE_OK ||
+		    (rc = sqlite3_exec(ib->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
+			snprintf(err, errlen, "migrating to schema %d: %s (rc %d)", version + 1,
+				 sqlite3_errmsg(ib->db), rc);
+			sqlite3_exec(ib->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		log_info("store_migrated", "schema=%d", version + 1);
+	}
+	return 0;
+}
+
+struct inbox *inbox_open(const char *dir, char *err, size_t errlen)
+{
+	struct inbox *ib = calloc(1, sizeof(*ib));
+	char path[4096];
+	int rc;
+
+	if (!ib) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/inbox.db", dir);
+	rc = sqlite3_open_v2(path, &ib->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "opening %s: %s", path, ib->db ? sqlite3_errmsg(ib->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(ib->db, BUSY_TIMEOUT_MS);
+	/* WAL + synchronous=NORMAL: a commit survives the process dying at any point (kill -9);
+	 * only an OS crash can lose the last commits before a checkpoint */
+	/* wal_autocheckpoint=0: the checkpointer thread does it, never a commit on the loop */
+	if ((rc = sqlite3_exec(ib->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+				       "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=0;",
+			       NULL, NULL, NULL)) != SQLITE_OK) {
+		snprintf(err, errlen, "opening %s: %s (rc %d)", path, sqlite3_errmsg(ib->db), rc);
+		goto fail;
+	}
+	if (migrate(ib, err, errlen))
+		goto fail;
+	for (int i = 0; i < S_COUNT_; i++) {
+		rc = sqlite3_prepare_v3(ib->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &ib->st[i], NULL);
+		if (rc != SQLITE_OK) {
+			snprintf(err, errlen, "preparing statement %d: %s", i, sqlite3_errmsg(ib->db));
+			goto fail;
+		}
+	}
+	if (!(ib->cp = checkpointer_start(path))) {
+		snprintf(err, errlen, "starting the checkpoint thread for %s", path);
+		goto fail;
+	}
+	return ib;
+fail:
+	inbox_close(ib);
+	return NULL;
+}
+
+void inbox_close(struct inbox *ib)
+{
+	if (!ib)
+		return;
+	if (ib->in_tx && ib->st[S_COMMIT])
+		inbox_commit(ib);
+	checkpointer_stop(ib->cp);
+	for (int i = 0; i < S_COUNT_; i++)
+		sqlite3_finalize(ib->st[i]);
+	sqlite3_close(ib->db);
+	touched_clear(&ib->touched);
+	free(ib);
+}
+
+static int begin(struct inbox *ib)
+{
+	int rc;
+
+	if (ib->in_tx)
+		return 0;
+	rc = exec_one(ib, S_BEGIN, "begin");
+	if (rc == 0)
+		ib->in_tx = true;
+	return rc;
+}
+
+bool inbox_in_transaction(const struct inbox *ib)
+{
+	return ib->in_tx;
+}
+
+int inbox_put(struct inbox *ib, const char *user, const char *id, int64_t ts, const char *kind,
+	      const char *json, size_t json_len, bool read)
+{
+	sqlite3_stmt *s;
+	int rc = begin(ib);
+
+	if (rc)
+		return rc;
+	s = use(ib, S_PUT);
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, ts);
+	sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, json, (int)json_len, SQLITE_STATIC);
+	sqlite3_bind_int(s, 6, read);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return fail(ib, rc, "put");
+	if (!sqlite3_changes(ib->db)) {
+		ib->stats.duplicates++;
+		return -EEXIST;
+	}
+	ib->stats.stored++;
+	touched_add(&ib->touched, user);
+	return 0;
+}
+
+int inbox_commit(struct inbox *ib)
+{
+	int64_t t0;
+	int rc;
+
+	if (!ib->in_tx)
+		return 0;
+	t0 = now_us();
+	rc = exec_one(ib, S_COMMIT, "commit");
+	if (rc != 0) {
+		/* whatever the failure, end the transaction: those rows are not stored */
+		if (!sqlite3_get_autocommit(ib->db))
+			exec_one(ib, S_ROLLBACK, "rollback");
+	}
+	ib->in_tx = false;
+	ib->stats.commits++;
+	if ((uint64_t)(now_us() - t0) > ib->stats.commit_us_max)
+		ib->stats.commit_us_max = (uint64_t)(now_us() - t0);
+	return rc;
+}
+
+static int visit_rows(struct inbox *ib, sqlite3_stmt *s, inbox_row_fn fn, void *ctx, const char *what)
+{
+	int n = 0, rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *json = (const char *)sqlite3_column_text(s, 1);
+		size_t len = (size_t)sqlite3_column_bytes(s, 1);
+
+		n++;
+		if (json && fn(ctx, sqlite3_column_int64(s, 0), json, len, sqlite3_column_int(s, 2) != 0))
+			break;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(ib, rc, what);
+	return n;
+}
+
+int inbox_each(struct inbox *ib, const char *user, bool unread_only, int64_t after_seq, int limit,
+	       inbox_row_fn fn, void *ctx)
+{
+	sqlite3_stmt *s = use(ib, S_EACH);
+
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, after_seq);
+	sqlite3_bind_int(s, 3, unread_only);
+	sqlite3_bind_int(s, 4, limit);
+	return visit_rows(ib, s, fn, ctx, "each");
+}
+
+int inbox_page(struct inbox *ib, const char *user, int64_t before_seq, int limit, inbox_row_fn fn, void *ctx)
+{
+	sqlite3_stmt *s = use(ib, S_PAGE);
+
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, before_seq > 0 ? before_seq : INT64_MAX);
+	sqlite3_bind_int(s, 3, limit);
+	return visit_rows(ib, s, fn, ctx, "page");
+}
+
+int64_t inbox_seq_of(struct inbox *ib, const char *user, const char *id)
+{
+	sqlite3_stmt *s = use(ib, S_SEQ_OF);
+	int64_t seq = 0;
+	int rc;
+
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		seq = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? seq : fail(ib, rc, "seq_of");
+}
+
+int64_t inbox_unread_count(struct inbox *ib, const char *user)
+{
+	sqlite3_stmt *s = use(ib, S_UNREAD);
+	int64_t n;
+	int rc;
+
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? n : fail(ib, rc, "unread");
+}
+
+static int step_changes(struct inbox *ib, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? sqlite3_changes(ib->db) : fail(ib, rc, what);
+}
+
+int inbox_mark_read(struct inbox *ib, const char *user, const char *const *ids, size_t n)
+{
+	int changed = 0, rc = begin(ib);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		for (enum stmt_id id = S_MARK; id <= S_MARK_BCAST; id++) {
+			sqlite3_stmt *s = use(ib, id);
+
+			sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+			sqlite3_bind_text(s, 2, ids[i], -1, SQLITE_STATIC);
+			if ((rc = step_changes(ib, s, "mark_read")) < 0)
+				return rc;
+			changed += rc;
+		}
+	}
+	ib->stats.reads_applied += (uint64_t)changed;
+	return changed;
+}
+
+int inbox_mark_all_read(struct inbox *ib, const char *user, int64_t upto_ts)
+{
+	int changed = 0, rc = begin(ib);
+
+	if (rc)
+		return rc;
+	for (enum stmt_id id = S_MARK_ALL; id <= S_MARK_ALL_BCAST; id++) {
+		sqlite3_stmt *s = use(ib, id);
+
+		sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, upto_ts);
+		if ((rc = step_changes(ib, s, "mark_all_read")) < 0)
+			return rc;
+		changed += rc;
+	}
+	ib->stats.reads_applied += (uint64_t)changed;
+	return changed;
+}
+
+int inbox_settings_put(struct inbox *ib, const char *user, const char *json, size_t len, int64_t ts)
+{
+	sqlite3_stmt *s;
+	int rc = begin(ib);
+
+	if (rc)
+		return rc;
+	s = use(ib, S_SETTINGS_PUT);
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, json, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, ts);
+	rc = step_changes(ib, s, "settings_put");
+	return rc < 0 ? rc : 0;
+}
+
+int inbox_settings_get(struct inbox *ib, const char *user, char **json, int64_t *ts)
+{
+	sqlite3_stmt *s = use(ib, S_SETTINGS_GET);
+	int rc;
+
+	*json = NULL;
+	*ts = 0;
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(s, 0);
+
+		*json = text ? strdup(text) : NULL;
+		*ts = sqlite3_column_int64(s, 1);
+		sqlite3_reset(s);
+		return text && !*json ? -EIO : 0;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : fail(ib, rc, "settings_get");
+}
+
+int inbox_settings_each(struct inbox *ib, void (*fn)(void *ctx, const char *user, const char *json), void *ctx)
+{
+	sqlite3_stmt *s = use(ib, S_SETTINGS_EACH);
+	int rc, n = 0;
+
+	/* the callback may write (mark read): copy each row out of the statement first */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char *user = strdup((const char *)sqlite3_column_text(s, 0));
+		char *json = strdup((const char *)sqlite3_column_text(s, 1));
+
+		if (user && json)
+			fn(ctx, user, json);
+		free(user);
+		free(json);
+		n++;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? n : fail(ib, rc, "settings_each");
+}
+
+static int delete_seq(struct inbox *ib, int64_t seq)
+{
+	for (enum stmt_id id = S_DELETE; id <= S_DELETE_READS; id++) {
+		sqlite3_stmt *s = use(ib, id);
+		int rc;
+
+		sqlite3_bind_int64(s, 1, seq);
+		if ((rc = step_changes(ib, s, "prune")) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+#define PRUNE_BATCH_MAX 512
+
+/* Runs s (a bound SELECT of seqs, at most PRUNE_BATCH_MAX rows) and deletes those rows.
+ * Returns how many were deleted, or an error. */
+static int delete_selected(struct inbox *ib, sqlite3_stmt *s, const char *what)
+{
+	int64_t seqs[PRUNE_BATCH_MAX];
+	int n = 0, rc;
+
+	while (n < PRUNE_BATCH_MAX && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		seqs[n++] = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (n < PRUNE_BATCH_MAX && rc != SQLITE_DONE)
+		return fail(ib, rc, what);
+	for (int i = 0; i < n; i++)
+		if ((rc = delete_seq(ib, seqs[i])) < 0)
+			return rc;
+	return n;
+}
+
+int inbox_prune(struct inbox *ib, int64_t now_ms, int64_t max_age_ms, int64_t max_per_user, int budget)
+{
+	int deleted = 0, rc;
+	sqlite3_stmt *s;
+
+	if (ib->in_tx && (rc = inbox_commit(ib)) < 0)
+		return rc;
+	if ((rc = begin(ib)) < 0)
+		return rc;
+	if (budget > PRUNE_BATCH_MAX)
+		budget = PRUNE_BATCH_MAX;
+	/* by age */
+	s = use(ib, S_AGED);
+	sqlite3_bind_int64(s, 1, now_ms - max_age_ms);
+	sqlite3_bind_int(s, 2, budget);
+	if ((rc = delete_selected(ib, s, "prune_age")) < 0)
+		return rc;
+	deleted += rc;
+	/* by count, for users written to since the last prune */
+	for (size_t i = 0; i < ib->touched.cap && deleted < budget; i++) {
+		const char *user = ib->touched.users[i];
+		int64_t cut;
+
+		if (!user)
+			continue;
+		s = use(ib, S_CAP);
+		sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, max_per_user - 1);
+		rc = sqlite3_step(s);
+		cut = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return fail(ib, rc, "prune_cap");
+		if (cut) {
+			/* delete the user's rows older than cut, oldest first, within budget */
+			s = use(ib, S_CAP_OLDER);
+			sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 2, cut);
+			sqlite3_bind_int(s, 3, budget - deleted);
+			if ((rc = delete_selected(ib, s, "prune_cap")) < 0)
+				return rc;
+			deleted += rc;
+			if (deleted >= budget)
+				break;	/* this user may still be over: keep it touched */
+		}
+		free(ib->touched.users[i]);
+		ib->touched.users[i] = NULL;
+		ib->touched.count--;
+	}
+	/* a removed slot can break probe chains: rebuild the set when anything was removed */
+	if (ib->touched.count == 0) {
+		touched_clear(&ib->touched);
+	} else {
+		struct touched old = ib->touched;
+
+		memset(&ib->touched, 0, sizeof(ib->touched));
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.users[i])
+				touched_add(&ib->touched, old.users[i]);
+		touched_clear(&old);
+	}
+	if ((rc = inbox_commit(ib)) < 0)
+		return rc;
+	ib->stats.pruned += (uint64_t)deleted;
+	s = use(ib, S_COUNT);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		ib->stats.rows = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return deleted;
+}
+
+int inbox_served_add(struct inbox *ib, const char *user)
+{
+	sqlite3_stmt *s;
+	int rc = begin(ib);
+
+	if (rc)
+		return rc;
+	s = use(ib, S_SERVED_ADD);
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	return step_changes(ib, s, "served_add");	/* 1 when new */
+}
+
+int inbox_served_each(struct inbox *ib, void (*fn)(void *ctx, const char *user), void *ctx)
+{
+	sqlite3_stmt *s = use(ib, S_SERVED_EACH);
+	int rc, n = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		fn(ctx, (const char *)sqlite3_column_text(s, 0));
+		n++;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? n : fail(ib, rc, "served_each");
+}
+
+void inbox_get_stats(const struct inbox *ib, struct inbox_stats *out)
+{
+	*out = ib->stats;
+	checkpointer_stats(ib->cp, &out->checkpoints, &out->checkpoint_us_max);
+}
+
+const char *inbox_last_error(const struct inbox *ib)
+{
+	return ib->last_error;
+}

@@ -1,0 +1,456 @@
+/*
+ * config.c - the option table and the three sources that fill it: defaults, a "key = value" file,
+ * and "--key value" flags. Owns: parsing, bounds, --help text, derived fields.
+ * Must not: open sockets or files other than the config file itself.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "mqedge/wire/topics.h"
+
+enum opt_type { OPT_STR, OPT_INT, OPT_BOOL };
+
+struct option_def {
+	const char *name;
+	enum opt_type type;
+	size_t offset;
+	long min, max;
+	const char *def;	/* default as text; NULL = unset */
+	const char *help;
+};
+
+#define STR(field, def, help) { #field, OPT_STR, offsetof(struct edge_config, field), 0, 0, def, help }
+#define NUM(field, lo, hi, def, help) { #field, OPT_INT, offsetof(struct edge_config, field), lo, hi, def, help }
+#define BOOL(field, def, help) { #field, OPT_BOOL, offsetof(struct edge_config, field), 0, 1, def, help }
+
+/* Names use '_' here and are shown with '-' ("tls_port" is --tls-port / "tls-port = "). */
+static const struct option_def options[] = {
+	STR(bind, "127.0.0.1", "address the WebSocket listeners bind to (0.0.0.0 for all)"),
+	NUM(port, 0, 65535, "8080", "plain ws:// port; 0 disables it"),
+	NUM(tls_port, 0, 65535, "0", "wss:// port (needs --cert and --key); 0 disables it"),
+	STR(cert, NULL, "PEM certificate chain for the TLS port"),
+	STR(key, NULL, "PEM private key for the TLS port"),
+	STR(origins, "", "comma-separated Origin allowlist for upgrades; empty allows any"),
+	STR(web_root, NULL, "directory served over HTTP at /demo/ (the browser demo: examples/web)"),
+	BOOL(permessage_deflate, "true", "accept permessage-deflate when a client offers it"),
+	STR(broker, "127.0.0.1:1883", "MQTT broker as HOST:PORT"),
+	STR(broker_username, NULL, "MQTT username"),
+	STR(broker_password, NULL, "MQTT password"),
+	STR(broker_cafile, NULL, "CA file; when set the broker connection uses TLS"),
+	NUM(broker_keepalive, 5, 3600, "30", "MQTT keepalive in seconds"),
+	NUM(offline_queue, 0, 60000, "1000", "messages held for the broker while it is away"),
+	NUM(offline_queue_bytes, 0, 1L << 30, "4194304", "bytes held for the broker while it is away"),
+	STR(topic_prefix, "mqedge/v1", "MQTT topic prefix"),
+	STR(edge_id, NULL, "this edge's id (default: HOSTNAME-PORT)"),
+	STR(data_dir, "./mqedge-data", "directory for the edge's persistent state (inbox.db)"),
+	STR(inbox_scope, "all", "whose notifications this edge stores: all, or served (users that connected here)"),
+	NUM(inbox_max_per_user, 1, 10000000, "1000", "notifications kept per user (oldest pruned first)"),
+	NUM(inbox_max_age, 1, 315360000, "2592000", "seconds a notification is kept"),
+	NUM(inbox_backlog, 0, 100000, "1000", "unread notifications pushed on connect (0: the client pages)"),
+	STR(api_key, NULL, "comma-separated keys for POST /api/v1/notifications; unset disables the API"),
+	NUM(api_max_body, 1024, 64L << 20, "1048576", "largest HTTP request body in bytes (413 above)"),
+	STR(jwt_secret, NULL, "HS256 shared secret for tokens"),
+	STR(jwt_public_key, NULL, "PEM public key file for RS256/ES256 tokens"),
+	STR(jwt_alg, NULL, "token algorithm: HS256, RS256 or ES256 (default from the key given)"),
+	STR(jwt_audience, NULL, "required aud claim, if set"),
+	STR(jwt_issuer, NULL, "required iss claim, if set"),
+	BOOL(allow_anonymous, "false", "accept connections without a token"),
+	STR(anonymous_rooms, "*", "comma-separated room patterns anonymous users may join and publish to"),
+	NUM(max_frame, 128, 16L << 20, "65536", "largest client message in bytes (close 1009 above)"),
+	NUM(max_rooms, 1, 100000, "100", "rooms and devices one connection may subscribe to"),
+	NUM(max_conns_per_user, 1, 100000, "16", "connections per user on this edge (HTTP 429 above)"),
+	NUM(rate, 1, 1000000, "100", "frames per second a connection may send, sustained"),
+	NUM(burst, 1, 1000000, "200", "frames a connection may send in a burst"),
+	NUM(rate_strikes, 1, 1000000, "20", "rate_limited replies before close 1008 (refill 1/s)"),
+	NUM(outq_max_bytes, 4096, 1L << 30, "1048576", "bytes queued for one slow client before close 4002"),
+	NUM(ping_interval, 1, 3600, "20", "seconds without a PONG before the edge sends a PING"),
+	NUM(ping_timeout, 1, 3600, "10", "seconds to wait for the PONG before closing"),
+	NUM(dedup_window, 1024, 1L << 24, "65536", "message ids remembered to drop duplicates"),
+	STR(log_level, "info", "error, warn, info or debug"),
+	STR(event_loop, "epoll", "epoll (libev under libwebsockets) or poll (libwebsockets' own loop)"),
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+static void display_name(const char *name, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i + 1 < outlen; i++)
+		out[i] = name[i] == '_' ? '-' : name[i];
+	out[i] = '\0';
+}
+
+static const struct option_def *find_option(const char *name)
+{
+	char shown[64];
+
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		display_name(options[i].name, shown, sizeof(shown));
+		if (!strcmp(shown, name) || !strcmp(options[i].name, name))
+			return &options[i];
+	}
+	return NULL;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+static int apply(struct edge_config *cfg, const struct option_def *o, const char *value,
+		 char *err, size_t errlen)
+{
+	void *field = (char *)cfg + o->offset;
+	char shown[64];
+
+	display_name(o->name, shown, sizeof(shown));
+	switch (o->type) {
+	case OPT_STR: {
+		char **slot = field;
+		char *copy = value ? strdup(value) : NULL;
+
+		if (value && !copy) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		free(*slot);
+		*slot = copy;
+		return 0;
+	}
+	case OPT_INT: {
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno || end == value || *end || n < o->min || n > o->max) {
+			snprintf(err, errlen, "%s: '%s' is not an integer in [%ld, %ld]", shown, value,
+				 o->min, o->max);
+			return -1;
+		}
+		*(long *)field = n;
+		return 0;
+	}
+	case OPT_BOOL:
+		if (parse_bool(value, field)) {
+			snprintf(err, errlen, "%s: '%s' is not true or false", shown, value);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+int config_set(struct edge_config *cfg, const char *name, const char *value, char *err, size_t errlen)
+{
+	const struct option_def *o = find_option(name);
+
+	if (!o) {
+		snprintf(err, errlen, "unknown option '%s'", name);
+		return -1;
+	}
+	return apply(cfg, o, value, err, errlen);
+}
+
+int config_defaults(struct edge_config *cfg)
+{
+	char err[128];
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		if (options[i].def && apply(cfg, &options[i], options[i].def, err, sizeof(err)))
+			return -1;
+	}
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+		*--end = '\0';
+	return s;
+}
+
+int config_load_file(struct edge_config *cfg, const char *path)
+{
+	char line[4096], err[256];
+	unsigned lineno = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		fprintf(stderr, "mqedge: cannot open config %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s = trim(line), *eq, *name, *value;
+		size_t vlen;
+
+		lineno++;
+		if (!*s || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			fprintf(stderr, "mqedge: %s:%u: expected 'key = value'\n", path, lineno);
+			goto fail;
+		}
+		*eq = '\0';
+		name = trim(s);
+		value = trim(eq + 1);
+		vlen = strlen(value);
+		if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+			value[vlen - 1] = '\0';
+			value++;
+		}
+		if (config_set(cfg, name, value, err, sizeof(err))) {
+			fprintf(stderr, "mqedge: %s:%u: %s\n", path, lineno, err);
+			goto fail;
+		}
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "mqedge: error reading %s\n", path);
+		goto fail;
+	}
+	fclose(f);
+	return 0;
+fail:
+	fclose(f);
+	return -1;
+}
+
+static int split_broker(struct edge_config *cfg, char *err, size_t errlen)
+{
+	const char *colon = strrchr(cfg->broker, ':'), *host = cfg->broker;
+	size_t host_len;
+	char *end;
+	long port;
+
+	if (!colon || colon == cfg->broker) {
+		snprintf(err, errlen, "broker: '%s' is not HOST:PORT", cfg->broker);
+		return -1;
+	}
+	host_len = (size_t)(colon - host);
+	if (host[0] == '[' && host_len > 2 && host[host_len - 1] == ']') {	/* [::1]:1883 */
+		host++;
+		host_len -= 2;
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || port < 1 || port > 65535) {
+		snprintf(err, errlen, "broker: bad port in '%s'", cfg->broker);
+		return -1;
+	}
+	free(cfg->broker_host);
+	cfg->broker_host = strndup(host, host_len);
+	if (!cfg->broker_host) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	cfg->broker_port = port;
+	return 0;
+}
+
+int config_finish(struct edge_config *cfg, char *err, size_t errlen)
+{
+	if (split_broker(cfg, err, errlen))
+		return -1;
+	if (!cfg->port && !cfg->tls_port) {
+		snprintf(err, errlen, "no listener: set --port and/or --tls-port");
+		return -1;
+	}
+	if (cfg->tls_port && (!cfg->cert || !cfg->key)) {
+		snprintf(err, errlen, "--tls-port needs --cert and --key");
+		return -1;
+	}
+	if (!cfg->edge_id) {
+		char host[256], id[300];
+		size_t j = 0;
+
+		if (gethostname(host, sizeof(host)))
+			strcpy(host, "edge");
+		host[sizeof(host) - 1] = '\0';
+		/* keep only id characters of the host name, so the default is always a valid id */
+		for (size_t i = 0; host[i] && j < 40; i++)
+			if (topics_id_char(host[i]))
+				id[j++] = host[i];
+		snprintf(id + j, sizeof(id) - j, "-%ld", cfg->port ? cfg->port : cfg->tls_port);
+		cfg->edge_id = strdup(id);
+		if (!cfg->edge_id) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	if (topics_validate_id(cfg->edge_id, strlen(cfg->edge_id))) {
+		snprintf(err, errlen, "edge-id: '%s' is not a valid id (1-64 of A-Za-z0-9_-.@:)",
+			 cfg->edge_id);
+		return -1;
+	}
+	if (topics_validate_prefix(cfg->topic_prefix)) {
+		snprintf(err, errlen, "topic-prefix: '%s' must be non-empty levels without + # or a trailing /",
+			 cfg->topic_prefix);
+		return -1;
+	}
+	if (cfg->jwt_secret && cfg->jwt_public_key) {
+		snprintf(err, errlen, "give either --jwt-secret or --jwt-public-key, not both");
+		return -1;
+	}
+	if (!cfg->jwt_alg) {
+		cfg->jwt_alg = strdup(cfg->jwt_public_key ? "RS256" : "HS256");
+		if (!cfg->jwt_alg) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	if (strcmp(cfg->jwt_alg, "HS256") && strcmp(cfg->jwt_alg, "RS256") && strcmp(cfg->jwt_alg, "ES256")) {
+		snprintf(err, errlen, "jwt-alg: '%s' is not HS256, RS256 or ES256", cfg->jwt_alg);
+		return -1;
+	}
+	if (!strcmp(cfg->jwt_alg, "HS256") ? !!cfg->jwt_public_key : !!cfg->jwt_secret) {
+		snprintf(err, errlen, "jwt-alg %s does not match the key given", cfg->jwt_alg);
+		return -1;
+	}
+	if (!cfg->jwt_secret && !cfg->jwt_public_key && !cfg->allow_anonymous) {
+		snprintf(err, errlen, "no way to authenticate: give --jwt-secret, --jwt-public-key or --allow-anonymous");
+		return -1;
+	}
+	if (strcmp(cfg->event_loop, "epoll") && strcmp(cfg->event_loop, "poll")) {
+		snprintf(err, errlen, "event-loop: '%s' is not epoll or poll", cfg->event_loop);
+		return -1;
+	}
+	if (strcmp(cfg->inbox_scope, "all") && strcmp(cfg->inbox_scope, "served")) {
+		snprintf(err, errlen, "inbox-scope: '%s' is not all or served", cfg->inbox_scope);
+		return -1;
+	}
+	if (cfg->ping_timeout < 1) {
+		snprintf(err, errlen, "ping-timeout must be at least 1");
+		return -1;
+	}
+	return 0;
+}
+
+void config_print_help(FILE *out, const char *prog)
+{
+	char shown[64], arg[80];
+
+	fprintf(out,
+		"Usage: %s [--config FILE] [--OPTION VALUE]...\n"
+		"mqedge %s: a WebSocket edge for browsers and devices over a shared MQTT broker.\n\n"
+		"Every option may also be set in the config file as 'option = value' (one per line;\n"
+		"a line starting with '#' is a comment); flags override the file. Booleans take true/false; a boolean\n"
+		"flag given alone means true.\n\n"
+		"  --config FILE                  read options from FILE first\n"
+		"  --help                         print this help and exit\n"
+		"  --version                      print the version and exit\n",
+		prog, MQEDGE_VERSION);
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct option_def *o = &options[i];
+
+		display_name(o->name, shown, sizeof(shown));
+		snprintf(arg, sizeof(arg), "--%s %s", shown,
+			 o->type == OPT_INT ? "N" : o->type == OPT_BOOL ? "[BOOL]" : "VALUE");
+		fprintf(out, "  %-30s %s", arg, o->help);
+		if (o->def && *o->def)
+			fprintf(out, " (default %s)", o->def);
+		fputc('\n', out);
+	}
+}
+
+int config_load(struct edge_config *cfg, int argc, char **argv)
+{
+	char err[256];
+	int i;
+
+	if (config_defaults(cfg)) {
+		fprintf(stderr, "mqedge: out of memory\n");
+		return -1;
+	}
+	/* --help/--version and --config first, so flags override the file wherever they appear */
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			config_print_help(stdout, argv[0]);
+			return 1;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("mqedge %s\n", MQEDGE_VERSION);
+			return 1;
+		}
+	}
+	for (i = 1; i < argc; i++) {
+		if (!strncmp(argv[i], "--config=", 9) || !strcmp(argv[i], "--config")) {
+			const char *path = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (!path) {
+				fprintf(stderr, "mqedge: --config needs a file\n");
+				return -1;
+			}
+			if (config_load_file(cfg, path))
+				return -1;
+		}
+	}
+	for (i = 1; i < argc; i++) {
+		char name[64];
+		const char *arg = argv[i], *value, *eq;
+		const struct option_def *o;
+
+		if (strncmp(arg, "--", 2)) {
+			fprintf(stderr, "mqedge: unexpected argument '%s' (see --help)\n", arg);
+			return -1;
+		}
+		arg += 2;
+		eq = strchr(arg, '=');
+		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+		if (!strcmp(name, "config")) {
+			if (!eq)
+				i++;
+			continue;
+		}
+		o = find_option(name);
+		if (!o) {
+			fprintf(stderr, "mqedge: unknown option '--%s' (see --help)\n", name);
+			return -1;
+		}
+		if (eq)
+			value = eq + 1;
+		else if (o->type == OPT_BOOL && (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)))
+			value = "true";
+		else if (i + 1 < argc)
+			value = argv[++i];
+		else {
+			fprintf(stderr, "mqedge: --%s needs a value\n", name);
+			return -1;
+		}
+		if (apply(cfg, o, value, err, sizeof(err))) {
+			fprintf(stderr, "mqedge: %s\n", err);
+			return -1;
+		}
+	}
+	if (config_finish(cfg, err, sizeof(err))) {
+		fprintf(stderr, "mqedge: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+void config_free(struct edge_config *cfg)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (options[i].type == OPT_STR)
+			free(*(char **)((char *)cfg + options[i].offset));
+	free(cfg->broker_host);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,403 @@
+/*
+ * dispatch.c - client ops -> channels and broker publishes; a session's start and end.
+ * Owns: pending acks and the per-session op state (subscription count, rate limits).
+ * Must not: touch sockets or libwebsockets (replies and closes go through fan-out), nor
+ * libmosquitto (only bridge.h), nor SQLite (the inbox subsystem).
+ *
+ * Path of a client publish: dispatch_frame (pub) -> permission -> envelope -> bridge_publish
+ * (QoS 1, a pending ack as cookie) -> broker -> dispatch_on_published -> {"op":"ok","id",..}.
+ * The message itself comes back through fan-out, in broker order, like everyone's.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "mqedge/base/clock.h"
+#include "mqedge/base/list.h"
+#include "mqedge/base/log.h"
+#include "mqedge/bridge/bridge.h"
+#include "mqedge/wire/edge_frame.h"
+
+/* ---- channel hooks: first member subscribes, last member unsubscribes ---- */
+
+static int on_channel_first(void *ctx, struct channel *ch)
+{
+	struct edge *e = ctx;
+
+	ch->sub = e->bridge ? bridge_subscribe(e->bridge, ch->topic, ch) : NULL;
+	return ch->sub ? 0 : -ENOMEM;
+}
+
+static void on_channel_empty(void *ctx, struct channel *ch)
+{
+	struct edge *e = ctx;
+
+	if (ch->sub && e->bridge)	/* without a bridge (exit), the bridge freed its subs itself */
+		bridge_unsubscribe(e->bridge, ch->sub);
+	ch->sub = NULL;
+}
+
+const struct channels_hooks dispatch_channel_hooks = { on_channel_first, on_channel_empty };
+
+/* ---- replies ---- */
+
+static void send_ok(struct edge *e, struct session *s, const char *ref)
+{
+	char buf[EDGE_FRAME_MAX];
+
+	fanout_send_text(&e->fanout, &s->peer, buf, (size_t)edge_frame_ok(buf, ref));
+}
+
+static void send_error(struct edge *e, struct session *s, const char *ref, const char *code, const char *message)
+{
+	fanout_send_error(&e->fanout, &s->peer, ref, code, message);
+}
+
+/* ---- a session's life ---- */
+
+static enum topic_kind own_channel_kind(enum identity_kind kind)
+{
+	return kind == IDENTITY_DEVICE ? TOPIC_CMD : TOPIC_DIRECT;
+}
+
+uint32_t dispatch_user_connections(struct edge *e, const struct identity *id)
+{
+	struct channel *ch = fanout_channel(&e->fanout, own_channel_kind(id->kind), id->id);
+
+	return ch ? ch->n_members : 0;
+}
+
+int dispatch_session_open(struct edge *e, struct session *s)
+{
+	const struct edge_config *cfg = e->cfg;
+	char buf[EDGE_FRAME_MAX];
+	struct welcome w;
+	int64_t now = clock_now_ms();
+	bool user;
+
+	idgen_session(&e->ids, s->id);
+	ratelimit_init(&s->rate, cfg->burst, now);
+	ratelimit_init(&s->strikes, cfg->rate_strikes, now);
+	/* anonymous identities are named after the session, so they are completed here */
+	if (!s->ident.perms && auth_anonymous(e->auth, s->id, &s->ident))
+		return -ENOMEM;
+	user = s->ident.kind == IDENTITY_USER;
+	s->peer.id = s->id;
+	s->peer.name = s->ident.id;
+	s->peer.announcements = user && !s->ident.anonymous;
+	/* an anonymous id lives as long as its session: nobody can address it, so no broker
+	 * subscription is spent on it */
+	if (!s->ident.anonymous && fanout_join(&e->fanout, &s->peer, own_channel_kind(s->ident.kind), s->ident.id, NULL) < 0) {
+		log_error("session_join_failed", "sess=%s user=%s", s->id, s->ident.id);
+		return -ENOMEM;
+	}
+	fanout_peer_add(&e->fanout, &s->peer);
+	s->opened = true;
+	e->stats.connections_opened++;
+	if (user)
+		e->stats.sessions_user++;
+	else
+		e->stats.sessions_device++;
+
+	w.session = s->id;
+	w.user = s->ident.id;
+	w.kind = user ? "user" : "device";
+	w.edge = cfg->edge_id;
+	w.ts = now;
+	w.exp = s->ident.exp;
+	w.max_frame = cfg->max_frame;
+	w.max_rooms = cfg->max_rooms;
+	w.rate = cfg->rate;
+	w.burst = cfg->burst;
+	w.unread = -1;
+	if (s->peer.announcements) {
+		notify_user_seen(&e->notify, s->ident.id);
+		w.unread = notify_unread(&e->notify, s->ident.id);
+	}
+	fanout_send_text(&e->fanout, &s->peer, buf, (size_t)edge_frame_welcome(buf, &w));
+	/* the unread backlog goes out before anything live: this loop turn sends nothing else */
+	if (w.unread > 0)
+		notify_push_backlog(&e->notify, &s->peer, s->ident.id);
+	log_debug("session_open", "sess=%s user=%s kind=%s", s->id, s->ident.id, w.kind);
+	return 0;
+}
+
+void dispatch_session_closed(struct edge *e, struct session *s)
+{
+	if (!s->opened) {
+		identity_release(&s->ident);
+		return;
+	}
+	fanout_peer_remove(&e->fanout, &s->peer);
+	while (s->acks) {
+		struct pending_ack *a = s->acks;
+
+		DLIST_UNLINK(s->acks, a, prev, next);
+		a->session = NULL;	/* freed when the broker answers */
+	}
+	if (s->ident.kind == IDENTITY_DEVICE)
+		e->stats.sessions_device--;
+	else
+		e->stats.sessions_user--;
+	log_debug("session_closed", "sess=%s user=%s", s->id, s->ident.id);
+	identity_release(&s->ident);
+	s->opened = false;
+}
+
+/* ---- ops ---- */
+
+static void op_sub(struct edge *e, struct session *s, const struct client_op *op)
+{
+	enum topic_kind kind = op->target == TARGET_DEVICE ? TOPIC_TELEMETRY : TOPIC_ROOM;
+	enum perm perm = op->target == TARGET_DEVICE ? PERM_DEVICES : PERM_ROOMS;
+	struct member *m = NULL;
+	int rc;
+
+	if (!perms_allow(s->ident.perms, perm, op->id)) {
+		send_error(e, s, op->ref, "forbidden", op->target == TARGET_DEVICE ?
+			   "your token does not allow this device" : "your token does not allow this room");
+		return;
+	}
+	if (s->n_subs >= (uint32_t)e->cfg->max_rooms && !fanout_membership(&e->fanout, &s->peer, kind, op->id)) {
+		send_error(e, s, op->ref, "too_many_rooms", "subscription limit reached");
+		return;
+	}
+	rc = fanout_join(&e->fanout, &s->peer, kind, op->id, &m);
+	if (rc < 0) {
+		send_error(e, s, op->ref, "internal", "could not subscribe");
+		return;
+	}
+	if (rc == 0)
+		s->n_subs++;
+	/* ok means "you will get what is published from now on": wait for the broker's SUBACK */
+	if (rc == 0 && !bridge_sub_active(m->channel->sub)) {
+		m->pending_ok = strdup(op->ref);
+		if (m->pending_ok)
+			return;
+	}
+	send_ok(e, s, op->ref);
+}
+
+static void op_unsub(struct edge *e, struct session *s, const struct client_op *op)
+{
+	enum topic_kind kind = op->target == TARGET_DEVICE ? TOPIC_TELEMETRY : TOPIC_ROOM;
+	struct member *m = fanout_membership(&e->fanout, &s->peer, kind, op->id);
+
+	if (m) {
+		if (m->pending_ok)	/* the sub still owed its ok: answer it before this one */
+			send_ok(e, s, m->pending_ok);
+		fanout_leave(&e->fanout, &s->peer, kind, op->id);
+		s->n_subs--;
+	}
+	send_ok(e, s, op->ref);
+}
+
+/* Wraps data in an envelope and publishes it; the ok (or error) follows the broker's PUBACK. */
+static void publish(struct edge *e, struct session *s, const struct client_op *op, enum topic_kind kind,
+		    const char *target)
+{
+	char topic[TOPICS_TOPIC_MAX];
+	struct pending_ack *ack = NULL;
+	size_t cap = envelope_build_size(ENVELOPE_ID_MAX, TOPICS_ID_MAX, op->data_len);
+	char *buf = NULL;
+	int len, n, rc;
+
+	len = topics_build(topic, sizeof(topic), e->cfg->topic_prefix, kind, target);
+	ack = calloc(1, sizeof(*ack));
+	buf = malloc(cap);
+	if (len < 0 || !ack || !buf)
+		goto internal;
+	idgen_message(&e->ids, ack->id);
+	ack->ts = clock_now_ms();
+	snprintf(ack->ref, sizeof(ack->ref), "%s", op->ref);
+	n = envelope_build(buf, cap, ack->id, ack->ts, s->ident.id, op->data, op->data_len);
+	if (n < 0)
+		goto internal;
+	rc = bridge_publish(e->bridge, topic, buf, (size_t)n, false, ack);
+	free(buf);
+	buf = NULL;
+	if (rc == -ENOBUFS) {
+		free(ack);
+		send_error(e, s, op->ref, "unavailable", "broker unavailable and the outgoing queue is full");
+		return;
+	}
+	if (rc < 0)
+		goto internal;
+	ack->session = s;
+	DLIST_PUSH(s->acks, ack, prev, next);
+	return;
+internal:
+	free(buf);
+	free(ack);
+	log_error("publish_failed", "sess=%s topic=%s", s->id, len < 0 ? "" : topic);
+	send_error(e, s, op->ref, "internal", "could not publish");
+}
+
+static void op_refresh(struct edge *e, struct session *s, const struct client_op *op)
+{
+	char token[8200];
+	struct identity fresh;
+	enum auth_result r;
+	char buf[EDGE_FRAME_MAX];
+
+	if (op->token_len >= sizeof(token)) {
+		send_error(e, s, op->ref, "token_invalid", "token too long");
+		return;
+	}
+	memcpy(token, op->token, op->token_len);
+	token[op->token_len] = '\0';
+	r = auth_verify(e->auth, token, clock_now_ms() / 1000, &fresh);
+	if (r != AUTH_OK) {
+		e->stats.auth_failures++;
+		send_error(e, s, op->ref, auth_result_code(r), "token rejected; the current one still applies");
+		return;
+	}
+	if (strcmp(fresh.id, s->ident.id) || fresh.kind != s->ident.kind) {
+		identity_release(&fresh);
+		send_error(e, s, op->ref, "token_invalid", "the new token is for another identity");
+		return;
+	}
+	identity_release(&s->ident);
+	s->ident = fresh;	/* the caller re-arms the expiry timer when exp changed */
+	fanout_send_text(&e->fanout, &s->peer, buf, (size_t)edge_frame_ok_exp(buf, op->ref, s->ident.exp));
+}
+
+static void op_guarded_publish(struct edge *e, struct session *s, const struct client_op *op, enum perm perm,
+			       enum topic_kind kind, const char *refusal)
+{
+	if (!perms_allow(s->ident.perms, perm, op->id))
+		send_error(e, s, op->ref, "forbidden", refusal);
+	else
+		publish(e, s, op, kind, op->id);
+}
+
+void dispatch_frame(struct edge *e, struct session *s, const char *text, size_t len)
+{
+	struct client_op op;
+	struct proto_error perr;
+	int64_t now = clock_now_ms();
+	char buf[EDGE_FRAME_MAX];
+	int parsed;
+
+	e->stats.frames_in++;
+	parsed = client_frame_parse(text, len, &op, &perr);
+	if (!ratelimit_take(&s->rate, e->cfg->rate, e->cfg->burst, now)) {
+		e->stats.rate_limited++;
+		if (!ratelimit_take(&s->strikes, 1, e->cfg->rate_strikes, now)) {
+			e->stats.closed_flood++;
+			log_info("session_flood", "sess=%s user=%s", s->id, s->ident.id);
+			fanout_close(&e->fanout, &s->peer, 1008, "rate limit exceeded");
+			return;
+		}
+		send_error(e, s, op.ref, "rate_limited", "too many frames; slow down");
+		return;
+	}
+	if (parsed) {
+		send_error(e, s, op.ref, perr.code, perr.message);
+		return;
+	}
+	if (s->ident.kind == IDENTITY_DEVICE) {
+		switch (op.type) {
+		case OP_TELEMETRY:
+			publish(e, s, &op, TOPIC_TELEMETRY, s->ident.id);
+			return;
+		case OP_PING:
+		case OP_REFRESH:
+			break;
+		default:
+			send_error(e, s, op.ref, "unknown_op", "not an op for device connections");
+			return;
+		}
+	}
+	switch (op.type) {
+	case OP_SUB:
+		op_sub(e, s, &op);
+		break;
+	case OP_UNSUB:
+		op_unsub(e, s, &op);
+		break;
+	case OP_PUB:
+		op_guarded_publish(e, s, &op, PERM_PUB, TOPIC_ROOM, "your token does not allow publishing to this room");
+		break;
+	case OP_SEND:
+		op_guarded_publish(e, s, &op, PERM_DM, TOPIC_DIRECT, "your token does not allow messaging this user");
+		break;
+	case OP_CMD:
+		op_guarded_publish(e, s, &op, PERM_CMD, TOPIC_CMD, "your token does not allow commanding this device");
+		break;
+	case OP_PING:
+		fanout_send_text(&e->fanout, &s->peer, buf, (size_t)edge_frame_pong(buf, op.ref, now));
+		break;
+	case OP_REFRESH:
+		op_refresh(e, s, &op);
+		break;
+	case OP_TELEMETRY:
+		send_error(e, s, op.ref, "unknown_op", "telemetry is for device connections");
+		break;
+	case OP_INBOX:
+	case OP_READ:
+	case OP_SETTINGS:
+		if (s->ident.anonymous)
+			send_error(e, s, op.ref, "forbidden", "anonymous sessions have no inbox");
+		else
+			notify_op(&e->notify, &s->peer, s->ident.id, &op);
+		break;
+	}
+}
+
+/* ---- the live bridge ---- */
+
+void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len)
+{
+	struct edge *e = ctx;
+
+	fanout_on_message(&e->fanout, topic, topic_len, payload, len);
+}
+
+void dispatch_on_batch_done(void *ctx)
+{
+	struct edge *e = ctx;
+
+	fanout_on_batch_done(&e->fanout);
+}
+
+void dispatch_on_state(void *ctx, bool up)
+{
+	struct edge *e = ctx;
+
+	log_info("broker_state", "up=%d sessions=%llu", up,
+		 (unsigned long long)(e->stats.sessions_user + e->stats.sessions_device));
+}
+
+void dispatch_on_published(void *ctx, void *cookie, int status)
+{
+	struct edge *e = ctx;
+	struct pending_ack *a = cookie;
+	struct session *s = a->session;
+	char buf[EDGE_FRAME_MAX];
+
+	if (s) {
+		DLIST_UNLINK(s->acks, a, prev, next);
+		if (status == 0)
+			fanout_send_text(&e->fanout, &s->peer, buf, (size_t)edge_frame_ok_msg(buf, a->ref, a->id, a->ts));
+		else
+			send_error(e, s, a->ref, "unavailable", "the broker did not take the message");
+	}
+	free(a);
+}
+
+void dispatch_on_subscribed(void *ctx, void *user)
+{
+	struct edge *e = ctx;
+	struct channel *ch = user;
+
+	for (struct member *m = ch->members; m; m = m->ch_next) {
+		if (!m->pending_ok)
+			continue;
+		send_ok(e, session_of_peer(m->session), m->pending_ok);
+		free(m->pending_ok);
+		m->pending_ok = NULL;
+	}
+}

@@ -1,0 +1,60 @@
+/*
+ * edge.h - private to edge/server: the process's state, one struct passed explicitly (the lws
+ * context's user pointer leads to it from every callback). Data only: each field's owner is the
+ * module named beside it. No libwebsockets type is embedded here, so dispatch.c stays testable
+ * without a socket.
+ */
+#ifndef MQEDGE_EDGE_H
+#define MQEDGE_EDGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "config.h"
+#include "mqedge/base/idgen.h"
+#include "mqedge/fanout/fanout.h"
+#include "mqedge/inbox/notify.h"
+
+struct lws;
+struct lws_context;
+struct lws_vhost;
+struct bridge;
+struct bridge_loop;
+
+/* Largest batch of queued frames sent in one write (ws_session.c). */
+#define EDGE_WRITE_BATCH (64 * 1024)
+
+/* Counters of the process layer exported by /metrics (fan-out and inbox keep their own). */
+struct edge_stats {
+	uint64_t connections_opened;
+	uint64_t sessions_user, sessions_device;	/* gauges */
+	uint64_t frames_in;
+	uint64_t auth_failures, handshake_rejects;
+	uint64_t rate_limited, closed_flood, closed_oversize, closed_expired;
+};
+
+struct edge {
+	struct edge_config *cfg;		/* main.c */
+	struct lws_context *context;		/* server.c */
+	struct lws_vhost *vh_ws, *vh_wss;	/* server.c */
+	struct bridge_loop *bridge_loop;	/* server.c */
+	struct bridge *bridge;			/* server.c: live traffic (rooms, users, devices) */
+	struct bridge *inbox_bridge;		/* server.c: the inbox's own persistent session */
+	struct auth *auth;			/* server.c creates, auth.c */
+	struct idgen ids;			/* message and session ids */
+	struct fanout fanout;			/* delivery to sessions */
+	struct notify notify;			/* the offline inbox */
+	bool draining;				/* server.c: stopping; new connections refused */
+	unsigned char *write_buf;		/* ws_session.c: LWS_PRE + EDGE_WRITE_BATCH, for batched writes */
+	/* ws_session.c: the identity verified in HTTP_CONFIRM_UPGRADE, picked up by
+	 * FILTER_PROTOCOL_CONNECTION of the same wsi in the same service call */
+	struct {
+		struct lws *wsi;
+		struct identity ident;
+	} stash;
+	struct edge_stats stats;
+};
+
+#endif

@@ -1,0 +1,232 @@
+/*
+ * http.c - /healthz, /readyz, /metrics and POST /api/v1/notifications (docs/PROTOCOL.md
+ * section 7). Owns: API requests in progress (struct http_req) and the API key check. Must not:
+ * validate notifications (the inbox does) or touch WebSocket sessions.
+ */
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http.h"
+#include "metrics.h"
+#include "mqedge/bridge/bridge.h"
+#include "mqedge/wire/api_body.h"
+
+#define API_PATH "/api/v1/notifications"
+
+/* One HTTP API request in progress. */
+struct http_req {
+	struct lws *wsi;
+	char *body;
+	size_t len, cap;
+	bool answered;		/* the response is ready in out */
+	unsigned status;
+	char *out;
+	size_t out_len;
+};
+
+/* Sends a complete HTTP response. Returns 0, or -1 to drop the connection. */
+static int respond(struct lws *wsi, unsigned status, const char *ctype, const char *body, size_t len, bool complete)
+{
+	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
+	unsigned char *buf = malloc(LWS_PRE + len + 1);
+	int rc = -1;
+
+	if (!buf)
+		return -1;
+	memcpy(buf + LWS_PRE, body, len);
+	if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		goto done;
+	if (len && lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) != (int)len)
+		goto done;
+	rc = complete && lws_http_transaction_completed(wsi) ? -1 : 0;
+done:
+	free(buf);
+	return rc;
+}
+
+int http_json_error(struct lws *wsi, unsigned status, const char *code, const char *message, bool complete)
+{
+	char body[API_BODY_ERROR_MAX];
+
+	return respond(wsi, status, "application/json", body, (size_t)api_body_error(body, code, message), complete);
+}
+
+static bool key_matches(const char *keys, const char *given)
+{
+	size_t glen = strlen(given);
+
+	for (const char *p = keys; p && *p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		unsigned char diff = len != glen;
+
+		/* same time whatever the mismatch position */
+		for (size_t i = 0; i < len; i++)
+			diff |= (unsigned char)(p[i] ^ (i < glen ? given[i] : 0));
+		if (!diff && len)
+			return true;
+		p = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+static bool api_authorized(const struct edge *e, struct lws *wsi)
+{
+	char buf[512];
+
+	if (lws_hdr_copy(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_AUTHORIZATION) > 7 && !strncasecmp(buf, "Bearer ", 7))
+		return key_matches(e->cfg->api_key, buf + 7);
+	if (lws_hdr_custom_copy(wsi, buf, sizeof(buf), "x-api-key:", 10) > 0)
+		return key_matches(e->cfg->api_key, buf);
+	return false;
+}
+
+/* Starts an API request: checks method, key and size; the body follows. */
+static int on_api(struct edge *e, struct lws *wsi, struct http_req **req)
+{
+	char clen[32];
+	long len = -1;
+
+	if (!e->cfg->api_key)
+		return http_json_error(wsi, 404, "not_found", "the HTTP API is disabled (no api-key)", true);
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
+		return http_json_error(wsi, 405, "method_not_allowed", "POST a notification", true);
+	if (!api_authorized(e, wsi)) {
+		e->stats.auth_failures++;
+		return http_json_error(wsi, 401, "unauthorized", "a valid API key is required", true);
+	}
+	if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+		len = strtol(clen, NULL, 10);
+	if (len > e->cfg->api_max_body)
+		return http_json_error(wsi, 413, "too_large", "the body is larger than api-max-body", true);
+	*req = calloc(1, sizeof(**req));
+	if (!*req)
+		return http_json_error(wsi, 500, "internal", "out of memory", true);
+	(*req)->wsi = wsi;
+	return 0;
+}
+
+static const char *not_ready_reason(const struct edge *e)
+{
+	if (e->draining)
+		return "draining";
+	if (!bridge_is_up(e->bridge))
+		return "broker_down";
+	if (!e->notify.inbox)
+		return "store_unavailable";
+	if (!bridge_is_up(e->inbox_bridge))
+		return "inbox_broker_down";
+	return NULL;
+}
+
+int http_on_request(struct edge *e, struct lws *wsi, struct http_req **req, const char *path)
+{
+	static const char healthy[] = "{\"status\":\"ok\"}", ready[] = "{\"status\":\"ready\"}";
+
+	if (!strcmp(path, API_PATH))
+		return on_api(e, wsi, req);
+	if (!strcmp(path, "/healthz"))
+		return respond(wsi, 200, "application/json", healthy, sizeof(healthy) - 1, true);
+	if (!strcmp(path, "/readyz")) {
+		const char *why = not_ready_reason(e);
+
+		if (!why)
+			return respond(wsi, 200, "application/json", ready, sizeof(ready) - 1, true);
+		return http_json_error(wsi, 503, why, "not ready", true);
+	}
+	if (!strcmp(path, "/metrics")) {
+		struct textbuf text = { 0 };
+		int rc;
+
+		metrics_render(e, &text);
+		if (text.oom)
+			rc = http_json_error(wsi, 500, "internal", "out of memory", true);
+		else
+			rc = respond(wsi, 200, "text/plain; version=0.0.4", text.p, text.len, true);
+		textbuf_free(&text);
+		return rc;
+	}
+	return http_json_error(wsi, 404, "not_found", "no such resource", true);
+}
+
+int http_on_body(struct edge *e, struct lws *wsi, struct http_req *r, const char *in, size_t len)
+{
+	if (!r)
+		return -1;
+	if (!len)
+		return 0;
+	if (r->len + len > (size_t)e->cfg->api_max_body) {
+		http_json_error(wsi, 413, "too_large", "the body is larger than api-max-body", false);
+		return -1;
+	}
+	if (r->len + len > r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 4096;
+		char *nb;
+
+		while (cap < r->len + len)
+			cap *= 2;
+		nb = realloc(r->body, cap);
+		if (!nb)
+			return -1;
+		r->body = nb;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, in, len);
+	r->len += len;
+	return 0;
+}
+
+/* The inbox's answer, now or after the broker acknowledged: write it when writable. */
+static void api_done(void *ctx, unsigned status, const char *json, size_t len)
+{
+	struct http_req *r = ctx;
+
+	r->out = malloc(len ? len : 1);
+	if (r->out)
+		memcpy(r->out, json, len);
+	r->out_len = r->out ? len : 0;
+	r->status = r->out ? status : 500;
+	r->answered = true;
+	lws_callback_on_writable(r->wsi);
+}
+
+int http_on_body_done(struct edge *e, struct http_req *r)
+{
+	if (!r)
+		return -1;
+	notify_http_submit(&e->notify, r->body ? r->body : "", r->len, api_done, r);
+	return 0;
+}
+
+static void req_free(struct http_req **req)
+{
+	if (!*req)
+		return;
+	free((*req)->body);
+	free((*req)->out);
+	free(*req);
+	*req = NULL;
+}
+
+int http_on_writeable(struct lws *wsi, struct http_req **req)
+{
+	int rc;
+
+	if (!*req || !(*req)->answered)
+		return 0;
+	rc = respond(wsi, (*req)->status, "application/json", (*req)->out, (*req)->out_len, true);
+	req_free(req);
+	return rc;
+}
+
+void http_on_closed(struct edge *e, struct http_req **req)
+{
+	if (!*req)
+		return;
+	notify_http_cancel(&e->notify, *req);
+	req_free(req);
+}

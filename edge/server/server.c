@@ -1,0 +1,431 @@
+/*
+ * server.c - process assembly: the lws context and its listeners, the protocol table, signals
+ * (a signalfd adopted into the loop), the two bridges, fan-out and the inbox wired together, the
+ * run loop and the graceful stop.
+ * Owns: struct server (struct edge plus what only assembly needs). Must not: handle frames or
+ * broker messages (dispatch.c, ws_session.c, fan-out, the inbox).
+ */
+#include <errno.h>
+#include <ev.h>
+#include <libwebsockets.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "edge.h"
+#include "mqedge/base/clock.h"
+#include "mqedge/base/log.h"
+#include "mqedge/base/siphash.h"
+#include "mqedge/bridge/bridge.h"
+#include "mqedge/bridge/bridge_lws.h"
+#include "mqedge/wire/api_body.h"
+#include "mqedge/wire/topics.h"
+#include "server.h"
+#include "ws_session.h"
+
+#define SIGNAL_PROTOCOL_NAME "mqedge-signal"
+#define STOP_GRACE_US (5 * LWS_US_PER_SEC)
+#define STOP_POLL_US (20 * LWS_US_PER_MS)
+
+struct server {
+	struct edge edge;		/* first: the lws context's user pointer */
+	struct edge_config *cfg;
+	lws_sorted_usec_list_t sul_tick;
+	uint64_t trimmed_at_opened;	/* connections_opened at the last malloc_trim */
+	int64_t trimmed_at_us;
+	struct ev_loop *ev_loop;	/* the foreign libev loop (event-loop = epoll), or NULL */
+	int signal_fd;
+	bool stopping, done;
+	int64_t stop_deadline_us;
+	lws_sorted_usec_list_t sul_stop;
+};
+
+static struct server *server_of(struct lws *wsi)
+{
+	return lws_container_of((struct edge *)lws_context_user(lws_get_context(wsi)), struct server, edge);
+}
+
+static void begin_shutdown(struct server *srv, const char *why);
+
+/* ---- logging from lws ---- */
+
+static void lws_log_emit(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (level & LLL_ERR)
+		log_error("lws", "msg=\"%.*s\"", (int)n, line);
+	else
+		log_warn("lws", "msg=\"%.*s\"", (int)n, line);
+}
+
+/* ---- signals ---- */
+
+static int callback_signal(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct server *srv = server_of(wsi);
+	struct signalfd_siginfo si;
+
+	(void)user;
+	(void)in;
+	(void)len;
+	if (reason != LWS_CALLBACK_RAW_RX_FILE)
+		return 0;
+	while (read(srv->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			/* new certificate files for new connections; established ones keep their session */
+			if (srv->cfg->tls_port &&
+			    lws_tls_cert_updated(srv->edge.context, srv->cfg->cert, srv->cfg->key, NULL, 0, NULL, 0))
+				log_error("tls_reload_failed", "cert=%s key=%s", srv->cfg->cert, srv->cfg->key);
+			else
+				log_info("tls_reloaded", "cert=%s", srv->cfg->tls_port ? srv->cfg->cert : "(no tls)");
+			continue;
+		}
+		begin_shutdown(srv, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+	}
+	return 0;
+}
+
+static int setup_signals(struct server *srv)
+{
+	sigset_t set;
+	lws_sock_file_fd_type desc;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	srv->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (srv->signal_fd < 0)
+		return -1;
+	/* lws closes what it adopts: give it a duplicate and keep reading our own descriptor */
+	desc.filefd = dup(srv->signal_fd);
+	if (desc.filefd < 0)
+		return -1;
+	if (!lws_adopt_descriptor_vhost(srv->edge.vh_ws ? srv->edge.vh_ws : srv->edge.vh_wss, LWS_ADOPT_RAW_FILE_DESC, desc,
+					SIGNAL_PROTOCOL_NAME, NULL)) {
+		close(desc.filefd);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- graceful stop ---- */
+
+static void stop_check(lws_sorted_usec_list_t *sul)
+{
+	struct server *srv = lws_container_of(sul, struct server, sul_stop);
+	bool sessions_gone = !srv->edge.fanout.peers;
+	bool bridges_stopped = bridge_stopped(srv->edge.bridge) && bridge_stopped(srv->edge.inbox_bridge);
+
+	if ((sessions_gone && bridges_stopped) || clock_now_us() > srv->stop_deadline_us) {
+		log_info("shutdown_complete", "sessions_left=%d brokers_stopped=%d", !sessions_gone, bridges_stopped);
+		srv->done = true;
+		if (srv->ev_loop)
+			ev_break(srv->ev_loop, EVBREAK_ALL);
+		else
+			lws_cancel_service(srv->edge.context);
+		return;
+	}
+	if (sessions_gone) {
+		/* sessions' last publishes are out: store what is open, then leave the broker */
+		notify_on_batch_done(&srv->edge.notify);
+		bridge_stop(srv->edge.inbox_bridge);
+		bridge_stop(srv->edge.bridge);
+	}
+	lws_sul_schedule(srv->edge.context, 0, &srv->sul_stop, stop_check, STOP_POLL_US);
+}
+
+static void begin_shutdown(struct server *srv, const char *why)
+{
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	srv->edge.draining = true;
+	srv->stop_deadline_us = clock_now_us() + STOP_GRACE_US;
+	log_info("shutdown_begin", "reason=%s sessions=%llu", why,
+		 (unsigned long long)(srv->edge.stats.sessions_user + srv->edge.stats.sessions_device));
+	/* new connections are refused at accept (ws_session.c, FILTER_NETWORK_CONNECTION):
+	 * lws_context_deprecate would close the listeners, but in lws 4.1.6 it writes through the
+	 * listener it has just freed */
+	for (struct peer *p = srv->edge.fanout.peers; p; p = p->next)
+		fanout_close(&srv->edge.fanout, p, 1001, "edge shutting down");
+	lws_sul_schedule(srv->edge.context, 0, &srv->sul_stop, stop_check, 1);
+}
+
+/* ---- periodic inbox work ---- */
+
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+	struct server *srv = lws_container_of(sul, struct server, sul_tick);
+	bool more = notify_tick(&srv->edge.notify);
+	uint64_t opened = srv->edge.stats.connections_opened;
+
+	/* after a wave of connection set-ups (TLS handshakes free a lot of short-lived memory), give
+	 * the freed pages back to the kernel: at most every 10 s, about a millisecond each time */
+	if (opened - srv->trimmed_at_opened >= 256 && clock_now_us() - srv->trimmed_at_us > 10 * LWS_US_PER_SEC) {
+		malloc_trim(0);
+		srv->trimmed_at_opened = opened;
+		srv->trimmed_at_us = clock_now_us();
+	}
+
+	/* pruning runs in small slices; when it is behind, the next slice comes right away */
+	lws_sul_schedule(srv->edge.context, 0, &srv->sul_tick, on_tick, more ? 10 * LWS_US_PER_MS : LWS_US_PER_SEC);
+}
+
+static struct bridge *create_inbox_bridge(struct server *srv, const struct bridge_options *live)
+{
+	static const struct bridge_hooks hooks = {
+		notify_on_message, notify_on_state, notify_on_published, notify_on_subscribed, notify_on_batch_done,
+	};
+	struct bridge_options bo = *live;
+	char client_id[128];
+	struct bridge *b;
+
+	snprintf(client_id, sizeof(client_id), "%s-inbox", live->client_id);
+	bo.client_id = client_id;
+	bo.status_topic = NULL;	/* the live session carries the edge's status */
+	bo.keep_session = true;	/* what arrived while this edge was down is waiting for it */
+	bo.ack_after_batch = true;	/* PUBACK only what is committed */
+	b = bridge_create(srv->edge.bridge_loop, &bo, &hooks, &srv->edge.notify);
+	if (!b)
+		return NULL;
+	notify_attach_bridge(&srv->edge.notify, b);
+	/* without a store nothing could be stored: subscribe to nothing, acknowledge nothing, and
+	 * leave the notifications to the broker and the other edges (HTTP ingress still publishes) */
+	if (!srv->edge.notify.inbox)
+		return b;
+	for (const char *const *t = notify_topics(&srv->edge.notify); *t; t++)
+		if (!**t || !bridge_subscribe(b, *t, NULL))
+			log_error("inbox_subscribe_failed", "topic=%s", *t);
+	notify_follow_served(&srv->edge.notify);
+	return b;
+}
+
+/* ---- assembly ---- */
+
+static const struct lws_extension extensions[] = {
+	{ "permessage-deflate", lws_extension_callback_pm_deflate,
+	  "permessage-deflate; client_no_context_takeover; client_max_window_bits" },
+	{ NULL, NULL, NULL },
+};
+
+static struct lws_http_mount web_mount;
+
+static struct lws_vhost *create_vhost(struct server *srv, struct lws_protocols *protocols,
+				      const lws_retry_bo_t *retry, bool tls)
+{
+	struct lws_context_creation_info info;
+
+	memset(&info, 0, sizeof(info));
+	if (srv->cfg->web_root) {
+		memset(&web_mount, 0, sizeof(web_mount));
+		web_mount.mountpoint = "/demo";
+		web_mount.mountpoint_len = 5;
+		web_mount.origin = srv->cfg->web_root;
+		web_mount.origin_protocol = LWSMPRO_FILE;
+		web_mount.def = "index.html";
+		info.mounts = &web_mount;
+	}
+	/* frames go out uncompressed (one shared frame serves every member); compressed frames from
+	 * clients are accepted */
+	if (srv->cfg->permessage_deflate)
+		info.extensions = extensions;
+	info.vhost_name = tls ? "wss" : "ws";
+	info.port = (int)(tls ? srv->cfg->tls_port : srv->cfg->port);
+	info.iface = srv->cfg->bind;
+	info.protocols = protocols;
+	info.retry_and_idle_policy = retry;
+	info.keepalive_timeout = 5;
+	if (tls) {
+		/* lws 4.1.6 turns TLS on per vhost only when this option is in the vhost's own info */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = srv->cfg->cert;
+		info.ssl_private_key_filepath = srv->cfg->key;
+		info.alpn = "http/1.1";	/* WebSockets over HTTP/1.1 only */
+	}
+	return lws_create_vhost(srv->edge.context, &info);
+}
+
+/* Fan-out and the inbox, wired to the edge's config; no sockets yet. */
+static int init_subsystems(struct server *srv, char *err, size_t errlen)
+{
+	const struct edge_config *cfg = srv->cfg;
+	struct fanout_options fo = {
+		cfg->topic_prefix, (size_t)cfg->outq_max_bytes, (uint32_t)cfg->dedup_window, &srv->edge.ids,
+	};
+	struct notify_options no = {
+		cfg->topic_prefix, cfg->data_dir, !strcmp(cfg->inbox_scope, "served"), cfg->inbox_max_per_user,
+		cfg->inbox_max_age, cfg->inbox_backlog, (size_t)cfg->outq_max_bytes,
+	};
+
+	if (siphash_seed_random()) {
+		snprintf(err, errlen, "getrandom failed");
+		return -EIO;
+	}
+	if (idgen_init(&srv->edge.ids, cfg->edge_id, clock_now_ms())) {
+		snprintf(err, errlen, "edge id too long for message ids");
+		return -EINVAL;
+	}
+	srv->edge.auth = auth_create(cfg, err, errlen);
+	if (!srv->edge.auth)
+		return -EINVAL;
+	if (fanout_init(&srv->edge.fanout, &fo, &ws_session_peer_ops, &dispatch_channel_hooks, &srv->edge) ||
+	    notify_init(&srv->edge.notify, &no, &srv->edge.fanout, &srv->edge.ids) ||
+	    !(srv->edge.write_buf = malloc(LWS_PRE + EDGE_WRITE_BATCH))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int server_run(struct edge_config *cfg)
+{
+	static struct server srv;
+	struct edge *e = &srv.edge;
+	struct lws_protocols protocols[4];
+	struct lws_protocols signal_protocol = { SIGNAL_PROTOCOL_NAME, callback_signal, 0, 0, 0, NULL, 0 };
+	struct lws_context_creation_info info;
+	void *foreign_loops[1];
+	lws_retry_bo_t retry;
+	struct bridge_options bo;
+	static const struct bridge_hooks hooks = { dispatch_on_message, dispatch_on_state, dispatch_on_published,
+						    dispatch_on_subscribed, dispatch_on_batch_done };
+	char err[256], status_topic[TOPICS_TOPIC_MAX], client_id[128], online[256], offline[256];
+	int rc = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.cfg = cfg;
+	e->cfg = cfg;
+	srv.signal_fd = -1;
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+	if (init_subsystems(&srv, err, sizeof(err))) {
+		log_error("startup_failed", "reason=\"%s\"", err);
+		goto out;
+	}
+
+	protocols[0] = *ws_session_protocol();
+	protocols[1] = *bridge_lws_protocol();
+	protocols[2] = signal_protocol;
+	memset(&protocols[3], 0, sizeof(protocols[3]));
+
+	memset(&retry, 0, sizeof(retry));
+	retry.secs_since_valid_ping = (uint16_t)cfg->ping_interval;
+	retry.secs_since_valid_hangup = (uint16_t)(cfg->ping_interval + cfg->ping_timeout);
+
+	memset(&info, 0, sizeof(info));
+	/* VALIDATE_UTF8 is read from the context (not the vhost) in lws 4.1.6: bad text -> 1007 */
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		       (cfg->tls_port ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+	info.user = e;
+	info.max_http_header_data = 8192 + 1024;	/* tokens travel in the URL or a header */
+	info.timeout_secs = 10;
+	info.pt_serv_buf_size = 32 * 1024;
+	/* epoll through libev: the cost of a loop pass does not grow with idle connections (lws' own
+	 * poll() loop walks every descriptor on every pass, i.e. for every broker message) */
+	if (!strcmp(cfg->event_loop, "epoll")) {
+		srv.ev_loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV);
+		if (!srv.ev_loop) {
+			log_error("startup_failed", "reason=\"libev epoll loop\"");
+			goto out;
+		}
+		foreign_loops[0] = srv.ev_loop;
+		info.foreign_loops = foreign_loops;
+		info.options |= LWS_SERVER_OPTION_LIBEV;
+	}
+	e->context = lws_create_context(&info);
+	if (!e->context) {
+		log_error("startup_failed", "reason=\"lws context\"");
+		goto out;
+	}
+	if (cfg->port && !(e->vh_ws = create_vhost(&srv, protocols, &retry, false))) {
+		log_error("startup_failed", "reason=\"cannot listen\" bind=%s port=%ld", cfg->bind, cfg->port);
+		goto out;
+	}
+	if (cfg->tls_port && !(e->vh_wss = create_vhost(&srv, protocols, &retry, true))) {
+		log_error("startup_failed", "reason=\"cannot listen (TLS)\" bind=%s port=%ld", cfg->bind, cfg->tls_port);
+		goto out;
+	}
+	if (setup_signals(&srv)) {
+		log_error("startup_failed", "reason=\"signals\" errno=%d", errno);
+		goto out;
+	}
+
+	if (topics_build(status_topic, sizeof(status_topic), cfg->topic_prefix, TOPIC_STATUS, cfg->edge_id) < 0)
+		goto out;
+	snprintf(client_id, sizeof(client_id), "mqedge-%s", cfg->edge_id);
+	api_body_status(online, sizeof(online), cfg->edge_id, "online", clock_now_ms(), MQEDGE_VERSION);
+	api_body_status(offline, sizeof(offline), cfg->edge_id, "offline", clock_now_ms(), MQEDGE_VERSION);
+	memset(&bo, 0, sizeof(bo));
+	bo.host = cfg->broker_host;
+	bo.port = (int)cfg->broker_port;
+	bo.username = cfg->broker_username;
+	bo.password = cfg->broker_password;
+	bo.cafile = cfg->broker_cafile;
+	bo.client_id = client_id;
+	bo.keepalive = (int)cfg->broker_keepalive;
+	bo.status_topic = status_topic;
+	bo.online_payload = online;
+	bo.offline_payload = offline;
+	bo.max_pending = (size_t)cfg->offline_queue;
+	bo.max_pending_bytes = (size_t)cfg->offline_queue_bytes;
+	e->bridge_loop = bridge_loop_lws(e->context, e->vh_ws ? e->vh_ws : e->vh_wss);
+	if (!e->bridge_loop)
+		goto out;
+	e->bridge = bridge_create(e->bridge_loop, &bo, &hooks, e);
+	if (!e->bridge)
+		goto out;
+	e->inbox_bridge = create_inbox_bridge(&srv, &bo);
+	if (!e->inbox_bridge)
+		goto out;
+	lws_sul_schedule(e->context, 0, &srv.sul_tick, on_tick, LWS_US_PER_SEC);
+
+	log_info("started", "version=%s edge=%s ws=%s://%s:%ld/ws%s%s broker=%s:%ld prefix=%s", MQEDGE_VERSION,
+		 cfg->edge_id, cfg->port ? "ws" : "wss", cfg->bind, cfg->port ? cfg->port : cfg->tls_port,
+		 cfg->port && cfg->tls_port ? " wss_port=" : "", cfg->port && cfg->tls_port ? "yes" : "",
+		 cfg->broker_host, cfg->broker_port, cfg->topic_prefix);
+	if (srv.ev_loop) {
+		ev_run(srv.ev_loop, 0);		/* until stop_check breaks it */
+	} else {
+		while (!srv.done)
+			if (lws_service(e->context, 0) < 0)
+				break;
+	}
+	rc = srv.done ? 0 : 1;
+out:
+	/* the bridges live on the context's loop: let go of them first, then close what is left */
+	{
+		struct bridge *b = e->bridge;
+
+		e->bridge = NULL;	/* channels emptied from now on leave their subscriptions alone */
+		bridge_destroy(b);
+	}
+	bridge_destroy(e->inbox_bridge);
+	e->inbox_bridge = NULL;
+	if (e->context)
+		lws_sul_cancel(&srv.sul_tick);
+	if (e->context)
+		lws_context_destroy(e->context);	/* closes sessions: dispatch_session_closed for each */
+	bridge_loop_free(e->bridge_loop);
+	identity_release(&e->stash.ident);
+	notify_fini(&e->notify);
+	fanout_fini(&e->fanout);
+	auth_destroy(e->auth);
+	frame_pool_drain();
+	free(e->write_buf);
+	if (srv.signal_fd >= 0)
+		close(srv.signal_fd);
+	if (srv.ev_loop)
+		ev_loop_destroy(srv.ev_loop);
+	return rc;
+}

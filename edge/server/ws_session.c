@@ -1,0 +1,441 @@
+/*
+ * ws_session.c - the WebSocket side of one connection. One lws protocol, one callback switch.
+ * Owns: the per-connection lws struct, handshake checks (path, Origin, token, per-user cap),
+ * message reassembly and its size limit, the write path (batched raw writes of shared frames),
+ * closes, the token-expiry timer, and the TLS context's tuning. Must not: interpret ops
+ * (dispatch.c), serve HTTP resources (http.c), or touch the broker.
+ */
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dispatch.h"
+#include "http.h"
+#include "mqedge/base/clock.h"
+#include "mqedge/base/log.h"
+#include "ws_session.h"
+
+#define RX_BUFFER_SIZE 1024	/* lws allocates this per connection: keep idle sessions small */
+#define RX_KEEP_BYTES 4096	/* reassembly buffers above this are freed after each message */
+
+_Static_assert(FRAME_HEADROOM >= LWS_PRE, "frames must leave LWS_PRE headroom");
+
+struct edge_pss {
+	struct session s;		/* what dispatch and fan-out see */
+	struct lws *wsi;		/* NULL once closed */
+	struct http_req *http;		/* an HTTP API request on this connection */
+	lws_sorted_usec_list_t sul_expiry;
+	char *rx;			/* reassembly of a fragmented message (malloc'd) */
+	size_t rx_len, rx_cap;
+	bool rx_binary;
+	bool close_issued;		/* lws is sending our close frame and waiting for the answer */
+};
+
+static struct edge_pss *pss_of_peer(struct peer *p)
+{
+	return lws_container_of(session_of_peer(p), struct edge_pss, s);
+}
+
+static struct edge *edge_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+/* ---- fan-out's way to the socket ---- */
+
+static void peer_wake(struct peer *p)
+{
+	struct edge_pss *pss = pss_of_peer(p);
+
+	if (pss->wsi)
+		lws_callback_on_writable(pss->wsi);
+}
+
+/* Writes what is queued: one frame straight from its shared buffer, or several copied into one
+ * batch, in a single raw write (the frames already carry their WebSocket headers). */
+static int write_queued(struct edge *e, struct edge_pss *pss)
+{
+	struct peer *p = &pss->s.peer;
+	struct frame *f = outq_at(&p->outq, 0);
+	const unsigned char *src;
+	size_t total = frame_wire_len(f);
+	uint32_t n = 1;
+	int64_t now_us = clock_now_us();
+
+	if (p->outq.count > 1 && total < EDGE_WRITE_BATCH) {
+		unsigned char *dst = e->write_buf + LWS_PRE;
+
+		memcpy(dst, frame_wire(f), total);
+		while (n < p->outq.count) {
+			struct frame *g = outq_at(&p->outq, n);
+			size_t len = frame_wire_len(g);
+
+			if (total + len > EDGE_WRITE_BATCH)
+				break;
+			memcpy(dst + total, frame_wire(g), len);
+			total += len;
+			n++;
+		}
+		src = dst;
+	} else {
+		src = frame_wire(f);
+	}
+	/* LWS_WRITE_RAW: the bytes are complete frames; lws keeps any unsent tail itself */
+	if (lws_write(pss->wsi, (unsigned char *)src, total, LWS_WRITE_RAW) < (int)total)
+		return -1;
+	fanout_written(&e->fanout, p, n, total, now_us);
+	if (p->outq.count || p->closing)	/* more to write, or the close frame after the rest */
+		lws_callback_on_writable(pss->wsi);
+	return 0;
+}
+
+static void peer_flush(struct peer *p)
+{
+	struct edge_pss *pss = pss_of_peer(p);
+
+	if (!pss->wsi || p->closing || !p->outq.count || pss->close_issued)
+		return;
+	/* lws still holds the tail of an earlier write: let it drain first, the queue stays bounded */
+	if (lws_partial_buffered(pss->wsi)) {
+		lws_callback_on_writable(pss->wsi);
+		return;
+	}
+	if (write_queued(edge_of(pss->wsi), pss))
+		fanout_close(&edge_of(pss->wsi)->fanout, p, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "write failed");
+}
+
+static void peer_close(struct peer *p, uint16_t code, const char *reason)
+{
+	struct edge_pss *pss = pss_of_peer(p);
+
+	if (!pss->wsi)
+		return;
+	pss->s.close_code = code;
+	pss->s.close_reason = reason;
+	/* the close frame goes out from our own WRITEABLE; a peer that never reads is cut off */
+	lws_callback_on_writable(pss->wsi);
+	lws_set_timeout(pss->wsi, PENDING_TIMEOUT_USER_REASON_BASE, 3);
+}
+
+const struct peer_ops ws_session_peer_ops = { peer_wake, peer_flush, peer_close };
+
+/* ---- token expiry ---- */
+
+static void on_expiry(lws_sorted_usec_list_t *sul)
+{
+	struct edge_pss *pss = lws_container_of(sul, struct edge_pss, sul_expiry);
+	struct edge *e = edge_of(pss->wsi);
+
+	e->stats.closed_expired++;
+	log_info("session_token_expired", "sess=%s user=%s", pss->s.id, pss->s.ident.id);
+	fanout_close(&e->fanout, &pss->s.peer, 4001, "token expired");
+}
+
+static void arm_expiry(struct edge_pss *pss)
+{
+	int64_t left_us;
+
+	if (!pss->s.ident.exp) {
+		lws_sul_cancel(&pss->sul_expiry);
+		return;
+	}
+	left_us = pss->s.ident.exp * 1000000 - clock_now_us();
+	lws_sul_schedule(lws_get_context(pss->wsi), 0, &pss->sul_expiry, on_expiry, left_us > 0 ? left_us : 1);
+}
+
+/* ---- incoming ---- */
+
+/* Closes from inside this connection's own callback: the close frame goes out and lws waits for
+ * the peer's answer, so frames still arriving (a flood, the rest of an oversize message) must be
+ * ignored from now on, or a second -1 would cut the connection before the close is read. */
+static int close_now(struct edge_pss *pss, enum lws_close_status code, const char *reason)
+{
+	pss->s.peer.closing = true;
+	pss->close_issued = true;
+	lws_close_reason(pss->wsi, code, (unsigned char *)reason, strlen(reason));
+	return -1;
+}
+
+/* One complete message: dispatch it, and follow a refreshed token's new expiry. */
+static void on_message(struct edge *e, struct edge_pss *pss, const char *text, size_t len)
+{
+	int64_t exp = pss->s.ident.exp;
+
+	dispatch_frame(e, &pss->s, text, len);
+	if (pss->s.ident.exp != exp)
+		arm_expiry(pss);
+}
+
+static int on_receive(struct edge *e, struct edge_pss *pss, const char *in, size_t len)
+{
+	struct lws *wsi = pss->wsi;
+	struct session *s = &pss->s;
+	bool first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
+	size_t total;
+
+	if (s->peer.closing)
+		return 0;
+	if (first) {
+		pss->rx_len = 0;
+		pss->rx_binary = lws_frame_is_binary(wsi);
+	}
+	/* what we hold + this piece + the rest of the current frame, before buffering any of it */
+	total = pss->rx_len + len + lws_remaining_packet_payload(wsi);
+	if (total > (size_t)e->cfg->max_frame) {
+		/* close from WRITEABLE, not from here: lws 4.1.6 sometimes kills the connection
+		 * without the close frame when RECEIVE returns -1 while the peer is still sending */
+		e->stats.closed_oversize++;
+		fanout_close(&e->fanout, &s->peer, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
+		return 0;
+	}
+	if (pss->rx_binary) {
+		pss->rx_len += len;	/* counted for the size limit, never stored */
+		if (final)
+			fanout_send_error(&e->fanout, &s->peer, "", "binary_unsupported",
+					  "binary frames are not supported; send JSON text");
+		return 0;
+	}
+	if (first && final) {
+		on_message(e, pss, in, len);	/* the common case: no copy */
+		return 0;
+	}
+	if (pss->rx_len + len > pss->rx_cap) {
+		size_t cap = pss->rx_cap ? pss->rx_cap : 1024;
+		char *nrx;
+
+		while (cap < pss->rx_len + len)
+			cap *= 2;
+		nrx = realloc(pss->rx, cap);
+		if (!nrx) {
+			fanout_close(&e->fanout, &s->peer, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+			return 0;
+		}
+		pss->rx = nrx;
+		pss->rx_cap = cap;
+	}
+	memcpy(pss->rx + pss->rx_len, in, len);
+	pss->rx_len += len;
+	if (!final)
+		return 0;
+	on_message(e, pss, pss->rx, pss->rx_len);
+	pss->rx_len = 0;
+	if (pss->rx_cap > RX_KEEP_BYTES) {
+		free(pss->rx);
+		pss->rx = NULL;
+		pss->rx_cap = 0;
+	}
+	return 0;
+}
+
+/* ---- handshake ---- */
+
+/* Finds the token: ?token=, then Authorization: Bearer, then the mqedge_token cookie. */
+static const char *find_token(struct lws *wsi, char *buf, size_t buflen)
+{
+	const char *q = lws_get_urlarg_by_name(wsi, "token=", buf, (int)buflen);
+	char *c;
+
+	if (q && *q)
+		return q;
+	if (lws_hdr_copy(wsi, buf, (int)buflen, WSI_TOKEN_HTTP_AUTHORIZATION) > 7 &&
+	    !strncasecmp(buf, "Bearer ", 7))
+		return buf + 7;
+	if (lws_hdr_copy(wsi, buf, (int)buflen, WSI_TOKEN_HTTP_COOKIE) > 0) {
+		for (c = buf; c && *c; c = strchr(c, ';')) {
+			while (*c == ';' || *c == ' ')
+				c++;
+			if (!strncmp(c, "mqedge_token=", 13)) {
+				char *v = c + 13, *semi = strchr(v, ';');
+
+				if (semi)
+					*semi = '\0';
+				return *v ? v : NULL;
+			}
+		}
+	}
+	return NULL;
+}
+
+static bool origin_allowed(const char *allow, const char *origin)
+{
+	size_t olen = strlen(origin);
+
+	for (const char *p = allow; p && *p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+		while (len && *p == ' ') {
+			p++;
+			len--;
+		}
+		while (len && p[len - 1] == ' ')
+			len--;
+		if (len == olen && !memcmp(p, origin, len))
+			return true;
+		p = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+static void stash_clear(struct edge *e)
+{
+	identity_release(&e->stash.ident);
+	e->stash.wsi = NULL;
+}
+
+/* An HTTP error before the upgrade: 1 (answered), or -1 when even that failed. */
+static int refuse(struct lws *wsi, unsigned status, const char *code, const char *message)
+{
+	return http_json_error(wsi, status, code, message, false) ? -1 : 1;
+}
+
+/* Decides the upgrade. Returns 0 to allow (identity stashed), 1 after answering with an error. */
+static int confirm_upgrade(struct edge *e, struct lws *wsi)
+{
+	char path[64], origin[256], tokbuf[8300];
+	const char *token;
+	struct identity ident;
+	enum auth_result r;
+
+	stash_clear(e);
+	if (e->draining)
+		return refuse(wsi, 503, "draining", "this edge is shutting down");
+	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 || strcmp(path, "/ws")) {
+		e->stats.handshake_rejects++;
+		return refuse(wsi, 404, "not_found", "WebSocket endpoint is /ws");
+	}
+	if (*e->cfg->origins && lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) > 0 &&
+	    !origin_allowed(e->cfg->origins, origin)) {
+		e->stats.handshake_rejects++;
+		log_info("handshake_rejected", "reason=origin origin=%s", origin);
+		return refuse(wsi, 403, "origin_forbidden", "origin not allowed");
+	}
+	token = find_token(wsi, tokbuf, sizeof(tokbuf));
+	if (!token && e->cfg->allow_anonymous) {
+		memset(&ident, 0, sizeof(ident));	/* completed by dispatch_session_open */
+	} else {
+		r = auth_verify(e->auth, token, clock_now_ms() / 1000, &ident);
+		if (r != AUTH_OK) {
+			e->stats.auth_failures++;
+			e->stats.handshake_rejects++;
+			log_info("handshake_rejected", "reason=%s", auth_result_code(r));
+			return refuse(wsi, r == AUTH_NOMEM ? 500 : 401, auth_result_code(r),
+				      r == AUTH_MISSING ? "a token is required" :
+				      r == AUTH_EXPIRED ? "the token has expired" : "the token is not valid");
+		}
+		if (dispatch_user_connections(e, &ident) >= (uint32_t)e->cfg->max_conns_per_user) {
+			e->stats.handshake_rejects++;
+			log_info("handshake_rejected", "reason=too_many_connections user=%s", ident.id);
+			identity_release(&ident);
+			return refuse(wsi, 429, "too_many_connections", "connection limit for this user reached");
+		}
+	}
+	e->stash.wsi = wsi;
+	e->stash.ident = ident;
+	return 0;
+}
+
+/* ---- the callback ---- */
+
+static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct edge *e = edge_of(wsi);
+	struct edge_pss *pss = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		/* called once per TLS vhost with its SSL_CTX: no server-side session cache (each
+		 * cached session costs memory while kept; clients resume with TLS 1.3 tickets) */
+		SSL_CTX_set_session_cache_mode((SSL_CTX *)user, SSL_SESS_CACHE_OFF);
+		return 0;
+
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		return e->draining ? -1 : 0;	/* draining: refuse at accept */
+
+	case LWS_CALLBACK_HTTP:
+		return http_on_request(e, wsi, &pss->http, in ? (const char *)in : "");
+
+	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+		/* a /demo/ file went out: finish the transaction so keep-alive serves the next one */
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+
+	case LWS_CALLBACK_HTTP_BODY:
+		return http_on_body(e, wsi, pss->http, in, len);
+
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return http_on_body_done(e, pss->http);
+
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return pss ? http_on_writeable(wsi, &pss->http) : 0;
+
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (pss)
+			http_on_closed(e, &pss->http);
+		return 0;
+
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		if (strcmp((const char *)in, "websocket"))
+			return refuse(wsi, 400, "bad_upgrade", "only websocket upgrades");
+		return confirm_upgrade(e, wsi);
+
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* the stash is ours only if CONFIRM_UPGRADE just ran for this very wsi */
+		if (e->stash.wsi != wsi)
+			return -1;
+		memset(pss, 0, sizeof(*pss));
+		pss->s.ident = e->stash.ident;
+		memset(&e->stash, 0, sizeof(e->stash));
+		return 0;
+
+	case LWS_CALLBACK_ESTABLISHED:
+		pss->wsi = wsi;
+		if (dispatch_session_open(e, &pss->s))
+			return close_now(pss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "cannot serve session");
+		arm_expiry(pss);
+		return 0;
+
+	case LWS_CALLBACK_RECEIVE:
+		return on_receive(e, pss, in, len);
+
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		/* after our close, lws owns the connection: a second -1 here would cut it before the
+		 * peer's answer (and before it read our close frame) */
+		if (pss->close_issued)
+			return 0;
+		if (pss->s.peer.outq.count)
+			return write_queued(e, pss);
+		if (pss->s.peer.closing)
+			return close_now(pss, (enum lws_close_status)pss->s.close_code, pss->s.close_reason);
+		return 0;
+
+	case LWS_CALLBACK_CLOSED:
+		if (!pss)
+			return 0;
+		lws_sul_cancel(&pss->sul_expiry);
+		dispatch_session_closed(e, &pss->s);
+		free(pss->rx);
+		pss->rx = NULL;
+		pss->wsi = NULL;
+		return 0;
+
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols protocol = {
+	WS_SESSION_PROTOCOL_NAME,
+	callback_edge,
+	sizeof(struct edge_pss),
+	RX_BUFFER_SIZE,
+	0,
+	NULL,
+	EDGE_WRITE_BATCH + LWS_PRE,
+};
+
+const struct lws_protocols *ws_session_protocol(void)
+{
+	return &protocol;
+}

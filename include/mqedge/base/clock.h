@@ -1,0 +1,14 @@
+/*
+ * clock.h - wall-clock time for timestamps the protocol carries (ms) and for latency (us).
+ */
+#ifndef MQEDGE_CLOCK_H
+#define MQEDGE_CLOCK_H
+
+#include <stdint.h>
+
+/* Milliseconds since the epoch (CLOCK_REALTIME). */
+int64_t clock_now_ms(void);
+/* Microseconds since the epoch (CLOCK_REALTIME). */
+int64_t clock_now_us(void);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * bridge.h - the edge's MQTT session, as the rest of the edge sees it.
+ *
+ * One persistent MQTT 3.1.1 session (clean session off, QoS 1) with the broker, driven by the
+ * edge's own event loop: no thread, no polling. The bridge reconnects with capped exponential
+ * backoff, resubscribes every wanted topic, and holds publishes made while the broker is away in
+ * a bounded queue, publishing them in order once it is back. The first connection of a process
+ * starts from a clean session, so topics a previous run subscribed to do not linger.
+ *
+ * Everything comes back through the hooks given at creation, on the loop's thread.
+ */
+#ifndef MQEDGE_BRIDGE_H
+#define MQEDGE_BRIDGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bridge_loop;	/* the event loop a bridge runs on (bridge_lws.h makes one) */
+struct bridge;
+struct bridge_sub;
+
+struct bridge_options {
+	const char *host;
+	int port;
+	const char *username;		/* NULL: none */
+	const char *password;
+	const char *cafile;		/* non-NULL: TLS */
+	const char *client_id;
+	int keepalive;
+	const char *status_topic;	/* retained status; offline_payload is also the last will */
+	const char *online_payload;
+	const char *offline_payload;
+	size_t max_pending;		/* publishes queued or awaiting PUBACK */
+	size_t max_pending_bytes;
+	/* Keep the broker session across process restarts (no clean first connection), so what
+	 * arrived while this process was down is delivered when it comes back. */
+	bool keep_session;
+	/* Send PUBACKs for received messages only after on_batch_done returned, so a consumer that
+	 * persists in on_message/on_batch_done acknowledges nothing it has not stored. */
+	bool ack_after_batch;
+};
+
+struct bridge_hooks {
+	/* A message arrived on a subscribed topic. Pointers are valid during the call only. */
+	void (*on_message)(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len);
+	/* The session went up (after resubscribing) or down. */
+	void (*on_state)(void *ctx, bool up);
+	/* A publish made with a cookie was acknowledged (status 0) or abandoned (status < 0). */
+	void (*on_published)(void *ctx, void *cookie, int status);
+	/* The broker acknowledged the subscription made for user. */
+	void (*on_subscribed)(void *ctx, void *user);
+	/* A burst of received messages ended; PUBACKs for them go out after this returns. May be NULL. */
+	void (*on_batch_done)(void *ctx);
+};
+
+struct bridge_stats {
+	uint64_t connects;		/* successful CONNACKs */
+	uint64_t disconnects;
+	uint64_t messages_in;
+	uint64_t publishes;
+	uint64_t publish_refused;	/* queue full */
+	size_t pending;			/* queued + in flight */
+	size_t subscriptions;
+};
+
+/* Creates the bridge on loop (copies the options) and starts connecting. NULL on failure. */
+struct bridge *bridge_create(struct bridge_loop *loop, const struct bridge_options *opt,
+			     const struct bridge_hooks *hooks, void *ctx);
+
+/* Wants topic at QoS 1 now and after every reconnect, until bridge_unsubscribe. user is given
+ * back to on_subscribed. NULL on OOM. */
+struct bridge_sub *bridge_subscribe(struct bridge *b, const char *topic, void *user);
+/* True once the broker acknowledged the subscription in the current session. */
+bool bridge_sub_active(const struct bridge_sub *sub);
+/* Drops the subscription (and frees sub). */
+void bridge_unsubscribe(struct bridge *b, struct bridge_sub *sub);
+
+/* Publishes at QoS 1 now, or queues while the broker is away. cookie (may be NULL) comes back
+ * through on_published. Returns 0, -ENOBUFS (queue full: nothing published), -ENOMEM or
+ * -EINVAL (too large, or the bridge is stopping). */
+int bridge_publish(struct bridge *b, const char *topic, const void *payload, size_t len,
+		   bool retain, void *cookie);
+
+bool bridge_is_up(const struct bridge *b);
+
+/* Cuts the connection at once without sending anything still queued (with ack_after_batch:
+ * the PUBACKs of a batch the consumer failed to store). The broker redelivers those messages
+ * to the persistent session after the reconnect. */
+void bridge_drop_connection(struct bridge *b);
+void bridge_get_stats(const struct bridge *b, struct bridge_stats *out);
+
+/* Graceful stop: publishes the offline status, disconnects cleanly, abandons what is still
+ * queued (on_published with status < 0). */
+void bridge_stop(struct bridge *b);
+/* True once bridge_stop finished (the DISCONNECT went out or the connection was already gone). */
+bool bridge_stopped(const struct bridge *b);
+void bridge_destroy(struct bridge *b);
+
+#endif

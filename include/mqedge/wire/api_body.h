@@ -1,0 +1,23 @@
+/*
+ * api_body.h - JSON bodies the edge answers HTTP requests with and the status it publishes
+ * (schemas/http-error.schema.json, schemas/edge-status.schema.json). Pure text.
+ */
+#ifndef MQEDGE_API_BODY_H
+#define MQEDGE_API_BODY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mqedge/base/textbuf.h"
+
+#define API_BODY_ERROR_MAX 512
+
+/* {"error":CODE,"message":MESSAGE} (message escaped, cut at 200 bytes) into buf
+ * (API_BODY_ERROR_MAX bytes). Returns the length. */
+int api_body_error(char *buf, const char *code, const char *message);
+/* {"ids":[..]}: the notifications an HTTP request created (ids are validated). */
+void api_body_ids(struct textbuf *b, const char *const *ids, size_t n);
+/* {"edge":..,"status":..,"ts":..,"version":..}: the edge's retained status (and last will). */
+int api_body_status(char *buf, size_t cap, const char *edge, const char *status, int64_t ts, const char *version);
+
+#endif
