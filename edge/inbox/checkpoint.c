@@ -45,12 +45,15 @@ static void *checkpoint_main(void *arg)
 		pthread_mutex_unlock(&cp->lock);
 		int64_t t0 = now_us();
 		/* PASSIVE: copies what it can without blocking the writer on the loop thread */
-		int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		int wal_frames = -1, done_frames = -1;
+		int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &done_frames);
 		uint64_t took = (uint64_t)(now_us() - t0);
 
-		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-			log_warn("store_checkpoint_failed", "sqlite_rc=%d", rc);
-		atomic_fetch_add(&cp->runs, 1);
+		/* -1 frames: the connection has no WAL open, the checkpoint did nothing */
+		if ((rc != SQLITE_OK && rc != SQLITE_BUSY) || wal_frames < 0)
+			log_warn("store_checkpoint_failed", "sqlite_rc=%d wal_frames=%d", rc, wal_frames);
+		else
+			atomic_fetch_add(&cp->runs, 1);
 		if (took > atomic_load(&cp->busy_us_max))
 			atomic_store(&cp->busy_us_max, took);
 		pthread_mutex_lock(&cp->lock);
@@ -70,6 +73,10 @@ struct checkpointer *checkpointer_start(const char *path)
 	if (sqlite3_open_v2(path, &cp->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail_db;
 	sqlite3_busy_timeout(cp->db, 1000);
+	/* a connection that has never read the database has not opened its WAL, and checkpointing
+	 * through it is a silent no-op: read once now */
+	if (sqlite3_exec(cp->db, "SELECT COUNT(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail_db;
 	if (pthread_mutex_init(&cp->lock, NULL))
 		goto fail_db;
 	if (pthread_cond_init(&cp->wake, NULL))

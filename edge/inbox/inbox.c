@@ -28,7 +28,9 @@ static const char *const sql[S_COUNT_] = {
 	[S_BEGIN] = "BEGIN",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
-	[S_PUT] = "INSERT OR IGNORE INTO notifications(user, id, ts, kind, json, read) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	/* only a duplicate (user, id) is ignored; a NOT NULL violation is an error, never a "duplicate" */
+	[S_PUT] = "INSERT INTO notifications(user, id, ts, kind, json, read) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+		  "ON CONFLICT(user, id) DO NOTHING",
 	/* own rows, then announcements with this user's read marks; seq is arrival order */
 	[S_EACH] =
 		"SELECT seq, json, read FROM notifications WHERE user = ?1 AND seq > ?2 AND (?3 = 0 OR read = 0) "

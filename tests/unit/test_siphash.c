@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "mqedge/siphash.h"
+#include "mqedge/base/siphash.h"
 
 /* siphash_seed_random's entropy source, replaced here (the executable's definition wins over
  * libc's) so the test can choose the process key: 0 = the kernel's, 1 = bytes 00 01 02 .. (the
