@@ -15,8 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "mqedge/bridge/bridge.h"
+#include "mqedge/base/list.h"
 #include "mqedge/base/log.h"
+#include "mqedge/bridge/bridge.h"
 #include "mqtt_loop.h"
 
 #define BACKOFF_MIN_MS 100
@@ -484,10 +485,7 @@ struct bridge_sub *bridge_subscribe(struct bridge *b, const char *topic, void *u
 			break;
 		}
 	}
-	s->next = b->subs;
-	if (b->subs)
-		b->subs->prev = s;
-	b->subs = s;
+	DLIST_PUSH(b->subs, s, prev, next);
 	b->stats.subscriptions++;
 	if (b->state == ST_UP) {
 		subscribe_one(b, s);
@@ -503,12 +501,7 @@ bool bridge_sub_active(const struct bridge_sub *sub)
 
 void bridge_unsubscribe(struct bridge *b, struct bridge_sub *s)
 {
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		b->subs = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	DLIST_UNLINK(b->subs, s, prev, next);
 	b->stats.subscriptions--;
 	if (b->state == ST_UP) {
 		int rc = mosquitto_unsubscribe(b->mosq, NULL, s->topic);

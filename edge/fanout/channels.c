@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mqedge/base/list.h"
 #include "mqedge/fanout/channels.h"
 #include "mqedge/base/siphash.h"
 
@@ -157,15 +158,9 @@ int channels_join(struct channels *reg, struct membership_list *ml, void *sessio
 	}
 	m->session = session;
 	m->channel = ch;
-	m->ch_next = ch->members;
-	if (ch->members)
-		ch->members->ch_prev = m;
-	ch->members = m;
+	DLIST_PUSH(ch->members, m, ch_prev, ch_next);
 	ch->n_members++;
-	m->s_next = ml->head;
-	if (ml->head)
-		ml->head->s_prev = m;
-	ml->head = m;
+	DLIST_PUSH(ml->head, m, s_prev, s_next);
 	ml->count++;
 	if (out)
 		*out = m;
@@ -179,20 +174,9 @@ static void remove_member(struct channels *reg, struct membership_list *ml, stru
 {
 	struct channel *ch = m->channel;
 
-	if (m->ch_prev)
-		m->ch_prev->ch_next = m->ch_next;
-	else
-		ch->members = m->ch_next;
-	if (m->ch_next)
-		m->ch_next->ch_prev = m->ch_prev;
+	DLIST_UNLINK(ch->members, m, ch_prev, ch_next);
 	ch->n_members--;
-
-	if (m->s_prev)
-		m->s_prev->s_next = m->s_next;
-	else
-		ml->head = m->s_next;
-	if (m->s_next)
-		m->s_next->s_prev = m->s_prev;
+	DLIST_UNLINK(ml->head, m, s_prev, s_next);
 	ml->count--;
 	free(m->pending_ok);
 	free(m);

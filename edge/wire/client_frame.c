@@ -4,6 +4,7 @@
  * touch sessions or the broker (the caller acts on the parsed op), or write replies (edge_frame.c).
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,25 +25,12 @@ static const struct {
 	{ "inbox", OP_INBOX }, { "read", OP_READ }, { "settings", OP_SETTINGS },
 };
 
-static int on_member(void *ctx, const char *key, size_t keylen, bool key_escaped,
-		     const char *value, size_t len)
-{
-	struct frame_fields *f = ctx;
-	struct json_span *slot = NULL;
-
-	if (key_escaped)
-		return 0;
-#define FIELD(name) else if (keylen == sizeof(#name) - 1 && !memcmp(key, #name, keylen)) slot = &f->name
-	if (0) {}
-	FIELD(op); FIELD(ref); FIELD(room); FIELD(device); FIELD(to); FIELD(data); FIELD(token);
-	FIELD(before); FIELD(limit); FIELD(ids); FIELD(all); FIELD(mute);
+#define FIELD(name) { #name, offsetof(struct frame_fields, name) }
+static const struct jsontext_field frame_field_table[] = {
+	FIELD(op), FIELD(ref), FIELD(room), FIELD(device), FIELD(to), FIELD(data), FIELD(token),
+	FIELD(before), FIELD(limit), FIELD(ids), FIELD(all), FIELD(mute),
+};
 #undef FIELD
-	if (slot) {
-		slot->p = value;
-		slot->len = len;
-	}
-	return 0;
-}
 
 static int fail(struct proto_error *err, const char *code, const char *message)
 {
@@ -97,7 +85,9 @@ int client_frame_parse(const char *text, size_t len, struct client_op *op, struc
 
 	memset(op, 0, sizeof(*op));
 	memset(&f, 0, sizeof(f));
-	if (jsontext_validate(text, len, &is_object, &value, &value_len, on_member, &f))
+	struct jsontext_fields collect = { frame_field_table, sizeof(frame_field_table) / sizeof(frame_field_table[0]), &f };
+
+	if (jsontext_validate(text, len, &is_object, &value, &value_len, jsontext_collect_fields, &collect))
 		return fail(err, "bad_json", "frame is not valid JSON");
 	if (!is_object)
 		return fail(err, "bad_json", "frame is not a JSON object");

@@ -182,6 +182,16 @@ static int scan_literal(struct scan *s, const char *word)
 
 static int scan_value(struct scan *s, int depth, jsontext_member_fn on_member, void *ctx);
 
+/* After a member or an element: 1 when ',' says another follows, 0 at the closing character,
+ * -1 for anything else. */
+static int after_item(struct scan *s, char close)
+{
+	skip_ws(s);
+	if (s->p < s->end && (*s->p == ',' || *s->p == close))
+		return *s->p++ == ',' ? 1 : 0;
+	return -1;
+}
+
 static int scan_object(struct scan *s, int depth, jsontext_member_fn on_member, void *ctx)
 {
 	s->p++;	/* '{' */
@@ -217,23 +227,16 @@ static int scan_object(struct scan *s, int depth, jsontext_member_fn on_member, 
 			if (rc)
 				return rc;
 		}
-		skip_ws(s);
-		if (s->p >= s->end)
-			return -1;
-		if (*s->p == ',') {
-			s->p++;
-			continue;
-		}
-		if (*s->p == '}') {
-			s->p++;
-			return 0;
-		}
-		return -1;
+		rc = after_item(s, '}');
+		if (rc <= 0)
+			return rc;
 	}
 }
 
 static int scan_array(struct scan *s, int depth)
 {
+	int rc;
+
 	s->p++;	/* '[' */
 	skip_ws(s);
 	if (s->p < s->end && *s->p == ']') {
@@ -244,18 +247,9 @@ static int scan_array(struct scan *s, int depth)
 		skip_ws(s);
 		if (scan_value(s, depth + 1, NULL, NULL))
 			return -1;
-		skip_ws(s);
-		if (s->p >= s->end)
-			return -1;
-		if (*s->p == ',') {
-			s->p++;
-			continue;
-		}
-		if (*s->p == ']') {
-			s->p++;
-			return 0;
-		}
-		return -1;
+		rc = after_item(s, ']');
+		if (rc <= 0)
+			return rc;
 	}
 }
 
@@ -448,5 +442,24 @@ int jsontext_parse_uint(const char *s, size_t len, int64_t *out)
 		v = v * 10 + (s[i] - '0');
 	}
 	*out = v;
+	return 0;
+}
+
+int jsontext_collect_fields(void *ctx, const char *key, size_t keylen, bool key_escaped, const char *value,
+			    size_t len)
+{
+	const struct jsontext_fields *f = ctx;
+
+	if (key_escaped)
+		return 0;
+	for (size_t i = 0; i < f->n; i++) {
+		if (strlen(f->table[i].name) == keylen && !memcmp(f->table[i].name, key, keylen)) {
+			struct json_span *slot = (struct json_span *)((char *)f->base + f->table[i].offset);
+
+			slot->p = value;
+			slot->len = len;
+			break;
+		}
+	}
 	return 0;
 }

@@ -4,6 +4,7 @@
  * store, send or publish anything (edge/inbox does).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -78,24 +79,12 @@ static bool text_span(struct json_span v)
 	       decoded_len(v) <= NOTIFICATION_MAX_TEXT;
 }
 
-static int collect_field(void *ctx, const char *key, size_t keylen, bool key_escaped, const char *value, size_t len)
-{
-	struct notification *f = ctx;
-	struct json_span *slot = NULL;
-
-	if (key_escaped)
-		return 0;
-#define FIELD(name) else if (keylen == sizeof(#name) - 1 && !memcmp(key, #name, keylen)) slot = &f->name
-	if (0) {}
-	FIELD(kind); FIELD(action); FIELD(object_type); FIELD(object_id); FIELD(actor); FIELD(title);
-	FIELD(data); FIELD(id); FIELD(ts); FIELD(to);
+#define FIELD(name) { #name, offsetof(struct notification, name) }
+static const struct jsontext_field notification_fields[] = {
+	FIELD(kind), FIELD(action), FIELD(object_type), FIELD(object_id), FIELD(actor), FIELD(title),
+	FIELD(data), FIELD(id), FIELD(ts), FIELD(to),
+};
 #undef FIELD
-	if (slot) {
-		slot->p = value;
-		slot->len = len;
-	}
-	return 0;
-}
 
 static int check_recipient(void *ctx, const char *value, size_t len)
 {
@@ -116,8 +105,10 @@ const char *notification_parse(const char *text, size_t len, struct notification
 	int64_t ts;
 	int k;
 
+	struct jsontext_fields collect = { notification_fields, sizeof(notification_fields) / sizeof(notification_fields[0]), f };
+
 	memset(f, 0, sizeof(*f));
-	if (jsontext_validate(text, len, &is_object, &value, &vlen, collect_field, f))
+	if (jsontext_validate(text, len, &is_object, &value, &vlen, jsontext_collect_fields, &collect))
 		return "not JSON";
 	if (!is_object)
 		return "a notification is a JSON object";
@@ -288,23 +279,9 @@ struct sync_fields {
 	struct json_span mute, ids, all, ts;
 };
 
-static int collect_sync(void *ctx, const char *key, size_t keylen, bool key_escaped, const char *value, size_t len)
-{
-	struct sync_fields *f = ctx;
-	struct json_span *slot = NULL;
-
-	if (key_escaped)
-		return 0;
-#define FIELD(name) else if (keylen == sizeof(#name) - 1 && !memcmp(key, #name, keylen)) slot = &f->name
-	if (0) {}
-	FIELD(mute); FIELD(ids); FIELD(all); FIELD(ts);
+#define FIELD(name) { #name, offsetof(struct sync_fields, name) }
+static const struct jsontext_field sync_field_table[] = { FIELD(mute), FIELD(ids), FIELD(all), FIELD(ts) };
 #undef FIELD
-	if (slot) {
-		slot->p = value;
-		slot->len = len;
-	}
-	return 0;
-}
 
 static int parse_sync(const char *text, size_t len, struct sync_fields *f)
 {
@@ -312,8 +289,11 @@ static int parse_sync(const char *text, size_t len, struct sync_fields *f)
 	const char *value;
 	size_t vlen;
 
+	struct jsontext_fields collect = { sync_field_table, sizeof(sync_field_table) / sizeof(sync_field_table[0]), f };
+
 	memset(f, 0, sizeof(*f));
-	return !jsontext_validate(text, len, &is_object, &value, &vlen, collect_sync, f) && is_object ? 0 : -EINVAL;
+	return !jsontext_validate(text, len, &is_object, &value, &vlen, jsontext_collect_fields, &collect) && is_object ?
+		0 : -EINVAL;
 }
 
 int notification_settings_parse(const char *text, size_t len, struct mute_list *out, int64_t *ts)

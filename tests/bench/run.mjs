@@ -4,7 +4,11 @@
 // the floor (one send() per delivery, nothing else), in this one invocation, R times each; prints
 // medians and the ratios mqedge / Mosquitto and mqedge / floor.
 //
-//   tests/bench/run.sh [--smoke] [--runs R] [--only s1,s2,...] [--out results.jsonl]
+//   tests/bench/run.sh [--smoke] [--runs R] [--only s1,s2,...] [--out results.jsonl] [--baseline BUILD_DIR]
+//
+// --baseline BUILD_DIR adds "baseline", the mqedge binary of another build (another commit, built
+// with scripts/build.sh), to every scenario mqedge runs, in the same invocation, and a table of
+// new / baseline ratios: how a change on the hot path is judged.
 //
 // run.sh puts it in a private network namespace (Mosquitto's WebSocket listener binds every
 // interface; there only loopback exists). Servers run on core 0, the load tool on core 1. --smoke
@@ -28,6 +32,12 @@ const ONLY = opt('only', null)?.split(',');
 const OUT = opt('out', null);
 const PIN = cpus().length >= 2;
 const EVENT_LOOP = opt('event-loop', null); // the edges' --event-loop (default: the edge's default)
+const BASELINE = opt('baseline', null);
+const BASELINE_BIN = BASELINE ? join(resolve(BASELINE), 'bin', 'mqedge') : null;
+if (BASELINE_BIN && !existsSync(BASELINE_BIN)) {
+  console.error(`bench: --baseline: ${BASELINE_BIN} does not exist (build that commit first)`);
+  process.exit(2);
+}
 const SERVER_CORE = ['taskset', '-c', '0'];
 const TOOL_CORE = ['taskset', '-c', '1'];
 const tmp = mkdtempSync(join(tmpdir(), 'mqedge-bench-'));
@@ -116,10 +126,10 @@ async function mosquitto({ ws = false } = {}) {
   return { proc: p, ports };
 }
 
-async function edge(brokerPort, id) {
+async function edge(brokerPort, id, bin) {
   const port = await freePort();
   const tlsPort = await freePort();
-  const p = start(`edge-${id}`, join(BIN, 'mqedge'), ['--bind', '127.0.0.1', '--port', String(port), '--tls-port', String(tlsPort),
+  const p = start(`edge-${id}`, bin, ['--bind', '127.0.0.1', '--port', String(port), '--tls-port', String(tlsPort),
     '--cert', cert, '--key', key, '--broker', `127.0.0.1:${brokerPort}`, '--edge-id', id, '--allow-anonymous',
     '--data-dir', join(tmp, `data-${id}-${port}`), '--log-level', 'warn', ...(EVENT_LOOP ? ['--event-loop', EVENT_LOOP] : [])]);
   await waitListening(port, `edge ${id}`);
@@ -134,7 +144,8 @@ async function system(kind, { edges = 1 } = {}) {
   }
   const b = await mosquitto();
   const es = [];
-  for (let i = 0; i < edges; i++) es.push(await edge(b.ports.mqtt, `bench${i + 1}`));
+  const bin = kind === 'baseline' ? BASELINE_BIN : join(BIN, 'mqedge');
+  for (let i = 0; i < edges; i++) es.push(await edge(b.ports.mqtt, `bench${i + 1}`, bin));
   await delay(300); // the edges' first broker connect (a clean one, then the persistent one)
   return {
     kind, pids: [...es.map((e) => pidOf(e.proc)), pidOf(b.proc)], broker: b.ports.mqtt,
@@ -260,7 +271,8 @@ const table = [];
 for (const sc of scenarios) {
   if (ONLY && !ONLY.some((o) => sc.id.startsWith(o))) continue;
   const row = { sc, by: {} };
-  for (const kind of sc.systems) {
+  const systems = BASELINE && sc.systems.includes('mqedge') ? ['mqedge', 'baseline', ...sc.systems.slice(1)] : sc.systems;
+  for (const kind of systems) {
     process.stderr.write(`bench: ${sc.id} ${sc.title}: ${kind} x${RUNS}\n`);
     try {
       row.by[kind] = summary(await measure(sc, kind));
@@ -304,22 +316,39 @@ for (const { sc, by } of table) {
   lines.push(`| ${sc.id} ${sc.title} | ${sc.idle ? '—' : ratio(m.dpcpu, q?.dpcpu)} | ${sc.idle ? '—' : ratio(m.us, f?.us)} | ` +
     `${sc.idle ? '—' : ratio(m.p50, q?.p50)} | ${sc.idle ? '—' : ratio(m.p99, q?.p99)} | ${sc.idle ? ratio(m.kb_idle, q?.kb_idle) : '—'} | ${sc.idle ? ratio(m.setup_us, q?.setup_us) : '—'} |`);
 }
+if (BASELINE) {
+  lines.push('');
+  lines.push(`against the baseline build ${BASELINE} (same run):`);
+  lines.push('');
+  lines.push('| scenario | deliveries per CPU-s, new / baseline | µs per delivery, new / baseline | p50, new / baseline | p99, new / baseline | KB per idle conn, new / baseline | set-up CPU, new / baseline |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|');
+  for (const { sc, by } of table) {
+    const m = by.mqedge;
+    const b = by.baseline;
+    if (!m || !b) continue;
+    lines.push(`| ${sc.id} ${sc.title} | ${sc.idle ? '—' : ratio(m.dpcpu, b.dpcpu)} | ${sc.idle ? '—' : ratio(m.us, b.us)} | ` +
+      `${sc.idle ? '—' : ratio(m.p50, b.p50)} | ${sc.idle ? '—' : ratio(m.p99, b.p99)} | ${sc.idle ? ratio(m.kb_idle, b.kb_idle) : '—'} | ${sc.idle ? ratio(m.setup_us, b.setup_us) : '—'} |`);
+  }
+}
 console.log(lines.join('\n'));
 
-// scenario 7: the inbox (its own driver)
+// scenario 7: the inbox (its own driver), for the baseline build too when there is one
 if (!ONLY || ONLY.some((o) => 's7'.startsWith(o))) {
-  process.stderr.write('bench: s7 inbox store rate and backlog replay\n');
-  const args = [join(ROOT, 'tests', 'bench', 'inbox-bench.mjs'), '--runs', String(RUNS)];
-  if (SMOKE) args.push('--notifications', '2000', '--backlog', '200');
-  const r = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MQEDGE_BIN: join(BIN, 'mqedge') } });
-  let out = '';
-  let err = '';
-  r.stdout.on('data', (d) => (out += d));
-  r.stderr.on('data', (d) => (err += d));
-  const code = await new Promise((res) => r.on('exit', res));
-  if (code !== 0) problems.push(`s7 inbox: exit ${code}: ${err.slice(-500)}`);
-  if (OUT) appendFileSync(OUT, out);
-  console.log(`\ns7 ${err.trim().split('\n').filter((l) => l.startsWith('inbox:')).pop() ?? '(no summary)'}`);
+  const builds = [['mqedge', join(BIN, 'mqedge')], ...(BASELINE ? [['baseline', BASELINE_BIN]] : [])];
+  for (const [name, bin] of builds) {
+    process.stderr.write(`bench: s7 inbox store rate and backlog replay: ${name}\n`);
+    const args = [join(ROOT, 'tests', 'bench', 'inbox-bench.mjs'), '--runs', String(RUNS)];
+    if (SMOKE) args.push('--notifications', '2000', '--backlog', '200');
+    const r = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MQEDGE_BIN: bin } });
+    let out = '';
+    let err = '';
+    r.stdout.on('data', (d) => (out += d));
+    r.stderr.on('data', (d) => (err += d));
+    const code = await new Promise((res) => r.on('exit', res));
+    if (code !== 0) problems.push(`s7 inbox ${name}: exit ${code}: ${err.slice(-500)}`);
+    if (OUT) appendFileSync(OUT, out);
+    console.log(`\ns7 ${name} ${err.trim().split('\n').filter((l) => l.startsWith('inbox:')).pop() ?? '(no summary)'}`);
+  }
 }
 
 if (problems.length) {

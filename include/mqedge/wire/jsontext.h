@@ -41,6 +41,21 @@ typedef int (*jsontext_member_fn)(void *ctx, const char *key, size_t keylen, boo
 int jsontext_validate(const char *buf, size_t len, bool *is_object, const char **value,
 		      size_t *valuelen, jsontext_member_fn on_member, void *ctx);
 
+/* Member spans by name: a table of names and where each one's span goes (an offset into the
+ * caller's struct of json_spans). Pass jsontext_collect_fields as on_member with a struct
+ * jsontext_fields as ctx; members with escaped keys or names not in the table are skipped. */
+struct jsontext_field {
+	const char *name;
+	size_t offset;		/* offsetof(the caller's struct, its json_span member) */
+};
+struct jsontext_fields {
+	const struct jsontext_field *table;
+	size_t n;
+	void *base;		/* the caller's struct */
+};
+int jsontext_collect_fields(void *ctx, const char *key, size_t keylen, bool key_escaped, const char *value,
+			    size_t len);
+
 /* Validates buf[0..len) like jsontext_validate; when it is a top-level array, calls fn with each
  * element's exact span (fn returning non-zero stops and is returned). Returns 0, -1 when not valid
  * JSON, or fn's value. *is_array tells whether the value was an array. */
