@@ -19,12 +19,12 @@
 #include "mqedge/base/log.h"
 #include "mqedge/bridge/bridge.h"
 #include "mqtt_loop.h"
+#include "pubq.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define MISC_INTERVAL_MS 1000
 #define READ_BURST 256		/* packets read per readable event before yielding to the loop */
-#define MID_SLOTS 65536
 
 enum state { ST_WIPING, ST_CONNECTING, ST_UP, ST_STOPPING, ST_STOPPED };
 
@@ -34,15 +34,6 @@ struct bridge_sub {
 	int mid;		/* of the SUBSCRIBE in flight, or -1 */
 	bool active;		/* SUBACKed in the current session */
 	char topic[];
-};
-
-/* A publish waiting for the broker to come back. */
-struct queued_pub {
-	struct queued_pub *next;
-	void *cookie;
-	bool retain;
-	size_t topic_len, len;
-	char data[];		/* topic, NUL, payload */
 };
 
 /* A topic dropped while the broker was away: the persistent session still has it. */
@@ -60,19 +51,13 @@ struct bridge {
 	char *host, *username, *password, *cafile, *client_id;
 	char *status_topic, *online_payload, *offline_payload;
 	int port, keepalive;
-	size_t max_pending, max_pending_bytes;
 	bool keep_session, ack_after_batch;
 	struct bridge_hooks hooks;
 	void *ctx;
 
 	struct bridge_sub *subs;
 	struct stale_topic *stale;
-	struct queued_pub *queue_head, *queue_tail;
-	size_t queue_count, queue_bytes;
-	/* cookie per in-flight mid; MQTT mids are 16-bit so the table is direct-mapped */
-	void **inflight;
-	bool *inflight_used;
-	size_t inflight_count;
+	struct pubq pubq;	/* queued while away, and in flight until PUBACK */
 	struct bridge_stats stats;
 };
 
@@ -169,11 +154,7 @@ static void send_publish(struct bridge *b, const char *topic, const void *payloa
 	rc = mosquitto_publish(b->mosq, &mid, topic, (int)len, payload, 1, retain);
 	if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN) {
 		/* NO_CONN: libmosquitto kept the QoS 1 message and resends it after reconnecting */
-		if (mid > 0 && mid < MID_SLOTS && !b->inflight_used[mid]) {
-			b->inflight_used[mid] = true;
-			b->inflight[mid] = cookie;
-			b->inflight_count++;
-		}
+		pubq_inflight_add(&b->pubq, mid, cookie);
 		b->stats.publishes++;
 		return;
 	}
@@ -215,7 +196,7 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags)
 	b->backoff_ms = BACKOFF_MIN_MS;
 	b->stats.connects++;
 	log_info("mqtt_connected", "host=%s port=%d session_present=%d subs=%zu queued=%zu", b->host,
-		 b->port, flags & 1, b->stats.subscriptions, b->queue_count);
+		 b->port, flags & 1, b->stats.subscriptions, b->pubq.count);
 	while (b->stale) {
 		struct stale_topic *st = b->stale;
 
@@ -227,16 +208,8 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags)
 		subscribe_one(b, s);
 	if (b->status_topic)
 		send_publish(b, b->status_topic, b->online_payload, strlen(b->online_payload), true, NULL);
-	while (b->queue_head) {
-		struct queued_pub *q = b->queue_head;
-
-		b->queue_head = q->next;
-		b->queue_count--;
-		b->queue_bytes -= q->len;
-		send_publish(b, q->data, q->data + q->topic_len + 1, q->len, q->retain, q->cookie);
-		free(q);
-	}
-	b->queue_tail = NULL;
+	for (struct pubq_item *q; (q = pubq_pop(&b->pubq)); free(q))
+		send_publish(b, pubq_item_topic(q), pubq_item_payload(q), q->len, q->retain, q->cookie);
 	if (b->hooks.on_state)
 		b->hooks.on_state(b->ctx, true);
 }
@@ -295,12 +268,8 @@ static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid)
 	void *cookie;
 
 	(void)mosq;
-	if (mid <= 0 || mid >= MID_SLOTS || !b->inflight_used[mid])
+	if (!pubq_inflight_take(&b->pubq, mid, &cookie))
 		return;
-	cookie = b->inflight[mid];
-	b->inflight_used[mid] = false;
-	b->inflight[mid] = NULL;
-	b->inflight_count--;
 	if (cookie && b->hooks.on_published)
 		b->hooks.on_published(b->ctx, cookie, 0);
 }
@@ -430,8 +399,6 @@ struct bridge *bridge_create(struct bridge_loop *loop, const struct bridge_optio
 	b->ctx = ctx;
 	b->port = opt->port;
 	b->keepalive = opt->keepalive;
-	b->max_pending = opt->max_pending;
-	b->max_pending_bytes = opt->max_pending_bytes;
 	b->backoff_ms = BACKOFF_MIN_MS;
 	b->keep_session = opt->keep_session;
 	b->ack_after_batch = opt->ack_after_batch;
@@ -443,9 +410,9 @@ struct bridge *bridge_create(struct bridge_loop *loop, const struct bridge_optio
 	b->status_topic = dup_or_null(opt->status_topic, &failed);
 	b->online_payload = dup_or_null(opt->online_payload ? opt->online_payload : "online", &failed);
 	b->offline_payload = dup_or_null(opt->offline_payload ? opt->offline_payload : "offline", &failed);
-	b->inflight = calloc(MID_SLOTS, sizeof(*b->inflight));
-	b->inflight_used = calloc(MID_SLOTS, sizeof(*b->inflight_used));
-	if (failed || !b->host || !b->client_id || !b->inflight || !b->inflight_used)
+	if (pubq_init(&b->pubq, opt->max_pending, opt->max_pending_bytes))
+		failed = true;
+	if (failed || !b->host || !b->client_id)
 		goto fail;
 	if (mosquitto_lib_init() != MOSQ_ERR_SUCCESS)
 		goto fail;
@@ -528,38 +495,16 @@ void bridge_unsubscribe(struct bridge *b, struct bridge_sub *s)
 int bridge_publish(struct bridge *b, const char *topic, const void *payload, size_t len,
 		   bool retain, void *cookie)
 {
-	size_t topic_len = strlen(topic);
-	struct queued_pub *q;
-
 	if (len > 256u * 1024 * 1024 || b->state == ST_STOPPING || b->state == ST_STOPPED)
 		return -EINVAL;
-	if (b->queue_count + b->inflight_count >= b->max_pending ||
-	    b->queue_bytes + len > b->max_pending_bytes) {
+	if (pubq_full(&b->pubq, len)) {
 		b->stats.publish_refused++;
 		return -ENOBUFS;
 	}
-	if (b->state == ST_UP) {
-		send_publish(b, topic, payload, len, retain, cookie);
-		after_io(b);
-		return 0;
-	}
-	q = malloc(sizeof(*q) + topic_len + 1 + len);
-	if (!q)
-		return -ENOMEM;
-	q->next = NULL;
-	q->cookie = cookie;
-	q->retain = retain;
-	q->topic_len = topic_len;
-	q->len = len;
-	memcpy(q->data, topic, topic_len + 1);
-	memcpy(q->data + topic_len + 1, payload, len);
-	if (b->queue_tail)
-		b->queue_tail->next = q;
-	else
-		b->queue_head = q;
-	b->queue_tail = q;
-	b->queue_count++;
-	b->queue_bytes += len;
+	if (b->state != ST_UP)
+		return pubq_push(&b->pubq, topic, payload, len, retain, cookie);
+	send_publish(b, topic, payload, len, retain, cookie);
+	after_io(b);
 	return 0;
 }
 
@@ -584,31 +529,21 @@ bool bridge_is_up(const struct bridge *b)
 void bridge_get_stats(const struct bridge *b, struct bridge_stats *out)
 {
 	*out = b->stats;
-	out->pending = b->queue_count + b->inflight_count;
+	out->pending = pubq_pending(&b->pubq);
 }
 
+static void abandon_one(void *ctx, void *cookie)
+{
+	struct bridge *b = ctx;
+
+	if (b->hooks.on_published)
+		b->hooks.on_published(b->ctx, cookie, -1);
+}
+
+/* Everything owed is abandoned: each cookie's publish is reported failed. */
 static void abandon_all(struct bridge *b)
 {
-	while (b->queue_head) {
-		struct queued_pub *q = b->queue_head;
-
-		b->queue_head = q->next;
-		if (q->cookie && b->hooks.on_published)
-			b->hooks.on_published(b->ctx, q->cookie, -1);
-		free(q);
-	}
-	b->queue_tail = NULL;
-	b->queue_count = 0;
-	b->queue_bytes = 0;
-	for (int mid = 0; mid < MID_SLOTS && b->inflight_count; mid++) {
-		if (!b->inflight_used[mid])
-			continue;
-		b->inflight_used[mid] = false;
-		b->inflight_count--;
-		if (b->inflight[mid] && b->hooks.on_published)
-			b->hooks.on_published(b->ctx, b->inflight[mid], -1);
-		b->inflight[mid] = NULL;
-	}
+	pubq_abandon(&b->pubq, abandon_one, b);
 }
 
 void bridge_stop(struct bridge *b)
@@ -657,8 +592,7 @@ void bridge_destroy(struct bridge *b)
 	if (b->mosq)
 		mosquitto_destroy(b->mosq);
 	mosquitto_lib_cleanup();
-	free(b->inflight);
-	free(b->inflight_used);
+	pubq_fini(&b->pubq);
 	free(b->host);
 	free(b->username);
 	free(b->password);

@@ -24,7 +24,7 @@ only libwebsockets.h edge/server/server.c edge/server/ws_session.c edge/server/h
 	edge/server/edge.h bridge/mqtt_loop.c
 only mosquitto.h bridge/mqtt_client.c
 only jwt.h edge/server/auth.c
-only sqlite3.h edge/inbox/inbox.c edge/inbox/checkpoint.c
+only sqlite3.h edge/inbox/inbox.c edge/inbox/inbox_int.h edge/inbox/retention.c edge/inbox/checkpoint.c
 only cjson/cJSON.h edge/server/auth.c
 only ev.h edge/server/server.c
 only openssl/ edge/server/ws_session.c

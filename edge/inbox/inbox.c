@@ -1,6 +1,7 @@
 /*
- * inbox.c - the only SQLite user: open and migrate, grouped writes, backlog and page queries,
- * read marks, settings, pruning. Owns: the database handle and its prepared statements.
+ * inbox.c - the store on the loop thread: open and migrate, grouped writes, backlog and page
+ * queries, read marks, settings (pruning is retention.c, WAL checkpoints checkpoint.c).
+ * Owns: the database handle and its prepared statements.
  * Must not: know about sessions, frames or the broker (notify.c decides what to store and when
  * acknowledging is safe).
  */
@@ -12,17 +13,10 @@
 #include <time.h>
 
 #include "checkpoint.h"
+#include "inbox_int.h"
 #include "mqedge/base/log.h"
-#include "mqedge/base/siphash.h"
-#include "mqedge/inbox/inbox.h"
 
 #define BUSY_TIMEOUT_MS 100	/* the loop waits at most this long for a lock held by another process */
-
-enum stmt_id {
-	S_BEGIN, S_COMMIT, S_ROLLBACK, S_PUT, S_EACH, S_PAGE, S_UNREAD, S_MARK, S_MARK_BCAST,
-	S_MARK_ALL, S_MARK_ALL_BCAST, S_SETTINGS_PUT, S_SETTINGS_GET, S_SETTINGS_EACH, S_AGED, S_DELETE, S_DELETE_READS,
-	S_CAP, S_CAP_OLDER, S_SERVED_ADD, S_SERVED_EACH, S_COUNT, S_SEQ_OF, S_COUNT_
-};
 
 static const char *const sql[S_COUNT_] = {
 	[S_BEGIN] = "BEGIN",
@@ -92,22 +86,6 @@ static const char *const migrations[INBOX_SCHEMA_VERSION] = {
 	"CREATE TABLE served (user TEXT PRIMARY KEY) WITHOUT ROWID;",
 };
 
-/* Users written to since the last prune: only they can be over the per-user cap. */
-struct touched {
-	char **users;	/* open addressing, NULL = empty */
-	size_t cap, count;
-};
-
-struct inbox {
-	sqlite3 *db;
-	struct checkpointer *cp;	/* the WAL checkpoint thread (checkpoint.c) */
-	sqlite3_stmt *st[S_COUNT_];
-	bool in_tx;
-	struct touched touched;
-	struct inbox_stats stats;
-	char last_error[256];
-};
-
 static int64_t now_us(void)
 {
 	struct timespec ts;
@@ -117,7 +95,7 @@ static int64_t now_us(void)
 }
 
 /* Records and translates an SQLite failure (the library's own code is logged too). */
-static int fail(struct inbox *ib, int rc, const char *what)
+int inbox__fail(struct inbox *ib, int rc, const char *what)
 {
 	ib->stats.errors++;
 	snprintf(ib->last_error, sizeof(ib->last_error), "%s: %s", what, sqlite3_errmsg(ib->db));
@@ -136,7 +114,7 @@ static int fail(struct inbox *ib, int rc, const char *what)
 	}
 }
 
-static sqlite3_stmt *use(struct inbox *ib, enum stmt_id id)
+sqlite3_stmt *inbox__use(struct inbox *ib, enum stmt_id id)
 {
 	sqlite3_stmt *s = ib->st[id];
 
@@ -147,47 +125,10 @@ static sqlite3_stmt *use(struct inbox *ib, enum stmt_id id)
 
 static int exec_one(struct inbox *ib, enum stmt_id id, const char *what)
 {
-	int rc = sqlite3_step(use(ib, id));
+	int rc = sqlite3_step(inbox__use(ib, id));
 
 	sqlite3_reset(ib->st[id]);
-	return rc == SQLITE_DONE ? 0 : fail(ib, rc, what);
-}
-
-static void touched_add(struct touched *t, const char *user)
-{
-	size_t i;
-
-	if (t->count * 2 >= t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 64;
-		char **nu = calloc(ncap, sizeof(*nu));
-
-		if (!nu)
-			return;	/* the cap is enforced at the next touch of this user instead */
-		for (size_t j = 0; j < t->cap; j++) {
-			if (!t->users[j])
-				continue;
-			for (i = siphash(t->users[j], strlen(t->users[j])) & (ncap - 1); nu[i]; i = (i + 1) & (ncap - 1))
-				;
-			nu[i] = t->users[j];
-		}
-		free(t->users);
-		t->users = nu;
-		t->cap = ncap;
-	}
-	for (i = siphash(user, strlen(user)) & (t->cap - 1); t->users[i]; i = (i + 1) & (t->cap - 1))
-		if (!strcmp(t->users[i], user))
-			return;
-	t->users[i] = strdup(user);
-	if (t->users[i])
-		t->count++;
-}
-
-static void touched_clear(struct touched *t)
-{
-	for (size_t i = 0; i < t->cap; i++)
-		free(t->users[i]);
-	free(t->users);
-	memset(t, 0, sizeof(*t));
+	return rc == SQLITE_DONE ? 0 : inbox__fail(ib, rc, what);
 }
 
 static int migrate(struct inbox *ib, char *err, size_t errlen)
@@ -281,11 +222,11 @@ void inbox_close(struct inbox *ib)
 	for (int i = 0; i < S_COUNT_; i++)
 		sqlite3_finalize(ib->st[i]);
 	sqlite3_close(ib->db);
-	touched_clear(&ib->touched);
+	inbox__touched_clear(&ib->touched);
 	free(ib);
 }
 
-static int begin(struct inbox *ib)
+int inbox__begin(struct inbox *ib)
 {
 	int rc;
 
@@ -306,11 +247,11 @@ int inbox_put(struct inbox *ib, const char *user, const char *id, int64_t ts, co
 	      const char *json, size_t json_len, bool read)
 {
 	sqlite3_stmt *s;
-	int rc = begin(ib);
+	int rc = inbox__begin(ib);
 
 	if (rc)
 		return rc;
-	s = use(ib, S_PUT);
+	s = inbox__use(ib, S_PUT);
 	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, ts);
@@ -320,13 +261,13 @@ int inbox_put(struct inbox *ib, const char *user, const char *id, int64_t ts, co
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
-		return fail(ib, rc, "put");
+		return inbox__fail(ib, rc, "put");
 	if (!sqlite3_changes(ib->db)) {
 		ib->stats.duplicates++;
 		return -EEXIST;
 	}
 	ib->stats.stored++;
-	touched_add(&ib->touched, user);
+	inbox__touched_add(&ib->touched, user);
 	return 0;
 }
 
@@ -365,14 +306,14 @@ static int visit_rows(struct inbox *ib, sqlite3_stmt *s, inbox_row_fn fn, void *
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail(ib, rc, what);
+		return inbox__fail(ib, rc, what);
 	return n;
 }
 
 int inbox_each(struct inbox *ib, const char *user, bool unread_only, int64_t after_seq, int limit,
 	       inbox_row_fn fn, void *ctx)
 {
-	sqlite3_stmt *s = use(ib, S_EACH);
+	sqlite3_stmt *s = inbox__use(ib, S_EACH);
 
 	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, after_seq);
@@ -383,7 +324,7 @@ int inbox_each(struct inbox *ib, const char *user, bool unread_only, int64_t aft
 
 int inbox_page(struct inbox *ib, const char *user, int64_t before_seq, int limit, inbox_row_fn fn, void *ctx)
 {
-	sqlite3_stmt *s = use(ib, S_PAGE);
+	sqlite3_stmt *s = inbox__use(ib, S_PAGE);
 
 	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, before_seq > 0 ? before_seq : INT64_MAX);
@@ -393,7 +334,7 @@ int inbox_page(struct inbox *ib, const char *user, int64_t before_seq, int limit
 
 int64_t inbox_seq_of(struct inbox *ib, const char *user, const char *id)
 {
-	sqlite3_stmt *s = use(ib, S_SEQ_OF);
+	sqlite3_stmt *s = inbox__use(ib, S_SEQ_OF);
 	int64_t seq = 0;
 	int rc;
 
@@ -403,12 +344,12 @@ int64_t inbox_seq_of(struct inbox *ib, const char *user, const char *id)
 	if (rc == SQLITE_ROW)
 		seq = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? seq : fail(ib, rc, "seq_of");
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? seq : inbox__fail(ib, rc, "seq_of");
 }
 
 int64_t inbox_unread_count(struct inbox *ib, const char *user)
 {
-	sqlite3_stmt *s = use(ib, S_UNREAD);
+	sqlite3_stmt *s = inbox__use(ib, S_UNREAD);
 	int64_t n;
 	int rc;
 
@@ -416,30 +357,30 @@ int64_t inbox_unread_count(struct inbox *ib, const char *user)
 	rc = sqlite3_step(s);
 	n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 	sqlite3_reset(s);
-	return rc == SQLITE_ROW ? n : fail(ib, rc, "unread");
+	return rc == SQLITE_ROW ? n : inbox__fail(ib, rc, "unread");
 }
 
-static int step_changes(struct inbox *ib, sqlite3_stmt *s, const char *what)
+int inbox__step_changes(struct inbox *ib, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? sqlite3_changes(ib->db) : fail(ib, rc, what);
+	return rc == SQLITE_DONE ? sqlite3_changes(ib->db) : inbox__fail(ib, rc, what);
 }
 
 int inbox_mark_read(struct inbox *ib, const char *user, const char *const *ids, size_t n)
 {
-	int changed = 0, rc = begin(ib);
+	int changed = 0, rc = inbox__begin(ib);
 
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
 		for (enum stmt_id id = S_MARK; id <= S_MARK_BCAST; id++) {
-			sqlite3_stmt *s = use(ib, id);
+			sqlite3_stmt *s = inbox__use(ib, id);
 
 			sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
 			sqlite3_bind_text(s, 2, ids[i], -1, SQLITE_STATIC);
-			if ((rc = step_changes(ib, s, "mark_read")) < 0)
+			if ((rc = inbox__step_changes(ib, s, "mark_read")) < 0)
 				return rc;
 			changed += rc;
 		}
@@ -450,16 +391,16 @@ int inbox_mark_read(struct inbox *ib, const char *user, const char *const *ids, 
 
 int inbox_mark_all_read(struct inbox *ib, const char *user, int64_t upto_ts)
 {
-	int changed = 0, rc = begin(ib);
+	int changed = 0, rc = inbox__begin(ib);
 
 	if (rc)
 		return rc;
 	for (enum stmt_id id = S_MARK_ALL; id <= S_MARK_ALL_BCAST; id++) {
-		sqlite3_stmt *s = use(ib, id);
+		sqlite3_stmt *s = inbox__use(ib, id);
 
 		sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 2, upto_ts);
-		if ((rc = step_changes(ib, s, "mark_all_read")) < 0)
+		if ((rc = inbox__step_changes(ib, s, "mark_all_read")) < 0)
 			return rc;
 		changed += rc;
 	}
@@ -470,21 +411,21 @@ int inbox_mark_all_read(struct inbox *ib, const char *user, int64_t upto_ts)
 int inbox_settings_put(struct inbox *ib, const char *user, const char *json, size_t len, int64_t ts)
 {
 	sqlite3_stmt *s;
-	int rc = begin(ib);
+	int rc = inbox__begin(ib);
 
 	if (rc)
 		return rc;
-	s = use(ib, S_SETTINGS_PUT);
+	s = inbox__use(ib, S_SETTINGS_PUT);
 	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, json, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, ts);
-	rc = step_changes(ib, s, "settings_put");
+	rc = inbox__step_changes(ib, s, "settings_put");
 	return rc < 0 ? rc : 0;
 }
 
 int inbox_settings_get(struct inbox *ib, const char *user, char **json, int64_t *ts)
 {
-	sqlite3_stmt *s = use(ib, S_SETTINGS_GET);
+	sqlite3_stmt *s = inbox__use(ib, S_SETTINGS_GET);
 	int rc;
 
 	*json = NULL;
@@ -500,12 +441,12 @@ int inbox_settings_get(struct inbox *ib, const char *user, char **json, int64_t 
 		return text && !*json ? -EIO : 0;
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : fail(ib, rc, "settings_get");
+	return rc == SQLITE_DONE ? 0 : inbox__fail(ib, rc, "settings_get");
 }
 
 int inbox_settings_each(struct inbox *ib, void (*fn)(void *ctx, const char *user, const char *json), void *ctx)
 {
-	sqlite3_stmt *s = use(ib, S_SETTINGS_EACH);
+	sqlite3_stmt *s = inbox__use(ib, S_SETTINGS_EACH);
 	int rc, n = 0;
 
 	/* the callback may write (mark read): copy each row out of the statement first */
@@ -520,128 +461,24 @@ int inbox_settings_each(struct inbox *ib, void (*fn)(void *ctx, const char *user
 		n++;
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? n : fail(ib, rc, "settings_each");
-}
-
-static int delete_seq(struct inbox *ib, int64_t seq)
-{
-	for (enum stmt_id id = S_DELETE; id <= S_DELETE_READS; id++) {
-		sqlite3_stmt *s = use(ib, id);
-		int rc;
-
-		sqlite3_bind_int64(s, 1, seq);
-		if ((rc = step_changes(ib, s, "prune")) < 0)
-			return rc;
-	}
-	return 0;
-}
-
-#define PRUNE_BATCH_MAX 512
-
-/* Runs s (a bound SELECT of seqs, at most PRUNE_BATCH_MAX rows) and deletes those rows.
- * Returns how many were deleted, or an error. */
-static int delete_selected(struct inbox *ib, sqlite3_stmt *s, const char *what)
-{
-	int64_t seqs[PRUNE_BATCH_MAX];
-	int n = 0, rc;
-
-	while (n < PRUNE_BATCH_MAX && (rc = sqlite3_step(s)) == SQLITE_ROW)
-		seqs[n++] = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (n < PRUNE_BATCH_MAX && rc != SQLITE_DONE)
-		return fail(ib, rc, what);
-	for (int i = 0; i < n; i++)
-		if ((rc = delete_seq(ib, seqs[i])) < 0)
-			return rc;
-	return n;
-}
-
-int inbox_prune(struct inbox *ib, int64_t now_ms, int64_t max_age_ms, int64_t max_per_user, int budget)
-{
-	int deleted = 0, rc;
-	sqlite3_stmt *s;
-
-	if (ib->in_tx && (rc = inbox_commit(ib)) < 0)
-		return rc;
-	if ((rc = begin(ib)) < 0)
-		return rc;
-	if (budget > PRUNE_BATCH_MAX)
-		budget = PRUNE_BATCH_MAX;
-	/* by age */
-	s = use(ib, S_AGED);
-	sqlite3_bind_int64(s, 1, now_ms - max_age_ms);
-	sqlite3_bind_int(s, 2, budget);
-	if ((rc = delete_selected(ib, s, "prune_age")) < 0)
-		return rc;
-	deleted += rc;
-	/* by count, for users written to since the last prune */
-	for (size_t i = 0; i < ib->touched.cap && deleted < budget; i++) {
-		const char *user = ib->touched.users[i];
-		int64_t cut;
-
-		if (!user)
-			continue;
-		s = use(ib, S_CAP);
-		sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, max_per_user - 1);
-		rc = sqlite3_step(s);
-		cut = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-		sqlite3_reset(s);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return fail(ib, rc, "prune_cap");
-		if (cut) {
-			/* delete the user's rows older than cut, oldest first, within budget */
-			s = use(ib, S_CAP_OLDER);
-			sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(s, 2, cut);
-			sqlite3_bind_int(s, 3, budget - deleted);
-			if ((rc = delete_selected(ib, s, "prune_cap")) < 0)
-				return rc;
-			deleted += rc;
-			if (deleted >= budget)
-				break;	/* this user may still be over: keep it touched */
-		}
-		free(ib->touched.users[i]);
-		ib->touched.users[i] = NULL;
-		ib->touched.count--;
-	}
-	/* a removed slot can break probe chains: rebuild the set when anything was removed */
-	if (ib->touched.count == 0) {
-		touched_clear(&ib->touched);
-	} else {
-		struct touched old = ib->touched;
-
-		memset(&ib->touched, 0, sizeof(ib->touched));
-		for (size_t i = 0; i < old.cap; i++)
-			if (old.users[i])
-				touched_add(&ib->touched, old.users[i]);
-		touched_clear(&old);
-	}
-	if ((rc = inbox_commit(ib)) < 0)
-		return rc;
-	ib->stats.pruned += (uint64_t)deleted;
-	s = use(ib, S_COUNT);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		ib->stats.rows = (uint64_t)sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return deleted;
+	return rc == SQLITE_DONE ? n : inbox__fail(ib, rc, "settings_each");
 }
 
 int inbox_served_add(struct inbox *ib, const char *user)
 {
 	sqlite3_stmt *s;
-	int rc = begin(ib);
+	int rc = inbox__begin(ib);
 
 	if (rc)
 		return rc;
-	s = use(ib, S_SERVED_ADD);
+	s = inbox__use(ib, S_SERVED_ADD);
 	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
-	return step_changes(ib, s, "served_add");	/* 1 when new */
+	return inbox__step_changes(ib, s, "served_add");	/* 1 when new */
 }
 
 int inbox_served_each(struct inbox *ib, void (*fn)(void *ctx, const char *user), void *ctx)
 {
-	sqlite3_stmt *s = use(ib, S_SERVED_EACH);
+	sqlite3_stmt *s = inbox__use(ib, S_SERVED_EACH);
 	int rc, n = 0;
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -649,7 +486,7 @@ int inbox_served_each(struct inbox *ib, void (*fn)(void *ctx, const char *user),
 		n++;
 	}
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? n : fail(ib, rc, "served_each");
+	return rc == SQLITE_DONE ? n : inbox__fail(ib, rc, "served_each");
 }
 
 void inbox_get_stats(const struct inbox *ib, struct inbox_stats *out)
