@@ -133,6 +133,7 @@ async function edge(brokerPort, id, bin) {
     '--cert', cert, '--key', key, '--broker', `127.0.0.1:${brokerPort}`, '--edge-id', id, '--allow-anonymous',
     '--data-dir', join(tmp, `data-${id}-${port}`), '--log-level', 'warn', ...(EVENT_LOOP ? ['--event-loop', EVENT_LOOP] : [])]);
   await waitListening(port, `edge ${id}`);
+  await waitListening(tlsPort, `edge ${id} (TLS)`);
   return { proc: p, port, tlsPort };
 }
 
