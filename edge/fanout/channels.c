@@ -3,6 +3,7 @@
  * Owns: channel and member memory. Must not: talk to the broker (the hooks do) or touch sessions
  * beyond their embedded membership_list.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,7 @@ int channels_join(struct channels *reg, struct membership_list *ml, void *sessio
 	uint64_t h;
 	struct channel *ch;
 	struct member *m;
+	int rc;
 
 	m = find_membership(ml, topic, topic_len);
 	if (m) {
@@ -131,14 +133,15 @@ int channels_join(struct channels *reg, struct membership_list *ml, void *sessio
 		return 1;
 	}
 	if (topic_len >= UINT16_MAX || id_off + id_len > topic_len || id_len > UINT8_MAX || id_off > UINT8_MAX)
-		return -1;
+		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (!m)
-		return -1;
+		return -ENOMEM;
 	h = siphash(topic, topic_len);
 	ch = lookup(reg, h, topic, topic_len);
 	if (!ch) {
 		ch = calloc(1, sizeof(*ch) + topic_len + 1);
+		rc = -ENOMEM;
 		if (!ch)
 			goto fail;
 		ch->hash = h;
@@ -147,7 +150,7 @@ int channels_join(struct channels *reg, struct membership_list *ml, void *sessio
 		ch->id_off = (uint8_t)id_off;
 		ch->id_len = (uint8_t)id_len;
 		memcpy(ch->topic, topic, topic_len);
-		if (reg->hooks.on_first && reg->hooks.on_first(reg->ctx, ch) < 0) {
+		if (reg->hooks.on_first && (rc = reg->hooks.on_first(reg->ctx, ch)) < 0) {
 			free(ch);
 			goto fail;
 		}
@@ -167,7 +170,7 @@ int channels_join(struct channels *reg, struct membership_list *ml, void *sessio
 	return 0;
 fail:
 	free(m);
-	return -1;
+	return rc;
 }
 
 static void remove_member(struct channels *reg, struct membership_list *ml, struct member *m)

@@ -171,9 +171,12 @@ unsigned fanout_send_channel(struct fanout *fo, struct channel *ch, struct frame
 	unsigned sent = 0;
 
 	/* one frame, one reference per member: nothing is serialised or copied per member */
-	for (struct member *m = ch ? ch->members : NULL, *next; m; m = next, sent++) {
+	for (struct member *m = ch ? ch->members : NULL, *next; m; m = next) {
+		struct peer *p = m->session;
+
 		next = m->ch_next;	/* sending may close the peer, never unlink it now */
-		fanout_send(fo, m->session, f);
+		if (!p->closing && fanout_send(fo, p, f) == 0)
+			sent++;
 	}
 	return sent;
 }

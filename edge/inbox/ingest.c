@@ -47,10 +47,10 @@ static unsigned send_announcement(struct notify *n, struct frame *f, const char 
 
 	for (struct peer *p = n->fanout->peers, *next; p; p = next) {
 		next = p->next;
-		if (!p->announcements || mutes_match(n->mutes, p->name, NOTIFY_ANNOUNCEMENT, action))
+		if (!p->announcements || p->closing || mutes_match(n->mutes, p->name, NOTIFY_ANNOUNCEMENT, action))
 			continue;
-		fanout_send(n->fanout, p, f);
-		sent++;
+		if (fanout_send(n->fanout, p, f) == 0)
+			sent++;
 	}
 	return sent;
 }

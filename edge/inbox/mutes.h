@@ -20,7 +20,8 @@ struct mutes *mutes_create(void);
 void mutes_destroy(struct mutes *m);
 
 /* Replaces user's list if ts is not older than the one held (the newest settings win, as in the
- * store). An empty list keeps only the ts. Returns 0, 1 when ignored as older, or -ENOMEM. */
+ * store). An empty list keeps only the ts. Returns 0, 1 when ignored as older, -EINVAL for a user
+ * id longer than TOPICS_ID_MAX, or -ENOMEM. */
 int mutes_set(struct mutes *m, const char *user, const struct mute_entry *e, size_t n, int64_t ts);
 /* user's entries (NULL with *n 0 when none). Valid until the next mutes_set for that user. */
 const struct mute_entry *mutes_get(const struct mutes *m, const char *user, size_t *n);

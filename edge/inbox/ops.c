@@ -89,8 +89,8 @@ static int page_row(void *ctx, int64_t seq, const char *json, size_t len, bool r
 		p->more = true;	/* the row one past the page, or the size budget: say there is more */
 		return 1;
 	}
-	edge_frame_inbox_item(&p->out, p->rows == 0, json, len, read);
-	p->rows++;
+	if (edge_frame_inbox_item(&p->out, p->rows == 0, json, len, read))
+		p->rows++;
 	return p->out.oom;
 }
 

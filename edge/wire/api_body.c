@@ -12,13 +12,18 @@ int api_body_error(char *buf, const char *code, const char *message)
 	size_t mlen = strlen(message);
 	int n = snprintf(buf, API_BODY_ERROR_MAX, "{\"error\":\"%s\",\"message\":", code);
 
-	if (mlen > 200) {
-		mlen = 200;	/* never cut a UTF-8 sequence */
+	if (n < 0 || n + 4 > API_BODY_ERROR_MAX)
+		return snprintf(buf, API_BODY_ERROR_MAX, "{\"error\":\"internal\",\"message\":\"\"}");
+	if (mlen > 200)
+		mlen = 200;
+	/* cut until the escaped text fits, never inside a UTF-8 sequence */
+	for (;;) {
 		while (mlen && ((unsigned char)message[mlen] & 0xC0) == 0x80)
 			mlen--;
+		if ((size_t)n + jsontext_escaped_len(message, mlen) + 2 <= API_BODY_ERROR_MAX)
+			break;
+		mlen--;
 	}
-	if (n < 0 || (size_t)n + jsontext_escaped_len(message, mlen) + 2 > API_BODY_ERROR_MAX)
-		return snprintf(buf, API_BODY_ERROR_MAX, "{\"error\":\"%s\",\"message\":\"\"}", code);
 	n += (int)jsontext_escape(buf + n, message, mlen);
 	buf[n++] = '}';
 	buf[n] = '\0';

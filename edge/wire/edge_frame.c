@@ -174,14 +174,28 @@ size_t edge_frame_delivery(char *out, const struct delivery *d)
 
 /* ---- the inbox ---- */
 
+/* True when the object text json (starting with '{') has no members. */
+static bool empty_object(const char *json, size_t len)
+{
+	size_t i = 1;
+
+	while (i < len && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r'))
+		i++;
+	return i < len && json[i] == '}';
+}
+
 int edge_frame_notify(char *out, const char *json, size_t len, bool read)
 {
 	int h;
 
 	if (len < 2 || json[0] != '{')
 		return -1;
-	h = snprintf(out, EDGE_FRAME_NOTIFY_EXTRA, "{\"op\":\"notify\",\"read\":%s%s", read ? "true" : "false",
-		     len > 2 ? "," : "");
+	h = snprintf(out, EDGE_FRAME_NOTIFY_EXTRA, "{\"op\":\"notify\",\"read\":%s", read ? "true" : "false");
+	if (empty_object(json, len)) {
+		out[h] = '}';
+		return h + 1;
+	}
+	out[h++] = ',';
 	memcpy(out + h, json + 1, len - 1);	/* the stored object's members and its "}" */
 	return h + (int)len - 1;
 }
@@ -200,15 +214,19 @@ void edge_frame_inbox_begin(struct textbuf *b, const char *ref)
 	textbuf_puts(b, ",\"items\":[");
 }
 
-void edge_frame_inbox_item(struct textbuf *b, bool first, const char *json, size_t len, bool read)
+bool edge_frame_inbox_item(struct textbuf *b, bool first, const char *json, size_t len, bool read)
 {
 	if (len < 2 || json[0] != '{')
-		return;
+		return false;
 	textbuf_puts(b, first ? "{\"read\":" : ",{\"read\":");
 	textbuf_puts(b, read ? "true" : "false");
-	if (len > 2)
-		textbuf_puts(b, ",");
+	if (empty_object(json, len)) {
+		textbuf_puts(b, "}");
+		return true;
+	}
+	textbuf_puts(b, ",");
 	textbuf_append(b, json + 1, len - 1);
+	return true;
 }
 
 void edge_frame_inbox_end(struct textbuf *b, int64_t unread, bool more)

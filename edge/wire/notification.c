@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,31 +43,55 @@ static bool id_span(struct json_span v, char *out, size_t outlen)
 	return true;
 }
 
-/* Bytes the JSON string v (validated, with quotes) decodes to. */
+/* The code unit of the \uXXXX escape whose 'u' is at p[0], or -1; reads p[0..4] only. */
+static long hex4(const char *p, const char *end)
+{
+	long v = 0;
+
+	if (end - p < 5)
+		return -1;
+	for (int i = 1; i <= 4; i++) {
+		char c = p[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+			c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/* Bytes the JSON string v (validated, with quotes) decodes to, reading only v.p[0..v.len). */
 static size_t decoded_len(struct json_span v)
 {
+	const char *p = v.p + 1, *end = v.p + v.len - 1;	/* between the quotes */
 	size_t n = 0;
 
-	for (size_t i = 1; i + 1 < v.len; i++) {
-		unsigned cp = 0;
+	while (p < end) {
+		long cu, lo;
 
-		if (v.p[i] != '\\') {
+		if (*p != '\\') {
 			n++;
+			p++;
 			continue;
 		}
-		i++;
-		if (v.p[i] != 'u') {
-			n++;
+		if (p + 1 >= end || p[1] != 'u') {
+			n++;	/* \n, \", ... */
+			p += 2;
 			continue;
 		}
-		if (i + 4 >= v.len || sscanf(v.p + i + 1, "%4x", &cp) != 1)
+		cu = hex4(p + 1, end);
+		if (cu < 0)
 			return SIZE_MAX;
-		i += 4;
-		if (cp >= 0xD800 && cp < 0xDC00 && i + 6 < v.len && v.p[i + 1] == '\\' && v.p[i + 2] == 'u') {
-			n += 4;	/* a surrogate pair: one 4-byte character */
-			i += 6;
+		p += 6;
+		/* a high surrogate followed by a low one is one 4-byte character */
+		if (cu >= 0xD800 && cu < 0xDC00 && p + 1 < end && p[0] == '\\' && p[1] == 'u' &&
+		    (lo = hex4(p + 1, end)) >= 0xDC00 && lo < 0xE000) {
+			n += 4;
+			p += 6;
 		} else {
-			n += cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
+			n += cu < 0x80 ? 1 : cu < 0x800 ? 2 : 3;
 		}
 	}
 	return n;
@@ -125,9 +150,13 @@ const char *notification_parse(const char *text, size_t len, struct notification
 		if (f->to.p && (count < 1 || count > NOTIFICATION_MAX_RECIPIENTS))
 			return "'to' must hold 1 to 1000 user ids";
 	}
-	if (broadcast != (f->k == NOTIFY_ANNOUNCEMENT))
+	if (broadcast != (f->k == NOTIFY_ANNOUNCEMENT)) {
+		if (!with_to)	/* MQTT: the topic decides */
+			return broadcast ? "only announcements go to notify/all" :
+					   "announcements go to notify/all, not to a user";
 		return broadcast ? "'to' is required (only announcements go to everyone)" :
 				   "announcements go to everyone: no 'to'";
+	}
 	if ((f->action.p && !id_span(f->action, f->action_str, sizeof(f->action_str))) ||
 	    (f->object_type.p && !id_span(f->object_type, scratch, sizeof(scratch))) ||
 	    (f->actor.p && !id_span(f->actor, scratch, sizeof(scratch))))

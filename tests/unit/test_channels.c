@@ -3,6 +3,7 @@
  * the two-way membership links, lookup and table growth (edge/fanout/channels.c). Sessions are fakes:
  * a struct holding a membership_list.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,10 +256,10 @@ static void test_bad_spans(void)
 		CHECK(reg != NULL);
 		return;
 	}
-	CHECK(channels_join(reg, &s.ml, &s, TOPIC_ROOM, "p/room/a", 8, 7, 2, NULL) == -1);	/* past the end */
+	CHECK(channels_join(reg, &s.ml, &s, TOPIC_ROOM, "p/room/a", 8, 7, 2, NULL) == -EINVAL);	/* past the end */
 	memset(huge, 'a', sizeof(huge));
-	CHECK(channels_join(reg, &s.ml, &s, TOPIC_ROOM, huge, sizeof(huge), 0, 256, NULL) == -1);
-	CHECK(channels_join(reg, &s.ml, &s, TOPIC_ROOM, huge, sizeof(huge), 256, 1, NULL) == -1);
+	CHECK(channels_join(reg, &s.ml, &s, TOPIC_ROOM, huge, sizeof(huge), 0, 256, NULL) == -EINVAL);
+	CHECK(channels_join(reg, &s.ml, &s, TOPIC_ROOM, huge, sizeof(huge), 256, 1, NULL) == -EINVAL);
 	CHECK(channels_count(reg) == 0 && s.ml.count == 0);
 	/* hooks are optional */
 	CHECK(channels_join(reg, &s.ml, &s, TOPIC_ROOM, "p/room/a", 8, 7, 1, NULL) == 0);

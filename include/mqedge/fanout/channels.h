@@ -62,8 +62,9 @@ struct channels *channels_create(const struct channels_hooks *hooks, void *ctx);
 void channels_destroy(struct channels *reg);
 
 /* Adds session to the channel for topic (kind and id already validated by the caller).
- * Returns 0 when joined, 1 when it was already a member, -1 on OOM or a refusing hook; on 0 and
- * 1, *out (if not NULL) is the membership. */
+ * Returns 0 when joined, 1 when it was already a member, -EINVAL for a topic it cannot hold,
+ * -ENOMEM, or the negative code of a refusing on_first hook; on 0 and 1, *out (if not NULL) is
+ * the membership. */
 int channels_join(struct channels *reg, struct membership_list *ml, void *session,
 		  enum topic_kind kind, const char *topic, size_t topic_len, size_t id_off, size_t id_len,
 		  struct member **out);

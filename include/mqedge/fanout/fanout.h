@@ -107,7 +107,8 @@ int fanout_leave(struct fanout *fo, struct peer *p, enum topic_kind kind, const 
 /* Queues a reference to f for p. A full queue closes p as a slow consumer (4002). Returns 0,
  * -ENOBUFS (slow consumer) or -ENOMEM; a closing peer takes nothing and gets 0. */
 int fanout_send(struct fanout *fo, struct peer *p, struct frame *f);
-/* Sends f to every member of ch. Returns how many. */
+/* Sends f to every member of ch (NULL: none). Returns how many queued it (closing peers and
+ * peers cut off by this send do not count). */
 unsigned fanout_send_channel(struct fanout *fo, struct channel *ch, struct frame *f);
 /* Sends a copy of text (a control frame). */
 void fanout_send_text(struct fanout *fo, struct peer *p, const char *text, size_t len);

@@ -12,8 +12,8 @@
 
 #define API_BODY_ERROR_MAX 512
 
-/* {"error":CODE,"message":MESSAGE} (message escaped, cut at 200 bytes) into buf
- * (API_BODY_ERROR_MAX bytes). Returns the length. */
+/* {"error":CODE,"message":MESSAGE} into buf (API_BODY_ERROR_MAX bytes): the message escaped and
+ * cut at 200 bytes, or shorter until it fits, never inside a UTF-8 sequence. Returns the length. */
 int api_body_error(char *buf, const char *code, const char *message);
 /* {"ids":[..]}: the notifications an HTTP request created (ids are validated). */
 void api_body_ids(struct textbuf *b, const char *const *ids, size_t n);

@@ -71,7 +71,8 @@ int edge_frame_backlog(char *buf, int count, bool more);
 
 /* An inbox page: begin, one item per stored notification (newest first), end. */
 void edge_frame_inbox_begin(struct textbuf *b, const char *ref);
-void edge_frame_inbox_item(struct textbuf *b, bool first, const char *json, size_t len, bool read);
+/* Returns false (nothing written) when json is not an object's text. */
+bool edge_frame_inbox_item(struct textbuf *b, bool first, const char *json, size_t len, bool read);
 void edge_frame_inbox_end(struct textbuf *b, int64_t unread, bool more);
 
 /* {"op":"read","ids":[..]} (ids are validated notification ids) or {"op":"read","all":true,"ts":..}:
