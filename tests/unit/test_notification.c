@@ -24,19 +24,6 @@
 /* notification_content_id("mqedge/v1/user/alice/notify", {"kind":"mailbox","actor":"bob"}) */
 #define CONTENT_ID_GOLDEN "h9609b045c76d21c882d951b713d8fb1a"
 
-/*
- * A known production bug, pinned: wrong_now is the CURRENT (wrong) behaviour and must hold, so
- * the suite stays green and says so; once the bug is fixed this check fails, and the comment at
- * the call gives the correct check to put in its place.
- */
-#define KNOWN_BUG(wrong_now, what) \
-	do { \
-		bool kb_ = (wrong_now); \
-		CHECK(kb_); \
-		if (kb_) \
-			fprintf(stderr, "KNOWN BUG: %s (%s:%d)\n", (what), __FILE__, __LINE__); \
-	} while (0)
-
 #define ID64 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 #define ID100 ID64 "012345678901234567890123456789012345"
 
