@@ -119,6 +119,7 @@ void fanout_drop_queue(struct fanout *fo, struct peer *p)
 {
 	fo->stats.outq_bytes -= p->outq.bytes;
 	outq_clear(&p->outq);
+	p->over_since_us = 0;
 }
 
 void fanout_close(struct fanout *fo, struct peer *p, uint16_t code, const char *reason)
@@ -133,37 +134,55 @@ void fanout_close(struct fanout *fo, struct peer *p, uint16_t code, const char *
 	fo->ops->close(p, code, reason);
 }
 
+/* The queue of p is above the soft bound: true once it has been for longer than the timeout. */
+static bool over_too_long(struct fanout *fo, struct peer *p)
+{
+	int64_t now = clock_now_us();
+
+	if (!p->over_since_us) {
+		p->over_since_us = now;
+		return false;
+	}
+	return now - p->over_since_us > fo->opt.slow_timeout_us;
+}
+
+static int cut_off(struct fanout *fo, struct peer *p, const char *why)
+{
+	fo->stats.drop_slow_consumer++;
+	fo->stats.closed_slow++;
+	log_info("session_slow_consumer", "sess=%s user=%s queued_bytes=%zu reason=%s", p->id, p->name, p->outq.bytes, why);
+	fanout_close(fo, p, 4002, "slow consumer");
+	return -ENOBUFS;
+}
+
 int fanout_send(struct fanout *fo, struct peer *p, struct frame *f)
 {
 	int rc;
 
 	if (p->closing)
 		return 0;	/* nothing new after the close is decided */
-	rc = outq_push(&p->outq, f, fo->opt.outq_max_bytes);
-	if (rc == 0) {
-		fo->stats.deliveries++;
-		fo->stats.outq_bytes += frame_wire_len(f);
-		if (p->outq.count > 1 || p->dirty)
-			return 0;	/* a write is already on its way for a longer queue */
-		if (fo->in_burst) {
-			p->dirty = true;	/* flushed by fanout_on_batch_done when the burst ends */
-			p->dirty_next = fo->dirty;
-			fo->dirty = p;
-		} else {
-			fo->ops->wake(p);
-		}
-		return 0;
-	}
-	if (rc == -ENOBUFS) {
-		fo->stats.drop_slow_consumer++;
-		fo->stats.closed_slow++;
-		log_info("session_slow_consumer", "sess=%s user=%s queued_bytes=%zu", p->id, p->name, p->outq.bytes);
-		fanout_close(fo, p, 4002, "slow consumer");
-	} else {
+	rc = outq_push(&p->outq, f, fo->opt.outq_hard_bytes);
+	if (rc == -ENOBUFS)
+		return cut_off(fo, p, "hard_limit");
+	if (rc < 0) {
 		fo->stats.drop_nomem++;
 		fanout_close(fo, p, 1011, "out of memory");
+		return rc;
 	}
-	return rc;
+	fo->stats.deliveries++;
+	fo->stats.outq_bytes += frame_wire_len(f);
+	if (p->outq.bytes > fo->opt.outq_max_bytes && over_too_long(fo, p))
+		return cut_off(fo, p, "soft_limit_timeout");
+	if (p->outq.count > 1 || p->dirty)
+		return 0;	/* a write is already on its way for a longer queue */
+	if (fo->in_burst) {
+		p->dirty = true;	/* flushed by fanout_on_batch_done when the burst ends */
+		p->dirty_next = fo->dirty;
+		fo->dirty = p;
+	} else {
+		fo->ops->wake(p);
+	}
+	return 0;
 }
 
 unsigned fanout_send_channel(struct fanout *fo, struct channel *ch, struct frame *f)
@@ -225,6 +244,8 @@ void fanout_written(struct fanout *fo, struct peer *p, uint32_t n, size_t bytes,
 	fo->stats.writes++;
 	fo->stats.outq_bytes -= bytes;
 	outq_pop(&p->outq, n);
+	if (p->outq.bytes <= fo->opt.outq_max_bytes)
+		p->over_since_us = 0;	/* drained below the soft bound: the client keeps up */
 }
 
 /* ---- from the broker ---- */

@@ -11,11 +11,13 @@
 
 #define CLASS_HUGE 0xff
 
+/* Powers of two, so a frame never holds more than twice its payload (a queue's byte bound then
+ * bounds memory within 2x); each class keeps about 1 MiB of free frames for reuse. */
 static const struct {
 	uint32_t cap;
 	uint32_t keep;	/* free frames kept for reuse */
 } classes[] = {
-	{ 256, 4096 }, { 1024, 1024 }, { 4096, 256 }, { 16384, 64 },
+	{ 256, 4096 }, { 512, 2048 }, { 1024, 1024 }, { 2048, 512 }, { 4096, 256 }, { 8192, 128 }, { 16384, 64 },
 };
 #define N_CLASSES (sizeof(classes) / sizeof(classes[0]))
 

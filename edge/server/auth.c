@@ -53,9 +53,9 @@ static bool valid_pattern(const char *s)
 }
 
 /* One block: struct, pointer arrays, strings. Absent "pub" aliases "rooms"; absent "dm" is "*". */
-static struct perms *perms_build(const cJSON *lists[PERM_COUNT])
+static struct perms *perms_build(const cJSON *lists[PERM_COUNT], const char *info)
 {
-	size_t n_ptrs = 0, n_chars = 0;
+	size_t n_ptrs = 0, n_chars = info ? strlen(info) + 1 : 0;
 	struct perms *p;
 	const char **ptrs;
 	char *chars;
@@ -87,6 +87,11 @@ static struct perms *perms_build(const cJSON *lists[PERM_COUNT])
 			chars += len;
 			p->counts[k]++;
 		}
+	}
+	if (info) {
+		p->info_len = strlen(info);
+		memcpy(chars, info, p->info_len + 1);
+		p->info = chars;
 	}
 	if (!lists[PERM_PUB]) {
 		p->lists[PERM_PUB] = p->lists[PERM_ROOMS];
@@ -207,7 +212,7 @@ struct auth *auth_create(const struct edge_config *cfg, char *err, size_t errlen
 		goto fail;
 	}
 	lists[PERM_ROOMS] = anon;
-	a->anonymous = perms_build(lists);
+	a->anonymous = perms_build(lists, NULL);
 	cJSON_Delete(anon);
 	if (!a->anonymous)
 		goto nomem;
@@ -273,7 +278,8 @@ enum auth_result auth_verify(struct auth *a, const char *token, int64_t now_s, s
 	jwt_t *jwt = NULL;
 	char *grants_json = NULL;
 	cJSON *claims = NULL;
-	const cJSON *sub, *exp, *nbf, *kind, *lists[PERM_COUNT];
+	const cJSON *sub, *exp, *nbf, *kind, *info, *lists[PERM_COUNT];
+	char *info_text = NULL;	/* cJSON_free */
 	int jrc;
 
 	memset(out, 0, sizeof(*out));
@@ -323,11 +329,16 @@ enum auth_result auth_verify(struct auth *a, const char *token, int64_t now_s, s
 		if (lists[k] && !pattern_list_ok(lists[k]))
 			goto done;
 	}
+	info = cJSON_GetObjectItemCaseSensitive(claims, "info");
+	if (info) {
+		if (!cJSON_IsObject(info) || !(info_text = cJSON_PrintUnformatted(info)) || strlen(info_text) > AUTH_INFO_MAX)
+			goto done;
+	}
 	if (exp && exp->valuedouble <= (double)now_s) {
 		rc = AUTH_EXPIRED;
 		goto done;
 	}
-	out->perms = perms_build(lists);
+	out->perms = perms_build(lists, info_text);
 	if (!out->perms) {
 		rc = AUTH_NOMEM;
 		goto done;
@@ -337,6 +348,7 @@ enum auth_result auth_verify(struct auth *a, const char *token, int64_t now_s, s
 	out->exp = exp ? (int64_t)exp->valuedouble : 0;
 	rc = AUTH_OK;
 done:
+	cJSON_free(info_text);
 	cJSON_Delete(claims);
 	free(grants_json);
 	jwt_free(jwt);

@@ -23,7 +23,12 @@ struct perms {
 	uint32_t refs;
 	uint32_t counts[PERM_COUNT];
 	const char **lists[PERM_COUNT];
+	const char *info;	/* the token's public "info" object as compact JSON, or NULL */
+	size_t info_len;
 };
+
+/* The largest "info" claim accepted (compact JSON bytes), shown to a room's members by presence. */
+#define AUTH_INFO_MAX 512
 
 enum auth_result {
 	AUTH_OK = 0,

@@ -67,9 +67,14 @@ static const struct option_def options[] = {
 	NUM(rate, 1, 1000000, "100", "frames per second a connection may send, sustained"),
 	NUM(burst, 1, 1000000, "200", "frames a connection may send in a burst"),
 	NUM(rate_strikes, 1, 1000000, "20", "rate_limited replies before close 1008 (refill 1/s)"),
-	NUM(outq_max_bytes, 4096, 1L << 30, "1048576", "bytes queued for one slow client before close 4002"),
+	NUM(outq_max_bytes, 4096, 1L << 30, "1048576",
+	    "bytes a client may leave queued longer than slow-timeout before close 4002"),
+	NUM(outq_hard_bytes, 4096, 1L << 30, "8388608", "bytes queued for one client at any moment before close 4002 at once"),
+	NUM(slow_timeout, 1, 3600, "5", "seconds a client may stay above outq-max-bytes (a burst draining)"),
 	NUM(ping_interval, 1, 3600, "20", "seconds without a PONG before the edge sends a PING"),
 	NUM(ping_timeout, 1, 3600, "10", "seconds to wait for the PONG before closing"),
+	STR(presence_rooms, "", "comma-separated room patterns whose members are tracked across edges (presence)"),
+	NUM(presence_max_members, 1, 1000000, "1000", "users per edge and room listed by presence; bigger rooms: counts only"),
 	NUM(dedup_window, 1024, 1L << 24, "65536", "message ids remembered to drop duplicates"),
 	STR(log_level, "info", "error, warn, info or debug"),
 	STR(event_loop, "epoll", "epoll (libev under libwebsockets) or poll (libwebsockets' own loop)"),
@@ -338,6 +343,11 @@ int config_finish(struct edge_config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->ping_timeout < 1) {
 		snprintf(err, errlen, "ping-timeout must be at least 1");
+		return -1;
+	}
+	if (cfg->outq_hard_bytes < cfg->outq_max_bytes) {
+		snprintf(err, errlen, "outq-hard-bytes (%ld) must be at least outq-max-bytes (%ld)", cfg->outq_hard_bytes,
+			 cfg->outq_max_bytes);
 		return -1;
 	}
 	return 0;

@@ -58,8 +58,12 @@ struct edge_config {
 	long burst;
 	long rate_strikes;
 	long outq_max_bytes;
+	long outq_hard_bytes;
+	long slow_timeout;	/* seconds */
 	long ping_interval;
 	long ping_timeout;
+	char *presence_rooms;
+	long presence_max_members;
 	long dedup_window;
 	/* process */
 	char *log_level;

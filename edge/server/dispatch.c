@@ -130,6 +130,15 @@ void dispatch_session_closed(struct edge *e, struct session *s)
 		identity_release(&s->ident);
 		return;
 	}
+	for (struct member *m = s->peer.ml.head; m; m = m->s_next) {
+		if (m->channel->kind == TOPIC_ROOM) {
+			char room[TOPICS_ID_MAX + 1];
+
+			memcpy(room, m->channel->topic + m->channel->id_off, m->channel->id_len);
+			room[m->channel->id_len] = '\0';
+			presence_leave(&e->presence, room, s->ident.id);
+		}
+	}
 	fanout_peer_remove(&e->fanout, &s->peer);
 	while (s->acks) {
 		struct pending_ack *a = s->acks;
@@ -171,6 +180,11 @@ static void op_sub(struct edge *e, struct session *s, const struct client_op *op
 	}
 	if (rc == 0)
 		s->n_subs++;
+	if (kind == TOPIC_ROOM) {
+		m->presence_events = op->presence;
+		if (rc == 0)
+			presence_join(&e->presence, op->id, s->ident.id, s->ident.perms->info, s->ident.perms->info_len);
+	}
 	/* ok means "you will get what is published from now on": wait for the broker's SUBACK */
 	if (rc == 0 && !bridge_sub_active(m->channel->sub)) {
 		m->pending_ok = strdup(op->ref);
@@ -188,6 +202,8 @@ static void op_unsub(struct edge *e, struct session *s, const struct client_op *
 	if (m) {
 		if (m->pending_ok)	/* the sub still owed its ok: answer it before this one */
 			send_ok(e, s, m->pending_ok);
+		if (kind == TOPIC_ROOM)
+			presence_leave(&e->presence, op->id, s->ident.id);
 		fanout_leave(&e->fanout, &s->peer, kind, op->id);
 		s->n_subs--;
 	}
@@ -264,6 +280,25 @@ static void op_refresh(struct edge *e, struct session *s, const struct client_op
 	fanout_send_text(&e->fanout, &s->peer, buf, (size_t)edge_frame_ok_exp(buf, op->ref, s->ident.exp));
 }
 
+static void op_presence(struct edge *e, struct session *s, const struct client_op *op)
+{
+	struct textbuf out = { 0 };
+
+	if (!presence_room(&e->presence, op->id)) {
+		send_error(e, s, op->ref, "bad_request", "this room keeps no presence (presence-rooms)");
+		return;
+	}
+	if (!fanout_membership(&e->fanout, &s->peer, TOPIC_ROOM, op->id)) {
+		send_error(e, s, op->ref, "not_subscribed", "subscribe to the room first");
+		return;
+	}
+	if (presence_query(&e->presence, op->id, op->ref, &out) < 0 || out.oom)
+		send_error(e, s, op->ref, "internal", "could not read the room's presence");
+	else
+		fanout_send_text(&e->fanout, &s->peer, out.p, out.len);
+	textbuf_free(&out);
+}
+
 static void op_guarded_publish(struct edge *e, struct session *s, const struct client_op *op, enum perm perm,
 			       enum topic_kind kind, const char *refusal)
 {
@@ -336,6 +371,9 @@ void dispatch_frame(struct edge *e, struct session *s, const char *text, size_t 
 	case OP_TELEMETRY:
 		send_error(e, s, op.ref, "unknown_op", "telemetry is for device connections");
 		break;
+	case OP_PRESENCE:
+		op_presence(e, s, &op);
+		break;
 	case OP_INBOX:
 	case OP_READ:
 	case OP_SETTINGS:
@@ -353,7 +391,8 @@ void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const v
 {
 	struct edge *e = ctx;
 
-	fanout_on_message(&e->fanout, topic, topic_len, payload, len);
+	if (!presence_on_message(&e->presence, topic, topic_len, payload, len))
+		fanout_on_message(&e->fanout, topic, topic_len, payload, len);
 }
 
 void dispatch_on_batch_done(void *ctx)
@@ -369,6 +408,7 @@ void dispatch_on_state(void *ctx, bool up)
 
 	log_info("broker_state", "up=%d sessions=%llu", up,
 		 (unsigned long long)(e->stats.sessions_user + e->stats.sessions_device));
+	presence_on_state(&e->presence, up);
 }
 
 void dispatch_on_published(void *ctx, void *cookie, int status)
@@ -391,9 +431,9 @@ void dispatch_on_published(void *ctx, void *cookie, int status)
 void dispatch_on_subscribed(void *ctx, void *user)
 {
 	struct edge *e = ctx;
-	struct channel *ch = user;
+	struct channel *ch = user;	/* NULL for the presence and status subscriptions */
 
-	for (struct member *m = ch->members; m; m = m->ch_next) {
+	for (struct member *m = ch ? ch->members : NULL; m; m = m->ch_next) {
 		if (!m->pending_ok)
 			continue;
 		send_ok(e, session_of_peer(m->session), m->pending_ok);

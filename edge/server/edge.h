@@ -16,6 +16,7 @@
 #include "mqedge/base/idgen.h"
 #include "mqedge/fanout/fanout.h"
 #include "mqedge/inbox/notify.h"
+#include "mqedge/presence/presence.h"
 
 struct lws;
 struct lws_context;
@@ -46,6 +47,8 @@ struct edge {
 	struct idgen ids;			/* message and session ids */
 	struct fanout fanout;			/* delivery to sessions */
 	struct notify notify;			/* the offline inbox */
+	struct presence presence;		/* who is in presence rooms, across edges */
+	int64_t boot_ms;			/* start time of this run (status, presence lists) */
 	bool draining;				/* server.c: stopping; new connections refused */
 	unsigned char *write_buf;		/* ws_session.c: LWS_PRE + EDGE_WRITE_BATCH, for batched writes */
 	/* ws_session.c: the identity verified in HTTP_CONFIRM_UPGRADE, picked up by

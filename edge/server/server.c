@@ -262,7 +262,8 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 {
 	const struct edge_config *cfg = srv->cfg;
 	struct fanout_options fo = {
-		cfg->topic_prefix, (size_t)cfg->outq_max_bytes, (uint32_t)cfg->dedup_window, &srv->edge.ids,
+		cfg->topic_prefix, (size_t)cfg->outq_max_bytes, (size_t)cfg->outq_hard_bytes, cfg->slow_timeout * 1000000,
+		(uint32_t)cfg->dedup_window, &srv->edge.ids,
 	};
 	struct notify_options no = {
 		cfg->topic_prefix, cfg->data_dir, !strcmp(cfg->inbox_scope, "served"), cfg->inbox_max_per_user,
@@ -273,14 +274,20 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "getrandom failed");
 		return -EIO;
 	}
-	if (idgen_init(&srv->edge.ids, cfg->edge_id, clock_now_ms())) {
+	srv->edge.boot_ms = clock_now_ms();
+	if (idgen_init(&srv->edge.ids, cfg->edge_id, srv->edge.boot_ms)) {
 		snprintf(err, errlen, "edge id too long for message ids");
 		return -EINVAL;
 	}
 	srv->edge.auth = auth_create(cfg, err, errlen);
 	if (!srv->edge.auth)
 		return -EINVAL;
-	if (fanout_init(&srv->edge.fanout, &fo, &ws_session_peer_ops, &dispatch_channel_hooks, &srv->edge) ||
+	struct presence_options po = {
+		cfg->topic_prefix, cfg->edge_id, srv->edge.boot_ms, cfg->presence_rooms, (uint32_t)cfg->presence_max_members,
+	};
+
+	if (presence_init(&srv->edge.presence, &po, &srv->edge.fanout) ||
+	    fanout_init(&srv->edge.fanout, &fo, &ws_session_peer_ops, &dispatch_channel_hooks, &srv->edge) ||
 	    notify_init(&srv->edge.notify, &no, &srv->edge.fanout, &srv->edge.ids) ||
 	    !(srv->edge.write_buf = malloc(LWS_PRE + EDGE_WRITE_BATCH))) {
 		snprintf(err, errlen, "out of memory");
@@ -364,8 +371,8 @@ int server_run(struct edge_config *cfg)
 	if (topics_build(status_topic, sizeof(status_topic), cfg->topic_prefix, TOPIC_STATUS, cfg->edge_id) < 0)
 		goto out;
 	snprintf(client_id, sizeof(client_id), "mqedge-%s", cfg->edge_id);
-	api_body_status(online, sizeof(online), cfg->edge_id, "online", clock_now_ms(), MQEDGE_VERSION);
-	api_body_status(offline, sizeof(offline), cfg->edge_id, "offline", clock_now_ms(), MQEDGE_VERSION);
+	api_body_status(online, sizeof(online), cfg->edge_id, "online", clock_now_ms(), e->boot_ms, MQEDGE_VERSION);
+	api_body_status(offline, sizeof(offline), cfg->edge_id, "offline", clock_now_ms(), e->boot_ms, MQEDGE_VERSION);
 	memset(&bo, 0, sizeof(bo));
 	bo.host = cfg->broker_host;
 	bo.port = (int)cfg->broker_port;
@@ -385,6 +392,7 @@ int server_run(struct edge_config *cfg)
 	e->bridge = bridge_create(e->bridge_loop, &bo, &hooks, e);
 	if (!e->bridge)
 		goto out;
+	presence_attach_bridge(&e->presence, e->bridge);
 	e->inbox_bridge = create_inbox_bridge(&srv, &bo);
 	if (!e->inbox_bridge)
 		goto out;
@@ -419,6 +427,7 @@ out:
 	bridge_loop_free(e->bridge_loop);
 	identity_release(&e->stash.ident);
 	notify_fini(&e->notify);
+	presence_fini(&e->presence);
 	fanout_fini(&e->fanout);
 	auth_destroy(e->auth);
 	frame_pool_drain();

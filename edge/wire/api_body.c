@@ -1,11 +1,14 @@
 /*
  * api_body.c - HTTP response bodies and the status payload (api_body.h). Owns their field names.
  */
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "mqedge/wire/api_body.h"
 #include "mqedge/wire/jsontext.h"
+#include "mqedge/wire/topics.h"
 
 int api_body_error(char *buf, const char *code, const char *message)
 {
@@ -38,8 +41,39 @@ void api_body_ids(struct textbuf *b, const char *const *ids, size_t n)
 	textbuf_puts(b, "]}");
 }
 
-int api_body_status(char *buf, size_t cap, const char *edge, const char *status, int64_t ts, const char *version)
+int api_body_status(char *buf, size_t cap, const char *edge, const char *status, int64_t ts, int64_t boot,
+		    const char *version)
 {
-	return snprintf(buf, cap, "{\"edge\":\"%s\",\"status\":\"%s\",\"ts\":%lld,\"version\":\"%s\"}", edge, status,
-			(long long)ts, version);
+	return snprintf(buf, cap, "{\"edge\":\"%s\",\"status\":\"%s\",\"ts\":%lld,\"boot\":%lld,\"version\":\"%s\"}", edge,
+			status, (long long)ts, (long long)boot, version);
+}
+
+struct status_fields {
+	struct json_span edge, status, ts, boot;
+};
+
+#define FIELD(name) { #name, offsetof(struct status_fields, name) }
+static const struct jsontext_field status_table[] = { FIELD(edge), FIELD(status), FIELD(ts), FIELD(boot) };
+#undef FIELD
+
+int api_body_status_parse(const char *text, size_t len, char *edge, bool *online, int64_t *boot)
+{
+	struct status_fields f;
+	struct jsontext_fields collect = { status_table, sizeof(status_table) / sizeof(status_table[0]), &f };
+	struct json_span id, status;
+	bool is_object;
+	const char *value;
+	size_t vlen;
+
+	memset(&f, 0, sizeof(f));
+	if (jsontext_validate(text, len, &is_object, &value, &vlen, jsontext_collect_fields, &collect) || !is_object ||
+	    !jsontext_plain_string(f.edge, &id) || topics_validate_id(id.p, id.len) ||
+	    !jsontext_plain_string(f.status, &status))
+		return -EINVAL;
+	if (f.boot.p ? jsontext_parse_uint(f.boot.p, f.boot.len, boot) : !f.ts.p || jsontext_parse_uint(f.ts.p, f.ts.len, boot))
+		return -EINVAL;
+	memcpy(edge, id.p, id.len);
+	edge[id.len] = '\0';
+	*online = status.len == 6 && !memcmp(status.p, "online", 6);
+	return 0;
 }

@@ -13,7 +13,7 @@
 
 
 struct frame_fields {
-	struct json_span op, ref, room, device, to, data, token, before, limit, ids, all, mute;
+	struct json_span op, ref, room, device, to, data, token, before, limit, ids, all, mute, presence;
 };
 
 static const struct {
@@ -22,13 +22,13 @@ static const struct {
 } op_names[] = {
 	{ "sub", OP_SUB }, { "unsub", OP_UNSUB }, { "pub", OP_PUB }, { "send", OP_SEND },
 	{ "cmd", OP_CMD }, { "ping", OP_PING }, { "refresh", OP_REFRESH }, { "telemetry", OP_TELEMETRY },
-	{ "inbox", OP_INBOX }, { "read", OP_READ }, { "settings", OP_SETTINGS },
+	{ "inbox", OP_INBOX }, { "read", OP_READ }, { "settings", OP_SETTINGS }, { "presence", OP_PRESENCE },
 };
 
 #define FIELD(name) { #name, offsetof(struct frame_fields, name) }
 static const struct jsontext_field frame_field_table[] = {
 	FIELD(op), FIELD(ref), FIELD(room), FIELD(device), FIELD(to), FIELD(data), FIELD(token),
-	FIELD(before), FIELD(limit), FIELD(ids), FIELD(all), FIELD(mute),
+	FIELD(before), FIELD(limit), FIELD(ids), FIELD(all), FIELD(mute), FIELD(presence),
 };
 #undef FIELD
 
@@ -115,6 +115,12 @@ int client_frame_parse(const char *text, size_t len, struct client_op *op, struc
 	case OP_UNSUB:
 		if (f.room.p && f.device.p)
 			return fail(err, "bad_request", "give 'room' or 'device', not both");
+		if (f.presence.p) {
+			if (!(f.presence.len == 4 && !memcmp(f.presence.p, "true", 4)) &&
+			    !(f.presence.len == 5 && !memcmp(f.presence.p, "false", 5)))
+				return fail(err, "bad_request", "'presence' must be true or false");
+			op->presence = f.presence.len == 4;
+		}
 		if (f.room.p) {
 			op->target = TARGET_ROOM;
 			return take_id(op, f.room, "room", err);
@@ -157,6 +163,11 @@ int client_frame_parse(const char *text, size_t len, struct client_op *op, struc
 	}
 	case OP_PING:
 		return 0;
+	case OP_PRESENCE:
+		if (!f.room.p)
+			return fail(err, "bad_request", "'room' is required");
+		op->target = TARGET_ROOM;
+		return take_id(op, f.room, "room", err);
 	case OP_INBOX: {
 		struct json_span b;
 		int64_t limit;

@@ -250,3 +250,36 @@ int edge_frame_read_all(char *buf, int64_t ts)
 {
 	return snprintf(buf, EDGE_FRAME_MAX, "{\"op\":\"read\",\"all\":true,\"ts\":%lld}", (long long)ts);
 }
+
+/* ---- presence ---- */
+
+void edge_frame_presence_begin(struct textbuf *b, const char *ref, const char *room, uint32_t users, uint32_t conns,
+			       bool members)
+{
+	char buf[EDGE_FRAME_MAX];
+
+	textbuf_append(b, buf, (size_t)head(buf, "ok", ref));
+	textbuf_printf(b, ",\"room\":\"%s\",\"users\":%u,\"conns\":%u%s", room, users, conns, members ? ",\"members\":[" : "");
+}
+
+void edge_frame_presence_member(struct textbuf *b, bool first, const char *user, uint32_t conns, const char *info,
+				size_t info_len)
+{
+	textbuf_printf(b, "%s{\"user\":\"%s\",\"conns\":%u", first ? "" : ",", user, conns);
+	if (info) {
+		textbuf_puts(b, ",\"info\":");
+		textbuf_append(b, info, info_len);
+	}
+	textbuf_puts(b, "}");
+}
+
+void edge_frame_presence_end(struct textbuf *b, bool members)
+{
+	textbuf_puts(b, members ? "]}" : "}");
+}
+
+int edge_frame_presence_event(char *buf, bool join, const char *room, const char *user)
+{
+	return snprintf(buf, EDGE_FRAME_MAX, "{\"op\":\"%s\",\"room\":\"%s\",\"user\":\"%s\"}", join ? "join" : "leave",
+			room, user);
+}

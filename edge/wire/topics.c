@@ -23,6 +23,7 @@ static const struct {
 };
 
 #define NOTIFY_ALL "notify/all"
+#define PRESENCE "presence/"
 
 
 #define N_LAYOUT (sizeof(layout) / sizeof(layout[0]))
@@ -75,6 +76,16 @@ int topics_build(char *buf, size_t buflen, const char *prefix, enum topic_kind k
 	return -1;
 }
 
+int topics_presence(char *buf, size_t buflen, const char *prefix, const char *room, const char *edge)
+{
+	int n;
+
+	if (topics_validate_id(room, strlen(room)) || (edge && topics_validate_id(edge, strlen(edge))))
+		return -1;
+	n = snprintf(buf, buflen, "%s/" PRESENCE "%s/%s", prefix, room, edge ? edge : "+");
+	return n < 0 || (size_t)n >= buflen ? -1 : n;
+}
+
 int topics_filter(char *buf, size_t buflen, const char *prefix, enum topic_kind kind)
 {
 	int n = -1;
@@ -103,6 +114,17 @@ enum topic_kind topics_parse(const char *prefix, const char *topic, size_t len,
 		*id = end;
 		*idlen = 0;
 		return TOPIC_NOTIFY_ALL;
+	}
+	if ((size_t)(end - p) > strlen(PRESENCE) && !memcmp(p, PRESENCE, strlen(PRESENCE))) {
+		const char *room = p + strlen(PRESENCE);
+
+		slash = memchr(room, '/', (size_t)(end - room));
+		if (!slash || topics_validate_id(room, (size_t)(slash - room)) ||
+		    topics_validate_id(slash + 1, (size_t)(end - slash - 1)))
+			return TOPIC_NONE;
+		*id = room;
+		*idlen = (size_t)(slash - room);
+		return TOPIC_PRESENCE;
 	}
 	for (size_t i = 0; i < N_LAYOUT; i++) {
 		size_t llen = strlen(layout[i].level), slen = strlen(layout[i].suffix);

@@ -6,7 +6,11 @@
 // drop the TCP connection) instead of buffering without bound, every normal member still receives every
 // message, and the edge stays healthy and serves new clients.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { scenario, topics } from './lib/harness.mjs';
+
+// The edge's resident memory in KB (Linux).
+const rssKb = (edge) => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${edge.proc.child.pid}/status`, 'utf8'))?.[1] ?? NaN);
 
 const ROOM = 'firehose';
 const CHUNK = 1000; // bytes of padding per message
@@ -40,6 +44,8 @@ scenario('a client that never reads is cut off; others get everything', { timeou
     });
   await env.syncTopic(topics.room(ROOM), [fast1, fast2]);
   slow.pause(); // from now on nothing is read from the slow client's socket
+  const rssBefore = rssKb(e1);
+  let rssMax = rssBefore;
 
   const pad = 'p'.repeat(CHUNK);
   let next = 0;
@@ -68,7 +74,11 @@ scenario('a client that never reads is cut off; others get everything', { timeou
   while (rounds < MAX_ROUNDS && !slowGone()) {
     rounds++;
     await publish(rounds * ROUND);
+    rssMax = Math.max(rssMax, rssKb(e1));
   }
+  // bounded memory: what one client may hold is outq-hard-bytes (8 MiB by default), whatever the flood
+  t.diagnostic(`edge RSS ${rssBefore} KB before the flood, at most ${rssMax} KB during it`);
+  assert.ok(rssMax - rssBefore < 24 * 1024, `the edge's memory stayed bounded: grew by ${rssMax - rssBefore} KB`);
   const COUNT = next;
   assert.equal(oks.length, COUNT);
 

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "mqedge/wire/api_body.h"
 #include "mqedge/wire/edge_frame.h"
+#include "mqedge/wire/topics.h"
 #include "mqedge/wire/jsontext.h"
 
 #define T(s) s, sizeof(s) - 1
@@ -633,13 +634,29 @@ static void test_api_ids_and_status(void)
 	CHECK(tb_is(&b, "{\"ids\":[\"e1.k2.0\",\"given-1\",\"" ID100 "\"]}"));
 	textbuf_free(&b);
 
-	n = api_body_status(buf, sizeof(buf), "edge-1", "online", 1700000000000LL, "0.1.0");
-	CHECK(is_frame(buf, n, "{\"edge\":\"edge-1\",\"status\":\"online\",\"ts\":1700000000000,\"version\":\"0.1.0\"}"));
-	n = api_body_status(buf, sizeof(buf), ID64, "offline", 0, "");
-	CHECK(is_frame(buf, n, "{\"edge\":\"" ID64 "\",\"status\":\"offline\",\"ts\":0,\"version\":\"\"}"));
+	n = api_body_status(buf, sizeof(buf), "edge-1", "online", 1700000000000LL, 1699999999000LL, "0.1.0");
+	CHECK(is_frame(buf, n, "{\"edge\":\"edge-1\",\"status\":\"online\",\"ts\":1700000000000,\"boot\":1699999999000,"
+			    "\"version\":\"0.1.0\"}"));
+	n = api_body_status(buf, sizeof(buf), ID64, "offline", 0, 0, "");
+	CHECK(is_frame(buf, n, "{\"edge\":\"" ID64 "\",\"status\":\"offline\",\"ts\":0,\"boot\":0,\"version\":\"\"}"));
+	/* and back: edge, online, boot (ts for an edge that does not send boot) */
+	{
+		char edge[TOPICS_ID_MAX + 1];
+		bool online = false;
+		int64_t boot = -1;
+
+		n = api_body_status(buf, sizeof(buf), "edge-1", "online", 5, 3, "v");
+		CHECK(api_body_status_parse(buf, (size_t)n, edge, &online, &boot) == 0 && online && boot == 3 &&
+		      !strcmp(edge, "edge-1"));
+		CHECK(api_body_status_parse(T("{\"edge\":\"e2\",\"status\":\"offline\",\"ts\":7}"), edge, &online, &boot) == 0 &&
+		      !online && boot == 7 && !strcmp(edge, "e2"));
+		CHECK(api_body_status_parse(T("{\"edge\":\"e/2\",\"status\":\"online\",\"ts\":7}"), edge, &online, &boot) < 0);
+		CHECK(api_body_status_parse(T("{\"edge\":\"e2\",\"status\":\"online\"}"), edge, &online, &boot) < 0);
+		CHECK(api_body_status_parse(T("[]"), edge, &online, &boot) < 0);
+	}
 	/* a buffer too small: snprintf's contract - NUL-terminated within cap, the full length returned */
-	n = api_body_status(buf, 10, "edge-1", "online", 1, "v");
-	CHECK(n == (int)strlen("{\"edge\":\"edge-1\",\"status\":\"online\",\"ts\":1,\"version\":\"v\"}"));
+	n = api_body_status(buf, 10, "edge-1", "online", 1, 1, "v");
+	CHECK(n == (int)strlen("{\"edge\":\"edge-1\",\"status\":\"online\",\"ts\":1,\"boot\":1,\"version\":\"v\"}"));
 	CHECK(strlen(buf) == 9);
 }
 

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "mqedge/base/clock.h"
@@ -132,16 +133,24 @@ struct rig {
 	struct hooks_log h;
 };
 
-static bool rig_init(struct rig *r, size_t outq_max)
+/* outq_max is the hard bound here (and the soft one, with a timeout that never runs out); the
+ * soft bound's timing has its own rig (test_slow_policy). */
+static bool rig_init_policy(struct rig *r, size_t soft, size_t hard, int64_t timeout_us)
 {
 	struct fanout_options opt = {
-		.topic_prefix = PREFIX, .outq_max_bytes = outq_max, .dedup_window = 64, .ids = &r->ids,
+		.topic_prefix = PREFIX, .outq_max_bytes = soft, .outq_hard_bytes = hard, .slow_timeout_us = timeout_us,
+		.dedup_window = 64, .ids = &r->ids,
 	};
 
 	memset(r, 0, sizeof(*r));
 	if (idgen_init(&r->ids, EDGE_ID, BOOT_MS) || idgen_init(&r->shadow, EDGE_ID, BOOT_MS))
 		return false;
 	return fanout_init(&r->fo, &opt, &fake_ops, &fake_hooks, &r->h) == 0;
+}
+
+static bool rig_init(struct rig *r, size_t outq_max)
+{
+	return rig_init_policy(r, outq_max, outq_max, INT64_MAX / 2);
 }
 
 /* The topic for (kind, id) under PREFIX, or "" when it cannot be built. */
@@ -1135,6 +1144,67 @@ static void test_remove_dirty(void)
 	fanout_fini(&r.fo);
 }
 
+/* The slow-reader policy: above the soft bound a peer may stay for the timeout (a burst draining
+ * while the client reads), never above the hard bound; draining below the soft bound resets it. */
+static void test_slow_policy(void)
+{
+	struct rig r;
+	struct fake_session reader, stalled, hog;
+	char text[61];
+	struct frame *f;
+	size_t wire;
+
+	memset(text, 'x', 60);
+	text[60] = '\0';
+	f = frame_from_text(text, 60);
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	wire = frame_wire_len(f);
+	/* soft: 2 frames, hard: 10 frames, 50 ms to drain */
+	CHECK(rig_init_policy(&r, 2 * wire, 10 * wire, 50000));
+	sess_init(&reader, "reader");
+	sess_init(&stalled, "stalled");
+	sess_init(&hog, "hog");
+	fanout_peer_add(&r.fo, &reader.peer);
+	fanout_peer_add(&r.fo, &stalled.peer);
+	fanout_peer_add(&r.fo, &hog.peer);
+
+	/* a burst of 8 frames (4x the soft bound) to all three: nobody is closed yet */
+	for (int i = 0; i < 8; i++) {
+		CHECK(fanout_send(&r.fo, &reader.peer, f) == 0);
+		CHECK(fanout_send(&r.fo, &stalled.peer, f) == 0);
+		CHECK(fanout_send(&r.fo, &hog.peer, f) == 0);
+	}
+	CHECK(reader.closes == 0 && stalled.closes == 0 && hog.closes == 0);
+	CHECK(reader.peer.over_since_us != 0 && stalled.peer.over_since_us != 0);
+	/* the reader drains below the soft bound: its clock stops */
+	write_all(&r.fo, &reader.peer);
+	CHECK(reader.peer.over_since_us == 0);
+	/* past the hard bound: closed at once, whatever the time */
+	CHECK(fanout_send(&r.fo, &hog.peer, f) == 0 && fanout_send(&r.fo, &hog.peer, f) == 0);	/* 10 */
+	CHECK(fanout_send(&r.fo, &hog.peer, f) == -ENOBUFS);
+	CHECK(hog.closes == 1 && hog.close_code == 4002);
+	/* the timeout runs out: the stalled one is closed at its next frame, the reader is not */
+	usleep(60000);
+	CHECK(fanout_send(&r.fo, &reader.peer, f) == 0);
+	CHECK(fanout_send(&r.fo, &stalled.peer, f) == -ENOBUFS);
+	CHECK(stalled.closes == 1 && stalled.close_code == 4002);
+	CHECK(reader.closes == 0 && !reader.peer.closing);
+	CHECK(r.fo.stats.closed_slow == 2 && r.fo.stats.drop_slow_consumer == 2);
+	/* a reader that goes above again gets a fresh timeout */
+	for (int i = 0; i < 3; i++)
+		CHECK(fanout_send(&r.fo, &reader.peer, f) == 0);
+	CHECK(reader.peer.over_since_us != 0 && reader.closes == 0);
+	CHECK(gauge_consistent(&r.fo));
+	fanout_peer_remove(&r.fo, &reader.peer);
+	fanout_peer_remove(&r.fo, &stalled.peer);
+	fanout_peer_remove(&r.fo, &hog.peer);
+	CHECK(r.fo.stats.outq_bytes == 0);
+	fanout_fini(&r.fo);
+	frame_unref(f);
+}
+
 int main(void)
 {
 	log_threshold = LOG_WARN;	/* slow consumers are logged at info */
@@ -1145,6 +1215,7 @@ int main(void)
 	test_drops();
 	test_wake_and_flush();
 	test_slow_consumer();
+	test_slow_policy();
 	test_send_error();
 	test_written();
 	test_remove_dirty();

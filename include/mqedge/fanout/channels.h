@@ -37,6 +37,7 @@ struct member {
 	struct channel *channel;
 	struct member *ch_prev, *ch_next;	/* in channel->members */
 	struct member *s_prev, *s_next;		/* in the session's membership list */
+	bool presence_events;	/* the session asked for join/leave events of this room */
 	char *pending_ok;	/* the ref (JSON text) owed an ok once the broker acknowledges the
 				 * channel's subscription; malloc'd, freed with the member */
 };

@@ -45,6 +45,7 @@ struct peer {
 	bool announcements;		/* a named user's session: gets announcements */
 	bool closing;			/* no new frames: its close is decided */
 	bool dirty;			/* on the dirty list: got frames during this burst */
+	int64_t over_since_us;		/* when its queue went above outq_max_bytes; 0 while below */
 	struct peer *dirty_next;
 	struct membership_list ml;	/* every channel it is a member of */
 	struct outq outq;
@@ -66,9 +67,15 @@ struct fanout_stats {
 /* Upper bounds (us) of the first 15 latency buckets; the 16th is everything above. */
 extern const int64_t fanout_latency_bounds_us[15];
 
+/* The slow-reader policy: what is queued for a peer is bounded by outq_hard_bytes at every moment
+ * (more closes it at once: memory stays bounded), and may stay above outq_max_bytes for at most
+ * slow_timeout_us (a burst that drains while the client reads is fine; a client that stops reading
+ * is closed). Either way the close is 4002. */
 struct fanout_options {
 	const char *topic_prefix;
-	size_t outq_max_bytes;		/* a peer whose queue would pass this is a slow consumer (4002) */
+	size_t outq_max_bytes;		/* soft bound */
+	size_t outq_hard_bytes;		/* hard bound */
+	int64_t slow_timeout_us;
 	uint32_t dedup_window;		/* recent (topic, message id) pairs remembered */
 	struct idgen *ids;		/* ids for bare backend payloads (not owned) */
 };
@@ -104,8 +111,8 @@ struct member *fanout_membership(struct fanout *fo, struct peer *p, enum topic_k
 /* Ends p's membership of (kind, id). Returns 0, or 1 when it was not a member. */
 int fanout_leave(struct fanout *fo, struct peer *p, enum topic_kind kind, const char *id);
 
-/* Queues a reference to f for p. A full queue closes p as a slow consumer (4002). Returns 0,
- * -ENOBUFS (slow consumer) or -ENOMEM; a closing peer takes nothing and gets 0. */
+/* Queues a reference to f for p. A peer past the slow-reader policy is closed as a slow consumer
+ * (4002). Returns 0, -ENOBUFS (slow consumer) or -ENOMEM; a closing peer takes nothing and gets 0. */
 int fanout_send(struct fanout *fo, struct peer *p, struct frame *f);
 /* Sends f to every member of ch (NULL: none). Returns how many queued it (closing peers and
  * peers cut off by this send do not count). */

@@ -5,6 +5,7 @@
 #ifndef MQEDGE_API_BODY_H
 #define MQEDGE_API_BODY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,7 +18,12 @@
 int api_body_error(char *buf, const char *code, const char *message);
 /* {"ids":[..]}: the notifications an HTTP request created (ids are validated). */
 void api_body_ids(struct textbuf *b, const char *const *ids, size_t n);
-/* {"edge":..,"status":..,"ts":..,"version":..}: the edge's retained status (and last will). */
-int api_body_status(char *buf, size_t cap, const char *edge, const char *status, int64_t ts, const char *version);
+/* {"edge":..,"status":..,"ts":..,"boot":..,"version":..}: the edge's retained status (and last
+ * will); boot is the start time of this run of the edge (presence lists carry it too). */
+int api_body_status(char *buf, size_t cap, const char *edge, const char *status, int64_t ts, int64_t boot,
+		    const char *version);
+/* Reads a status: the edge id (TOPICS_ID_MAX + 1 bytes), online or not, and boot (ts when the
+ * edge is older than boot). Returns 0, or -EINVAL. */
+int api_body_status_parse(const char *text, size_t len, char *edge, bool *online, int64_t *boot);
 
 #endif

@@ -16,7 +16,7 @@
 
 enum op_type {
 	OP_SUB, OP_UNSUB, OP_PUB, OP_SEND, OP_CMD, OP_PING, OP_REFRESH, OP_TELEMETRY,
-	OP_INBOX, OP_READ, OP_SETTINGS,
+	OP_INBOX, OP_READ, OP_SETTINGS, OP_PRESENCE,
 };
 
 /* What a sub/unsub names. */
@@ -27,6 +27,7 @@ struct client_op {
 	char ref[CLIENT_FRAME_REF_MAX + 3];	/* the ref as JSON text (string quoted), "" when absent */
 	enum op_target target;
 	char id[TOPICS_ID_MAX + 1];	/* room, device or user id, validated */
+	bool presence;			/* sub: join/leave events of the room wanted */
 	const char *data;		/* data's JSON text inside the frame, or NULL */
 	size_t data_len;
 	const char *token;		/* refresh token inside the frame, or NULL */

@@ -80,4 +80,14 @@ void edge_frame_inbox_end(struct textbuf *b, int64_t unread, bool more);
 void edge_frame_read_ids(struct textbuf *b, const char *const *ids, size_t n);
 int edge_frame_read_all(char *buf, int64_t ts);
 
+/* The answer to {"op":"presence"}: {"op":"ok","room":R,"users":N,"conns":C[,"members":[{"user":U,
+ * "conns":N[,"info":{..}]},...]]}; members left out for rooms too big for lists (counts only). */
+void edge_frame_presence_begin(struct textbuf *b, const char *ref, const char *room, uint32_t users, uint32_t conns,
+			       bool members);
+void edge_frame_presence_member(struct textbuf *b, bool first, const char *user, uint32_t conns, const char *info,
+				size_t info_len);
+void edge_frame_presence_end(struct textbuf *b, bool members);
+/* {"op":"join"|"leave","room":R,"user":U}: a user's first connection joined, or the last left. */
+int edge_frame_presence_event(char *buf, bool join, const char *room, const char *user);
+
 #endif

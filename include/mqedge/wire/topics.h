@@ -27,6 +27,7 @@ enum topic_kind {
 	TOPIC_READ,		/* {prefix}/user/{user}/read */
 	TOPIC_SETTINGS,		/* {prefix}/user/{user}/settings (retained) */
 	TOPIC_NOTIFY_ALL,	/* {prefix}/notify/all: announcements; no id */
+	TOPIC_PRESENCE,		/* {prefix}/presence/{room}/{edge} (retained): that edge's members of room */
 };
 
 /* True for the characters an id may contain: A-Z a-z 0-9 _ - . @ : */
@@ -46,8 +47,13 @@ int topics_build(char *buf, size_t buflen, const char *prefix, enum topic_kind k
  * fixed topic for TOPIC_NOTIFY_ALL. Returns its length or -1. */
 int topics_filter(char *buf, size_t buflen, const char *prefix, enum topic_kind kind);
 
+/* Writes {prefix}/presence/{room}/{edge}, or the filter {prefix}/presence/{room}/+ when edge is
+ * NULL. Returns its length, or -1 for an invalid id or a topic that does not fit. */
+int topics_presence(char *buf, size_t buflen, const char *prefix, const char *room, const char *edge);
+
 /* Parses topic (len bytes) under prefix. On success returns the kind and points id and idlen at
- * the id inside topic; returns TOPIC_NONE for anything else. */
+ * the id inside topic (for TOPIC_PRESENCE: the room; the edge id is the rest of the topic after
+ * the room and a '/', validated too); returns TOPIC_NONE for anything else. */
 enum topic_kind topics_parse(const char *prefix, const char *topic, size_t len,
 			     const char **id, size_t *idlen);
 
