@@ -1,130 +1,76 @@
 /*
- * mutes.c - the in-memory mute lists (mutes.h): a hash table keyed by user id under the
- * process's random SipHash key. Owns its entries' memory. Must not: touch the store (callers keep
- * the two in step) or parse JSON (wire/notification.c does).
+ * mutes.c - the in-memory mute lists (mutes.h): a string map from user id to that user's entries.
+ * Owns the entries' memory. Must not: touch the store (callers keep the two in step) or parse
+ * JSON (wire/notification.c does).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mqedge/base/siphash.h"
+#include "mqedge/base/strmap.h"
 #include "mutes.h"
 
 struct user_mutes {
-	struct user_mutes *next;
-	uint64_t hash;
 	int64_t ts;
 	size_t n;
-	struct mute_entry *e;		/* n entries, malloc'd */
-	char user[TOPICS_ID_MAX + 1];
+	struct mute_entry e[];
 };
 
 struct mutes {
-	struct user_mutes **buckets;
-	size_t n_buckets, count;
+	struct strmap users;	/* user -> struct user_mutes (malloc'd) */
 };
 
 struct mutes *mutes_create(void)
 {
-	struct mutes *m = calloc(1, sizeof(*m));
+	return calloc(1, sizeof(struct mutes));
+}
 
-	if (!m)
-		return NULL;
-	m->n_buckets = 64;
-	m->buckets = calloc(m->n_buckets, sizeof(*m->buckets));
-	if (!m->buckets) {
-		free(m);
-		return NULL;
-	}
-	return m;
+static void free_value(void *ctx, const char *key, void *value)
+{
+	(void)ctx;
+	(void)key;
+	free(value);
 }
 
 void mutes_destroy(struct mutes *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->n_buckets; i++) {
-		for (struct user_mutes *u = m->buckets[i], *next; u; u = next) {
-			next = u->next;
-			free(u->e);
-			free(u);
-		}
-	}
-	free(m->buckets);
+	strmap_each(&m->users, free_value, NULL);
+	strmap_free(&m->users);
 	free(m);
-}
-
-static struct user_mutes *find(const struct mutes *m, const char *user, uint64_t h)
-{
-	for (struct user_mutes *u = m->buckets[h & (m->n_buckets - 1)]; u; u = u->next)
-		if (u->hash == h && !strcmp(u->user, user))
-			return u;
-	return NULL;
-}
-
-static void grow(struct mutes *m)
-{
-	size_t n = m->n_buckets * 2;
-	struct user_mutes **b = calloc(n, sizeof(*b));
-
-	if (!b)
-		return;	/* longer chains, still correct */
-	for (size_t i = 0; i < m->n_buckets; i++) {
-		for (struct user_mutes *u = m->buckets[i], *next; u; u = next) {
-			next = u->next;
-			u->next = b[u->hash & (n - 1)];
-			b[u->hash & (n - 1)] = u;
-		}
-	}
-	free(m->buckets);
-	m->buckets = b;
-	m->n_buckets = n;
 }
 
 int mutes_set(struct mutes *m, const char *user, const struct mute_entry *e, size_t n, int64_t ts)
 {
-	size_t ulen = strlen(user);
-	uint64_t h = siphash(user, ulen);
-	struct user_mutes *u = find(m, user, h);
-	struct mute_entry *copy = NULL;
+	struct user_mutes *old = strmap_get(&m->users, user), *u;
+	struct strmap_entry *slot;
 
-	if (ulen > TOPICS_ID_MAX)
+	if (strlen(user) > TOPICS_ID_MAX)
 		return -EINVAL;
-	if (u && ts < u->ts)
+	if (old && ts < old->ts)
 		return 1;
-	if (n) {
-		copy = malloc(n * sizeof(*copy));
-		if (!copy)
-			return -ENOMEM;
-		memcpy(copy, e, n * sizeof(*copy));
+	u = malloc(sizeof(*u) + n * sizeof(*e));
+	slot = u ? strmap_put(&m->users, user) : NULL;
+	if (!slot) {
+		free(u);
+		return -ENOMEM;
 	}
-	if (!u) {
-		u = calloc(1, sizeof(*u));
-		if (!u) {
-			free(copy);
-			return -ENOMEM;
-		}
-		u->hash = h;
-		memcpy(u->user, user, ulen + 1);
-		if (m->count >= m->n_buckets)
-			grow(m);
-		u->next = m->buckets[h & (m->n_buckets - 1)];
-		m->buckets[h & (m->n_buckets - 1)] = u;
-		m->count++;
-	}
-	free(u->e);
-	u->e = copy;
-	u->n = n;
 	u->ts = ts;
+	u->n = n;
+	if (n)
+		memcpy(u->e, e, n * sizeof(*e));
+	free(slot->value);	/* the old list */
+	slot->value = u;
 	return 0;
 }
 
 const struct mute_entry *mutes_get(const struct mutes *m, const char *user, size_t *n)
 {
-	struct user_mutes *u = find(m, user, siphash(user, strlen(user)));
+	const struct user_mutes *u = strmap_get(&m->users, user);
 
 	*n = u ? u->n : 0;
-	return u ? u->e : NULL;
+	return u && u->n ? u->e : NULL;
 }
 
 bool mutes_match(const struct mutes *m, const char *user, enum notification_kind kind, const char *action)
@@ -135,11 +81,24 @@ bool mutes_match(const struct mutes *m, const char *user, enum notification_kind
 	return n && mute_entries_match(e, n, kind, action);
 }
 
+struct each_ctx {
+	void (*fn)(void *ctx, const char *user, const struct mute_entry *e, size_t n);
+	void *ctx;
+};
+
+static void each_user(void *ctx, const char *user, void *value)
+{
+	const struct each_ctx *c = ctx;
+	const struct user_mutes *u = value;
+
+	if (u->n)
+		c->fn(c->ctx, user, u->e, u->n);
+}
+
 void mutes_each(const struct mutes *m, void (*fn)(void *ctx, const char *user, const struct mute_entry *e, size_t n),
 		void *ctx)
 {
-	for (size_t i = 0; i < m->n_buckets; i++)
-		for (struct user_mutes *u = m->buckets[i]; u; u = u->next)
-			if (u->n)
-				fn(ctx, u->user, u->e, u->n);
+	struct each_ctx c = { fn, ctx };
+
+	strmap_each(&m->users, each_user, &c);
 }

@@ -76,9 +76,12 @@ scenario('a client that never reads is cut off; others get everything', { timeou
     await publish(rounds * ROUND);
     rssMax = Math.max(rssMax, rssKb(e1));
   }
-  // bounded memory: what one client may hold is outq-hard-bytes (8 MiB by default), whatever the flood
+  // bounded memory: what one client may hold is outq-hard-bytes (8 MiB by default, frames within 2x of
+  // their bytes), whatever the flood. Under AddressSanitizer freed memory sits in its quarantine, so
+  // RSS says nothing there (scripts/test.sh sets ASAN_OPTIONS for that tree only).
   t.diagnostic(`edge RSS ${rssBefore} KB before the flood, at most ${rssMax} KB during it`);
-  assert.ok(rssMax - rssBefore < 24 * 1024, `the edge's memory stayed bounded: grew by ${rssMax - rssBefore} KB`);
+  if (!process.env.ASAN_OPTIONS)
+    assert.ok(rssMax - rssBefore < 24 * 1024, `the edge's memory stayed bounded: grew by ${rssMax - rssBefore} KB`);
   const COUNT = next;
   assert.equal(oks.length, COUNT);
 
