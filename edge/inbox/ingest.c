@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mqedge/base/clock.h"
+#include "mqedge/base/err.h"
 #include "mqedge/base/log.h"
 #include "mqedge/wire/edge_frame.h"
 #include "mutes.h"
@@ -168,5 +169,6 @@ void notify__on_notification(struct notify *n, const char *user, const char *top
 	else
 		notification_content_id(topic, topic_len, payload, len, id);
 	if (n->inbox && (rc = notify__store(n, user, &f, id, notification_ts(&f, clock_now_ms()))) < 0)
-		log_error("notify_store_failed", "user=%s id=%s err=\"%s\"", user, id, inbox_last_error(n->inbox));
+		log_error("notify_store_failed", "user=%s id=%s err=\"%s\" detail=\"%s\"", user, id, mqe_strerror(rc),
+			  inbox_last_error(n->inbox));
 }

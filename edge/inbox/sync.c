@@ -5,9 +5,11 @@
  * Owns: nothing but the translation between those topics and the store. Must not: touch
  * SQLite or sockets directly.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mqedge/base/err.h"
 #include "mqedge/base/log.h"
 #include "mqedge/bridge/bridge.h"
 #include "mqedge/wire/edge_frame.h"
@@ -17,10 +19,11 @@
 void notify__publish(struct notify *n, enum topic_kind kind, const char *user, const char *text, size_t len, bool retain)
 {
 	char topic[TOPICS_TOPIC_MAX];
+	int rc = topics_build(topic, sizeof(topic), n->opt.topic_prefix, kind, user) < 0 ? -EINVAL :
+		 bridge_publish(n->bridge, topic, text, len, retain, NULL);
 
-	if (topics_build(topic, sizeof(topic), n->opt.topic_prefix, kind, user) < 0 ||
-	    bridge_publish(n->bridge, topic, text, len, retain, NULL) != 0)
-		log_warn("inbox_publish_failed", "user=%s kind=%d", user, kind);
+	if (rc < 0)
+		log_warn("inbox_publish_failed", "user=%s kind=%d err=\"%s\"", user, kind, mqe_strerror(rc));
 }
 
 void notify__send_user_text(struct notify *n, const char *user, const char *text, size_t len)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mqedge/base/err.h"
 #include "mqedge/base/log.h"
 #include "mqedge/bridge/bridge.h"
 #include "mqedge/presence/presence.h"
@@ -223,6 +224,7 @@ static void publish_local(struct presence *p, struct proom *r)
 	char topic[TOPICS_TOPIC_MAX];
 	struct textbuf b = { 0 };
 	bool list = r->local.count <= p->opt.max_members;
+	int rc;
 
 	if (topics_presence(topic, sizeof(topic), p->opt.topic_prefix, r->room, p->opt.edge_id) < 0 || !p->bridge)
 		return;
@@ -234,8 +236,9 @@ static void publish_local(struct presence *p, struct proom *r)
 			strmap_each(&r->local, list_user, &c);
 		presence_list_end(&b, list);
 	}
-	if (b.oom || bridge_publish(p->bridge, topic, b.p ? b.p : "", b.len, true, NULL) < 0)
-		log_warn("presence_publish_failed", "room=%s", r->room);
+	rc = b.oom ? -ENOMEM : bridge_publish(p->bridge, topic, b.p ? b.p : "", b.len, true, NULL);
+	if (rc < 0)
+		log_warn("presence_publish_failed", "room=%s err=\"%s\"", r->room, mqe_strerror(rc));
 	else
 		p->stats.lists_published++;
 	textbuf_free(&b);

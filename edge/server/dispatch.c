@@ -15,6 +15,7 @@
 
 #include "dispatch.h"
 #include "mqedge/base/clock.h"
+#include "mqedge/base/err.h"
 #include "mqedge/base/list.h"
 #include "mqedge/base/log.h"
 #include "mqedge/bridge/bridge.h"
@@ -239,8 +240,10 @@ static void publish(struct edge *e, struct session *s, const struct client_op *o
 		send_error(e, s, op->ref, "unavailable", "broker unavailable and the outgoing queue is full");
 		return;
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		log_error("publish_refused", "sess=%s topic=%s err=\"%s\"", s->id, topic, mqe_strerror(rc));
 		goto internal;
+	}
 	ack->session = s;
 	DLIST_PUSH(s->acks, ack, prev, next);
 	return;
