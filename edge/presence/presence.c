@@ -427,8 +427,11 @@ bool presence_on_message(struct presence *p, const char *topic, size_t topic_len
 	char room[TOPICS_ID_MAX + 1], edge[TOPICS_ID_MAX + 1];
 	const char *idp;
 	size_t idlen;
-	enum topic_kind kind = topics_parse(p->opt.topic_prefix, topic, topic_len, &idp, &idlen);
+	enum topic_kind kind;
 
+	if (!p->n_patterns)
+		return false;	/* no presence configured: nothing subscribed, no parse on the fan-out path */
+	kind = topics_parse(p->opt.topic_prefix, topic, topic_len, &idp, &idlen);
 	if (kind != TOPIC_PRESENCE && kind != TOPIC_STATUS)
 		return false;
 	if (kind == TOPIC_STATUS) {
