@@ -44,6 +44,7 @@ struct stale_topic {
 
 struct bridge {
 	struct mosquitto *mosq;
+	bool session_present;	/* the last CONNACK's flag: the broker kept our session */
 	struct mqtt_loop *loop;
 	enum state state;
 	bool wiped;		/* the clean-session connection of this process is done */
@@ -193,6 +194,7 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags)
 	if (b->state != ST_CONNECTING)
 		return;
 	b->state = ST_UP;
+	b->session_present = flags & 1;
 	b->backoff_ms = BACKOFF_MIN_MS;
 	b->stats.connects++;
 	log_info("mqtt_connected", "host=%s port=%d session_present=%d subs=%zu queued=%zu", b->host,
@@ -519,6 +521,11 @@ void bridge_drop_connection(struct bridge *b)
 	 * it reports the disconnect, and the reconnect discards the queued packets. */
 	shutdown(fd, SHUT_RDWR);
 	mqtt_loop_want_write(b->loop);
+}
+
+bool bridge_session_present(const struct bridge *b)
+{
+	return b->session_present;
 }
 
 bool bridge_is_up(const struct bridge *b)

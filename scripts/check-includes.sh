@@ -2,7 +2,7 @@
 # Keeps the layers honest (docs/ARCHITECTURE.md, "Layers"):
 #  1. each third-party library is included only by the module that owns it;
 #  2. a folder includes only its own private headers and the contracts (include/mqedge/<layer>/) of
-#     layers below it: base < wire < {bridge, fanout} < {inbox, presence} < server;
+#     layers below it: base < wire < {bridge, fanout} < {inbox, presence, history} < server;
 #  3. no include cycle between modules (a module is foo.c with its foo.h, wherever they live; a
 #     folder's shared private header foo_int.h belongs to module foo).
 # Prints one line per violation and exits non-zero.
@@ -38,6 +38,7 @@ rank() {
 	edge/fanout|include/mqedge/fanout) echo 2 ;;
 	edge/inbox|include/mqedge/inbox) echo 3 ;;
 	edge/presence|include/mqedge/presence) echo 3 ;;
+	edge/history|include/mqedge/history) echo 3 ;;
 	edge/server) echo 4 ;;
 	*) echo 99 ;;
 	esac

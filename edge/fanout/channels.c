@@ -173,6 +173,26 @@ fail:
 	return rc;
 }
 
+static void free_channel(struct channels *reg, struct channel *ch)
+{
+	unlink_channel(reg, ch);
+	if (reg->hooks.on_empty)
+		reg->hooks.on_empty(reg->ctx, ch);
+	free(ch);
+}
+
+void channels_hold(struct channel *ch)
+{
+	ch->held = true;
+}
+
+void channels_release(struct channels *reg, struct channel *ch)
+{
+	ch->held = false;
+	if (!ch->n_members)
+		free_channel(reg, ch);
+}
+
 static void remove_member(struct channels *reg, struct membership_list *ml, struct member *m)
 {
 	struct channel *ch = m->channel;
@@ -182,14 +202,10 @@ static void remove_member(struct channels *reg, struct membership_list *ml, stru
 	DLIST_UNLINK(ml->head, m, s_prev, s_next);
 	ml->count--;
 	free(m->pending_ok);
+	free(m->parked);
 	free(m);
-
-	if (!ch->n_members) {
-		unlink_channel(reg, ch);
-		if (reg->hooks.on_empty)
-			reg->hooks.on_empty(reg->ctx, ch);
-		free(ch);
-	}
+	if (!ch->n_members && !ch->held)
+		free_channel(reg, ch);
 }
 
 int channels_leave(struct channels *reg, struct membership_list *ml, const char *topic, size_t topic_len)

@@ -194,7 +194,7 @@ unsigned fanout_send_channel(struct fanout *fo, struct channel *ch, struct frame
 		struct peer *p = m->session;
 
 		next = m->ch_next;	/* sending may close the peer, never unlink it now */
-		if (!p->closing && fanout_send(fo, p, f) == 0)
+		if (!p->closing && !m->parked && fanout_send(fo, p, f) == 0)
 			sent++;
 	}
 	return sent;
@@ -250,7 +250,10 @@ void fanout_written(struct fanout *fo, struct peer *p, uint32_t n, size_t bytes,
 
 /* ---- from the broker ---- */
 
-void fanout_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len)
+/* One message of ch (envelope parsed, duplicates dropped) -> one frame -> every member, and into
+ * the room's history window with its position. */
+static void deliver(struct fanout *fo, struct channel *ch, struct envelope *env, enum payload_kind pk,
+		    int64_t born_us)
 {
 	static const struct {
 		const char *op, *key;
@@ -260,14 +263,59 @@ void fanout_on_message(void *ctx, const char *topic, size_t topic_len, const voi
 		[TOPIC_TELEMETRY] = { "telemetry", "device" },
 		[TOPIC_CMD] = { "cmd", "device" },
 	};
+	struct window *w = ch->window;
+	char id[IDGEN_ID_MAX + 1];
+	struct delivery d;
+	struct frame *f;
+
+	if (pk != PAYLOAD_ENVELOPE) {
+		idgen_message(fo->opt.ids, id);
+		env->id = id;
+		env->id_len = strlen(id);
+	}
+	fo->stats.messages_in++;
+	d.op = shape[ch->kind].op;
+	d.key = shape[ch->kind].key;
+	d.target = ch->topic + ch->id_off;
+	d.target_len = ch->id_len;
+	d.id = env->id;
+	d.id_len = env->id_len;
+	d.ts = env->ts >= 0 ? env->ts : born_us / 1000;
+	d.from = env->from;
+	d.from_len = env->from_len;
+	d.kind = pk;
+	d.enc = env->enc;
+	d.data = env->data;
+	d.data_len = env->data_len;
+	d.epoch = w ? w->epoch : NULL;
+	d.offset = w ? window_next_offset(w) : 0;
+	f = frame_build_delivery(&d);
+	if (w) {
+		/* the window keeps its own copy: a replay must not count in the latency histogram,
+		 * which reads the frame's birth time when it is written */
+		struct frame *kept = f ? frame_from_text((const char *)frame_payload(f), f->len) : NULL;
+
+		window_push(w, kept, born_us / 1000);
+		if (kept)
+			frame_unref(kept);
+	}
+	if (!f) {
+		fo->stats.drop_nomem += ch->n_members;
+		log_error("frame_alloc_failed", "topic=%s", ch->topic);
+		return;
+	}
+	f->born_us = born_us;
+	fanout_send_channel(fo, ch, f);
+	frame_unref(f);
+}
+
+void fanout_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len)
+{
 	struct fanout *fo = ctx;
 	int64_t now_us = clock_now_us();
-	char id[IDGEN_ID_MAX + 1];
 	struct envelope env;
 	enum payload_kind pk;
-	struct delivery d;
 	struct channel *ch;
-	struct frame *f;
 	const char *idp;
 	size_t idlen;
 	enum topic_kind kind = topics_parse(fo->opt.topic_prefix, topic, topic_len, &idp, &idlen);
@@ -284,39 +332,36 @@ void fanout_on_message(void *ctx, const char *topic, size_t topic_len, const voi
 		return;
 	}
 	pk = envelope_parse(payload, len, &env);
-	if (pk == PAYLOAD_ENVELOPE) {
-		if (dedup_check_and_add(fo->dedup, dedup_key(topic, topic_len, env.id, env.id_len))) {
-			fo->stats.drop_duplicate++;
-			return;
-		}
-	} else {
-		idgen_message(fo->opt.ids, id);
-		env.id = id;
-		env.id_len = strlen(id);
-	}
-	fo->stats.messages_in++;
-	d.op = shape[kind].op;
-	d.key = shape[kind].key;
-	d.target = idp;
-	d.target_len = idlen;
-	d.id = env.id;
-	d.id_len = env.id_len;
-	d.ts = env.ts >= 0 ? env.ts : now_us / 1000;
-	d.from = env.from;
-	d.from_len = env.from_len;
-	d.kind = pk;
-	d.enc = env.enc;
-	d.data = env.data;
-	d.data_len = env.data_len;
-	f = frame_build_delivery(&d);
-	if (!f) {
-		fo->stats.drop_nomem += ch->n_members;
-		log_error("frame_alloc_failed", "topic=%.*s", (int)topic_len, topic);
+	if (pk == PAYLOAD_ENVELOPE &&
+	    dedup_check_and_add(fo->dedup, dedup_key(topic, topic_len, env.id, env.id_len))) {
+		fo->stats.drop_duplicate++;
 		return;
 	}
-	f->born_us = now_us;
-	fanout_send_channel(fo, ch, f);
-	frame_unref(f);
+	if (ch->window && !ch->window->ready) {
+		/* positions unknown yet: kept raw until edge/history makes the window ready */
+		if (window_defer(ch->window, payload, len, now_us)) {
+			ch->window->gap = true;
+			fo->stats.drop_nomem += ch->n_members;
+		}
+		return;
+	}
+	deliver(fo, ch, &env, pk, now_us);
+}
+
+void fanout_window_ready(struct fanout *fo, struct channel *ch, uint32_t skip)
+{
+	struct window_deferred *d = window_take_deferred(ch->window);
+
+	ch->window->ready = true;
+	for (uint32_t i = 0; d; i++) {
+		struct window_deferred *next = d->next;
+		struct envelope env;
+
+		if (i >= skip)
+			deliver(fo, ch, &env, envelope_parse(d->payload, d->len, &env), d->born_us);
+		free(d);
+		d = next;
+	}
 }
 
 void fanout_on_batch_done(void *ctx)

@@ -185,6 +185,10 @@ static void op_sub(struct edge *e, struct session *s, const struct client_op *op
 		m->presence_events = op->presence;
 		if (rc == 0)
 			presence_join(&e->presence, op->id, s->ident.id, s->ident.perms->info, s->ident.perms->info_len);
+		/* a history room answers with its position once its window is ready (and replays
+		 * what a resume missed) */
+		if (history_sub(&e->history, &s->peer, m, rc, op))
+			return;
 	}
 	/* ok means "you will get what is published from now on": wait for the broker's SUBACK */
 	if (rc == 0 && !bridge_sub_active(m->channel->sub)) {
@@ -302,6 +306,14 @@ static void op_presence(struct edge *e, struct session *s, const struct client_o
 	textbuf_free(&out);
 }
 
+static void op_history(struct edge *e, struct session *s, const struct client_op *op)
+{
+	if (!perms_allow(s->ident.perms, PERM_ROOMS, op->id))
+		send_error(e, s, op->ref, "forbidden", "your token does not allow this room");
+	else
+		history_op(&e->history, &s->peer, op);
+}
+
 static void op_guarded_publish(struct edge *e, struct session *s, const struct client_op *op, enum perm perm,
 			       enum topic_kind kind, const char *refusal)
 {
@@ -377,6 +389,9 @@ void dispatch_frame(struct edge *e, struct session *s, const char *text, size_t 
 	case OP_PRESENCE:
 		op_presence(e, s, &op);
 		break;
+	case OP_HISTORY:
+		op_history(e, s, &op);
+		break;
 	case OP_INBOX:
 	case OP_READ:
 	case OP_SETTINGS:
@@ -394,7 +409,8 @@ void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const v
 {
 	struct edge *e = ctx;
 
-	if (!presence_on_message(&e->presence, topic, topic_len, payload, len))
+	if (!presence_on_message(&e->presence, topic, topic_len, payload, len) &&
+	    !history_on_message(&e->history, topic, topic_len, payload, len))
 		fanout_on_message(&e->fanout, topic, topic_len, payload, len);
 }
 
@@ -412,6 +428,8 @@ void dispatch_on_state(void *ctx, bool up)
 	log_info("broker_state", "up=%d sessions=%llu", up,
 		 (unsigned long long)(e->stats.sessions_user + e->stats.sessions_device));
 	presence_on_state(&e->presence, up);
+	if (up && e->bridge && !bridge_session_present(e->bridge))
+		history_on_session_lost(&e->history);
 }
 
 void dispatch_on_published(void *ctx, void *cookie, int status)
@@ -434,8 +452,10 @@ void dispatch_on_published(void *ctx, void *cookie, int status)
 void dispatch_on_subscribed(void *ctx, void *user)
 {
 	struct edge *e = ctx;
-	struct channel *ch = user;	/* NULL for the presence and status subscriptions */
+	struct channel *ch = user;	/* NULL for the presence, history and status subscriptions */
 
+	if (ch && ch->window)
+		history_on_subscribed(&e->history, ch);
 	for (struct member *m = ch ? ch->members : NULL; m; m = m->ch_next) {
 		if (!m->pending_ok)
 			continue;

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "mqedge/base/idgen.h"
 #include "mqedge/fanout/fanout.h"
+#include "mqedge/history/history.h"
 #include "mqedge/inbox/notify.h"
 #include "mqedge/presence/presence.h"
 
@@ -48,6 +49,7 @@ struct edge {
 	struct fanout fanout;			/* delivery to sessions */
 	struct notify notify;			/* the offline inbox */
 	struct presence presence;		/* who is in presence rooms, across edges */
+	struct history history;			/* history rooms' windows, resume */
 	int64_t boot_ms;			/* start time of this run (status, presence lists) */
 	bool draining;				/* server.c: stopping; new connections refused */
 	unsigned char *write_buf;		/* ws_session.c: LWS_PRE + EDGE_WRITE_BATCH, for batched writes */

@@ -99,6 +99,25 @@ void metrics_render(const struct edge *e, struct textbuf *o)
 		       bridge_is_up(e->inbox_bridge));
 		metric(o, "mqedge_inbox_broker_reconnects_total", "counter", "Inbox broker connections lost.", ibs.disconnects);
 	}
+	{
+		const struct history_stats *hs = &e->history.stats;
+
+		metric(o, "mqedge_history_rooms", "gauge", "History rooms this edge keeps a window of.", hs->rooms);
+		textbuf_printf(o, "# HELP mqedge_history_resumes_total Resumes answered, by outcome.\n"
+			 "# TYPE mqedge_history_resumes_total counter\n");
+		textbuf_printf(o, "mqedge_history_resumes_total{recovered=\"true\"} %llu\n",
+			       (unsigned long long)hs->resumes_recovered);
+		textbuf_printf(o, "mqedge_history_resumes_total{recovered=\"false\"} %llu\n",
+			       (unsigned long long)hs->resumes_failed);
+		metric(o, "mqedge_history_replayed_total", "counter", "Messages replayed to resuming clients.", hs->replayed);
+		metric(o, "mqedge_history_fetches_total", "counter", "Windows asked of other edges.", hs->fetches);
+		metric(o, "mqedge_history_fetches_adopted_total", "counter", "Windows taken over from another edge.",
+		       hs->fetches_adopted);
+		metric(o, "mqedge_history_fetches_timed_out_total", "counter", "Fetches nobody answered (a new epoch).",
+		       hs->fetches_timed_out);
+		metric(o, "mqedge_history_epochs_total", "counter", "Epochs started here.", hs->epochs_started);
+		metric(o, "mqedge_history_replies_total", "counter", "Windows sent to other edges.", hs->replies_sent);
+	}
 	textbuf_printf(o, "# HELP mqedge_fanout_latency_seconds Broker arrival to frame written, per delivery.\n"
 		 "# TYPE mqedge_fanout_latency_seconds histogram\n");
 	for (int i = 0; i < 16; i++) {

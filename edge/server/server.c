@@ -36,6 +36,8 @@ struct server {
 	struct edge edge;		/* first: the lws context's user pointer */
 	struct edge_config *cfg;
 	lws_sorted_usec_list_t sul_tick;
+	lws_sorted_usec_list_t sul_history;	/* history fetch deadlines */
+	lws_usec_t history_due_us;		/* when sul_history fires, if pending */
 	uint64_t trimmed_at_opened;	/* connections_opened at the last malloc_trim */
 	int64_t trimmed_at_us;
 	struct ev_loop *ev_loop;	/* the foreign libev loop (event-loop = epoll), or NULL */
@@ -179,8 +181,33 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 		srv->trimmed_at_us = clock_now_us();
 	}
 
+	history_tick(&srv->edge.history, clock_now_ms());	/* ttl and grace */
 	/* pruning runs in small slices; when it is behind, the next slice comes right away */
 	lws_sul_schedule(srv->edge.context, 0, &srv->sul_tick, on_tick, more ? 10 * LWS_US_PER_MS : LWS_US_PER_SEC);
+}
+
+/* ---- history fetch deadlines (their own timer: they must not push the tick out) ---- */
+
+static void on_history_deadline(lws_sorted_usec_list_t *sul)
+{
+	struct server *srv = lws_container_of(sul, struct server, sul_history);
+	int64_t next = history_tick(&srv->edge.history, clock_now_ms());
+
+	if (next >= 0)
+		lws_sul_schedule(srv->edge.context, 0, &srv->sul_history, on_history_deadline,
+				 (next + 1) * LWS_US_PER_MS);
+}
+
+static void schedule_history(void *ctx, int64_t delay_ms)
+{
+	struct server *srv = ctx;
+	lws_usec_t at = lws_now_usecs() + (delay_ms + 1) * LWS_US_PER_MS;
+
+	/* keep an earlier deadline: only move the timer forward in time when it is not pending */
+	if (srv->history_due_us > lws_now_usecs() && srv->history_due_us <= at)
+		return;
+	srv->history_due_us = at;
+	lws_sul_schedule(srv->edge.context, 0, &srv->sul_history, on_history_deadline, (delay_ms + 1) * LWS_US_PER_MS);
 }
 
 static struct bridge *create_inbox_bridge(struct server *srv, const struct bridge_options *live)
@@ -286,6 +313,15 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 		cfg->topic_prefix, cfg->edge_id, srv->edge.boot_ms, cfg->presence_rooms, (uint32_t)cfg->presence_max_members,
 	};
 
+	struct history_options ho = {
+		cfg->topic_prefix, cfg->edge_id, cfg->history_rooms, (uint32_t)cfg->history_size, cfg->history_ttl * 1000,
+		cfg->history_grace * 1000, cfg->history_fetch_timeout, 4u << 20, schedule_history, srv,
+	};
+
+	if (history_init(&srv->edge.history, &ho, &srv->edge.fanout)) {
+		snprintf(err, errlen, "bad history-rooms: give PATTERN[=SIZE[/TTL]],... (SIZE >= 1, TTL in seconds)");
+		return -EINVAL;
+	}
 	if (presence_init(&srv->edge.presence, &po, &srv->edge.fanout) ||
 	    fanout_init(&srv->edge.fanout, &fo, &ws_session_peer_ops, &dispatch_channel_hooks, &srv->edge) ||
 	    notify_init(&srv->edge.notify, &no, &srv->edge.fanout, &srv->edge.ids) ||
@@ -393,6 +429,7 @@ int server_run(struct edge_config *cfg)
 	if (!e->bridge)
 		goto out;
 	presence_attach_bridge(&e->presence, e->bridge);
+	history_attach_bridge(&e->history, e->bridge);
 	e->inbox_bridge = create_inbox_bridge(&srv, &bo);
 	if (!e->inbox_bridge)
 		goto out;
@@ -420,14 +457,17 @@ out:
 	}
 	bridge_destroy(e->inbox_bridge);
 	e->inbox_bridge = NULL;
-	if (e->context)
+	if (e->context) {
 		lws_sul_cancel(&srv.sul_tick);
+		lws_sul_cancel(&srv.sul_history);
+	}
 	if (e->context)
 		lws_context_destroy(e->context);	/* closes sessions: dispatch_session_closed for each */
 	bridge_loop_free(e->bridge_loop);
 	identity_release(&e->stash.ident);
 	notify_fini(&e->notify);
 	presence_fini(&e->presence);
+	history_fini(&e->history);	/* releases the rooms it held: before fan-out goes */
 	fanout_fini(&e->fanout);
 	auth_destroy(e->auth);
 	frame_pool_drain();

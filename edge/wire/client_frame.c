@@ -13,7 +13,11 @@
 
 
 struct frame_fields {
-	struct json_span op, ref, room, device, to, data, token, before, limit, ids, all, mute, presence;
+	struct json_span op, ref, room, device, to, data, token, before, limit, ids, all, mute, presence, since;
+};
+
+struct since_fields {
+	struct json_span epoch, offset;
 };
 
 static const struct {
@@ -23,13 +27,17 @@ static const struct {
 	{ "sub", OP_SUB }, { "unsub", OP_UNSUB }, { "pub", OP_PUB }, { "send", OP_SEND },
 	{ "cmd", OP_CMD }, { "ping", OP_PING }, { "refresh", OP_REFRESH }, { "telemetry", OP_TELEMETRY },
 	{ "inbox", OP_INBOX }, { "read", OP_READ }, { "settings", OP_SETTINGS }, { "presence", OP_PRESENCE },
+	{ "history", OP_HISTORY },
 };
 
 #define FIELD(name) { #name, offsetof(struct frame_fields, name) }
 static const struct jsontext_field frame_field_table[] = {
 	FIELD(op), FIELD(ref), FIELD(room), FIELD(device), FIELD(to), FIELD(data), FIELD(token),
-	FIELD(before), FIELD(limit), FIELD(ids), FIELD(all), FIELD(mute), FIELD(presence),
+	FIELD(before), FIELD(limit), FIELD(ids), FIELD(all), FIELD(mute), FIELD(presence), FIELD(since),
 };
+#undef FIELD
+#define FIELD(name) { #name, offsetof(struct since_fields, name) }
+static const struct jsontext_field since_field_table[] = { FIELD(epoch), FIELD(offset) };
 #undef FIELD
 
 static int fail(struct proto_error *err, const char *code, const char *message)
@@ -71,6 +79,32 @@ static int need_data(struct client_op *op, const struct frame_fields *f, struct 
 		return fail(err, "bad_request", "'data' is required");
 	op->data = f->data.p;
 	op->data_len = f->data.len;
+	return 0;
+}
+
+/* "since":{"epoch":E,"offset":N} of a resuming sub. Any epoch string is taken (one this edge does
+ * not know is answered recovered:false); its shape and the offset must be right. */
+static int take_since(struct client_op *op, struct json_span v, struct proto_error *err)
+{
+	struct since_fields sf = { 0 };
+	struct jsontext_fields collect = { since_field_table, 2, &sf };
+	struct json_span epoch;
+	const char *value;
+	size_t value_len;
+	bool is_object;
+	int64_t offset;
+
+	if (jsontext_validate(v.p, v.len, &is_object, &value, &value_len, jsontext_collect_fields, &collect) ||
+	    !is_object || !sf.epoch.p || !sf.offset.p)
+		return fail(err, "bad_request", "'since' must be {\"epoch\":string,\"offset\":integer}");
+	if (!jsontext_plain_string(sf.epoch, &epoch) || epoch.len == 0 || epoch.len > CLIENT_FRAME_EPOCH_MAX)
+		return fail(err, "bad_request", "'since.epoch' must be a string of 1-32 characters");
+	if (jsontext_parse_uint(sf.offset.p, sf.offset.len, &offset))
+		return fail(err, "bad_request", "'since.offset' must be a non-negative integer");
+	memcpy(op->since_epoch, epoch.p, epoch.len);
+	op->since_epoch[epoch.len] = '\0';
+	op->since_offset = (uint64_t)offset;
+	op->has_since = true;
 	return 0;
 }
 
@@ -121,6 +155,10 @@ int client_frame_parse(const char *text, size_t len, struct client_op *op, struc
 				return fail(err, "bad_request", "'presence' must be true or false");
 			op->presence = f.presence.len == 4;
 		}
+		if (f.since.p && (op->type != OP_SUB || !f.room.p))
+			return fail(err, "bad_request", "'since' is for a sub to a room");
+		if (f.since.p && take_since(op, f.since, err))
+			return -1;
 		if (f.room.p) {
 			op->target = TARGET_ROOM;
 			return take_id(op, f.room, "room", err);
@@ -168,6 +206,27 @@ int client_frame_parse(const char *text, size_t len, struct client_op *op, struc
 			return fail(err, "bad_request", "'room' is required");
 		op->target = TARGET_ROOM;
 		return take_id(op, f.room, "room", err);
+	case OP_HISTORY: {
+		int64_t v;
+
+		if (!f.room.p)
+			return fail(err, "bad_request", "'room' is required");
+		op->target = TARGET_ROOM;
+		if (take_id(op, f.room, "room", err))
+			return -1;
+		if (f.before.p) {
+			if (jsontext_parse_uint(f.before.p, f.before.len, &v) || v < 1)
+				return fail(err, "bad_request", "'before' must be an offset (a positive integer)");
+			op->before_offset = (uint64_t)v;
+		}
+		op->limit = 50;
+		if (f.limit.p) {
+			if (jsontext_parse_uint(f.limit.p, f.limit.len, &v) || v < 1 || v > 200)
+				return fail(err, "bad_request", "'limit' must be an integer from 1 to 200");
+			op->limit = (long)v;
+		}
+		return 0;
+	}
 	case OP_INBOX: {
 		struct json_span b;
 		int64_t limit;

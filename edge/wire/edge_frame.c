@@ -59,6 +59,48 @@ void edge_frame_ok_mute(struct textbuf *b, const char *ref, const char *mute, si
 	textbuf_puts(b, "}");
 }
 
+int edge_frame_ok_position(char *buf, const char *ref, const char *epoch, uint64_t offset)
+{
+	int n = head(buf, "ok", ref);
+
+	return n + snprintf(buf + n, (size_t)(EDGE_FRAME_MAX - n), ",\"epoch\":\"%s\",\"offset\":%llu}", epoch,
+			    (unsigned long long)offset);
+}
+
+int edge_frame_ok_resume(char *buf, const char *ref, bool recovered, const char *reason, const char *epoch,
+			 uint64_t offset)
+{
+	int n = head(buf, "ok", ref);
+
+	n += snprintf(buf + n, (size_t)(EDGE_FRAME_MAX - n), ",\"recovered\":%s", recovered ? "true" : "false");
+	if (!recovered)
+		n += snprintf(buf + n, (size_t)(EDGE_FRAME_MAX - n), ",\"reason\":\"%s\"", reason);
+	if (!epoch)
+		return n + snprintf(buf + n, (size_t)(EDGE_FRAME_MAX - n), "}");
+	return n + snprintf(buf + n, (size_t)(EDGE_FRAME_MAX - n), ",\"epoch\":\"%s\",\"offset\":%llu}", epoch,
+			    (unsigned long long)offset);
+}
+
+void edge_frame_history_begin(struct textbuf *b, const char *ref, const char *room, const char *epoch)
+{
+	char buf[EDGE_FRAME_MAX];
+
+	textbuf_append(b, buf, (size_t)head(buf, "history", ref));
+	textbuf_printf(b, ",\"room\":\"%s\",\"epoch\":\"%s\",\"msgs\":[", room, epoch);
+}
+
+void edge_frame_history_item(struct textbuf *b, const char *msg, size_t len, bool first)
+{
+	if (!first)
+		textbuf_puts(b, ",");
+	textbuf_append(b, msg, len);
+}
+
+void edge_frame_history_end(struct textbuf *b, bool more)
+{
+	textbuf_puts(b, more ? "],\"more\":true}" : "],\"more\":false}");
+}
+
 int edge_frame_error(char *buf, const char *ref, const char *code, const char *message)
 {
 	int n = head(buf, "error", ref);
@@ -131,7 +173,7 @@ size_t edge_frame_delivery_size(const struct delivery *d)
 	/* {"op":"","id":"","":"","from":"","ts":,"enc":"","data":} plus the variable parts; 20
 	 * digits hold any ts */
 	return 64 + strlen(d->op) + d->id_len + strlen(d->key) + d->target_len + d->from_len + 20 +
-	       (delivery_enc(d) ? 6 : 0) + delivery_data_len(d);
+	       (delivery_enc(d) ? 6 : 0) + (d->epoch ? 32 + strlen(d->epoch) : 0) + delivery_data_len(d);
 }
 
 size_t edge_frame_delivery(char *out, const struct delivery *d)
@@ -153,6 +195,11 @@ size_t edge_frame_delivery(char *out, const struct delivery *d)
 	}
 	o = PUT_LIT(o, "\",\"ts\":");
 	o += sprintf(o, "%lld", (long long)d->ts);
+	if (d->epoch) {
+		o = PUT_LIT(o, ",\"epoch\":\"");
+		o = put(o, d->epoch, strlen(d->epoch));
+		o += sprintf(o, "\",\"offset\":%llu", (unsigned long long)d->offset);
+	}
 	if (enc) {
 		o = PUT_LIT(o, ",\"enc\":\"");
 		o = put(o, enc, strlen(enc));

@@ -20,6 +20,8 @@ static const struct {
 	{ TOPIC_NOTIFY, "user", "notify" },
 	{ TOPIC_READ, "user", "read" },
 	{ TOPIC_SETTINGS, "user", "settings" },
+	{ TOPIC_HISTORY_REQ, "history", "req" },
+	{ TOPIC_HISTORY_REP, "edge", "history" },
 };
 
 #define NOTIFY_ALL "notify/all"

@@ -83,6 +83,9 @@ int bridge_publish(struct bridge *b, const char *topic, const void *payload, siz
 		   bool retain, void *cookie);
 
 bool bridge_is_up(const struct bridge *b);
+/* True when the broker kept this session across the last reconnect (what it queued for us
+ * meanwhile arrives); false after the first connection or when the broker lost it. */
+bool bridge_session_present(const struct bridge *b);
 
 /* Cuts the connection at once without sending anything still queued (with ack_after_batch:
  * the PUBACKs of a batch the consumer failed to store). The broker redelivers those messages

@@ -12,12 +12,14 @@
 #ifndef MQEDGE_CHANNELS_H
 #define MQEDGE_CHANNELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "mqedge/wire/topics.h"
 
 struct member;
+struct window;
 
 struct channel {
 	struct channel *hash_next;
@@ -25,7 +27,9 @@ struct channel {
 	struct member *members;	/* fan-out list */
 	uint32_t n_members;
 	enum topic_kind kind;
+	bool held;		/* kept without members (channels_hold): a history room's grace */
 	void *sub;		/* the hooks' handle (broker subscription) */
+	struct window *window;	/* a history room's recent messages (owned by edge/history), or NULL */
 	uint16_t topic_len;
 	uint8_t id_off, id_len;	/* the id inside topic */
 	char topic[];		/* NUL-terminated */
@@ -38,6 +42,9 @@ struct member {
 	struct member *ch_prev, *ch_next;	/* in channel->members */
 	struct member *s_prev, *s_next;		/* in the session's membership list */
 	bool presence_events;	/* the session asked for join/leave events of this room */
+	void *parked;		/* non-NULL: gets no deliveries yet (a history room is still
+				 * fetching its positions); malloc'd by edge/history, no inner
+				 * pointers, freed with the member */
 	char *pending_ok;	/* the ref (JSON text) owed an ok once the broker acknowledges the
 				 * channel's subscription; malloc'd, freed with the member */
 };
@@ -78,6 +85,11 @@ struct member *channels_membership(const struct membership_list *ml, const char 
 
 /* Removes session from every channel. */
 void channels_leave_all(struct channels *reg, struct membership_list *ml);
+
+/* Keeps the channel of a member alive after its last member leaves (held), or ends that: an
+ * unheld channel without members is freed at once (on_empty first). */
+void channels_hold(struct channel *ch);
+void channels_release(struct channels *reg, struct channel *ch);
 
 /* The channel for topic, or NULL. */
 struct channel *channels_find(const struct channels *reg, const char *topic, size_t topic_len);

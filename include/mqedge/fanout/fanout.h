@@ -23,6 +23,7 @@
 #include "mqedge/fanout/channels.h"
 #include "mqedge/fanout/frame.h"
 #include "mqedge/fanout/outq.h"
+#include "mqedge/fanout/window.h"
 #include "mqedge/wire/topics.h"
 
 struct peer;
@@ -129,6 +130,11 @@ void fanout_drop_queue(struct fanout *fo, struct peer *p);
 /* The owner wrote the n oldest frames of p's queue (bytes in total) at now_us: pops them and
  * records their latency. */
 void fanout_written(struct fanout *fo, struct peer *p, uint32_t n, size_t bytes, int64_t now_us);
+
+/* A history room's window got its positions (window_new_epoch or window_adopt + pushes): the
+ * payloads deferred meanwhile are delivered, after dropping the first skip of them (those the
+ * adopted window already held). Parked members get nothing: edge/history replays to them. */
+void fanout_window_ready(struct fanout *fo, struct channel *ch, uint32_t skip);
 
 /* The live bridge's hooks: a broker message for a channel, and the end of a read burst. */
 void fanout_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len);

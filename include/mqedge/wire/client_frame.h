@@ -13,10 +13,11 @@
 #include "mqedge/wire/topics.h"
 
 #define CLIENT_FRAME_REF_MAX 64
+#define CLIENT_FRAME_EPOCH_MAX 32
 
 enum op_type {
 	OP_SUB, OP_UNSUB, OP_PUB, OP_SEND, OP_CMD, OP_PING, OP_REFRESH, OP_TELEMETRY,
-	OP_INBOX, OP_READ, OP_SETTINGS, OP_PRESENCE,
+	OP_INBOX, OP_READ, OP_SETTINGS, OP_PRESENCE, OP_HISTORY,
 };
 
 /* What a sub/unsub names. */
@@ -28,6 +29,12 @@ struct client_op {
 	enum op_target target;
 	char id[TOPICS_ID_MAX + 1];	/* room, device or user id, validated */
 	bool presence;			/* sub: join/leave events of the room wanted */
+	/* sub: resume a history room from this position ("since") */
+	bool has_since;
+	char since_epoch[CLIENT_FRAME_EPOCH_MAX + 1];
+	uint64_t since_offset;
+	/* history: page before this offset (0: from the newest), at most limit */
+	uint64_t before_offset;
 	const char *data;		/* data's JSON text inside the frame, or NULL */
 	size_t data_len;
 	const char *token;		/* refresh token inside the frame, or NULL */

@@ -28,6 +28,16 @@ int edge_frame_ok_exp(char *buf, const char *ref, int64_t exp);		/* exp 0: null 
 int edge_frame_ok_unread(char *buf, const char *ref, int64_t unread);
 /* {"op":"ok","mute":MUTE} where mute is a JSON array's text. */
 void edge_frame_ok_mute(struct textbuf *b, const char *ref, const char *mute, size_t mute_len);
+/* A history room's sub: {"op":"ok","epoch":E,"offset":N} (the position now), and a resume's answer:
+ * ,"recovered":B[,"reason":R] and the position (epoch NULL: no position, the room keeps none). */
+int edge_frame_ok_position(char *buf, const char *ref, const char *epoch, uint64_t offset);
+int edge_frame_ok_resume(char *buf, const char *ref, bool recovered, const char *reason, const char *epoch,
+			 uint64_t offset);
+/* {"op":"history","room":R,"epoch":E,"msgs":[MSG,..],"more":B}: begin, one item per message (the
+ * msg frame's text as delivered), end. */
+void edge_frame_history_begin(struct textbuf *b, const char *ref, const char *room, const char *epoch);
+void edge_frame_history_item(struct textbuf *b, const char *msg, size_t len, bool first);
+void edge_frame_history_end(struct textbuf *b, bool more);
 /* {"op":"error","code":..,"message":..}; message is escaped and cut at 100 bytes. */
 int edge_frame_error(char *buf, const char *ref, const char *code, const char *message);
 int edge_frame_pong(char *buf, const char *ref, int64_t ts);
@@ -55,6 +65,8 @@ struct delivery {
 	enum data_enc enc;	/* for ENVELOPE: enc carried by the envelope */
 	const char *data;
 	size_t data_len;
+	const char *epoch;	/* a history room's position ("epoch","offset"); NULL: none */
+	uint64_t offset;
 };
 /* An upper bound of the delivery's length. */
 size_t edge_frame_delivery_size(const struct delivery *d);

@@ -28,6 +28,8 @@ enum topic_kind {
 	TOPIC_SETTINGS,		/* {prefix}/user/{user}/settings (retained) */
 	TOPIC_NOTIFY_ALL,	/* {prefix}/notify/all: announcements; no id */
 	TOPIC_PRESENCE,		/* {prefix}/presence/{room}/{edge} (retained): that edge's members of room */
+	TOPIC_HISTORY_REQ,	/* {prefix}/history/{room}/req: an edge asks for room's history window */
+	TOPIC_HISTORY_REP,	/* {prefix}/edge/{edge}/history: windows sent to that edge */
 };
 
 /* True for the characters an id may contain: A-Z a-z 0-9 _ - . @ : */

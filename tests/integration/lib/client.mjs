@@ -172,19 +172,19 @@ export class Client {
   }
 
   // Sends op with a unique ref (unless one is given) and resolves with the reply carrying that ref
-  // (ok, error, pong, or inbox for the inbox op). Does not throw on error replies: check reply.op.
+  // (ok, error, pong, or inbox/history for those ops). Does not throw on error replies: check reply.op.
   async request(op, { timeoutMs = 5000, raw = false } = {}) {
     const frame = { ...op };
     if (!('ref' in frame)) frame.ref = uniqueRef();
     if (raw) this.sendRaw(frame);
     else this.send(frame);
-    return this.next((f) => f.ref === frame.ref && ['ok', 'error', 'pong', 'inbox'].includes(f.op), timeoutMs, `reply to ${JSON.stringify(frame).slice(0, 200)}`);
+    return this.next((f) => f.ref === frame.ref && ['ok', 'error', 'pong', 'inbox', 'history'].includes(f.op), timeoutMs, `reply to ${JSON.stringify(frame).slice(0, 200)}`);
   }
 
   // request() that insists on ok (or pong for ping, inbox for inbox).
   async ok(op, opts) {
     const r = await this.request(op, opts);
-    const want = op.op === 'ping' ? 'pong' : op.op === 'inbox' ? 'inbox' : 'ok';
+    const want = op.op === 'ping' ? 'pong' : op.op === 'inbox' || op.op === 'history' ? op.op : 'ok';
     if (r.op !== want) throw new Error(`${this.name}: expected ${want} for ${JSON.stringify(op).slice(0, 200)}, got ${JSON.stringify(r)}`);
     return r;
   }

@@ -1,0 +1,226 @@
+// Room history and resume (PROTOCOL.md section 10). Rooms matching --history-rooms keep a window of
+// their newest messages; every message carries its position {epoch, offset}, the same on every edge;
+// a client that lost its connection sends sub with since = its last position and gets every missed
+// message once, in order, before anything newer, then ok with recovered:true — on the edge it lost,
+// on another edge, or on an edge that did not follow the room yet (it takes the window over from the
+// others through the broker). When that cannot be complete, nothing is replayed and recovered is false.
+import assert from 'node:assert/strict';
+import { scenario, delay, topics, httpGet } from './lib/harness.mjs';
+
+const HIST = ['--history-rooms', 'h-*=500/600,small-*=10', '--history-fetch-timeout', '500'];
+const claims = { rooms: ['h-*', 'small-*', 'plain'] };
+const pos = (f) => ({ epoch: f.epoch, offset: f.offset });
+const msgsAfter = (c, room, n) => c.all.filter((f) => f.op === 'msg' && f.room === room).slice(n);
+
+// The frames c received after index `from` in c.all, up to and including the reply with ref.
+function framesUntilReply(c, from, ref) {
+  const out = [];
+  for (const f of c.all.slice(from)) {
+    out.push(f);
+    if (f.ref === ref) return out;
+  }
+  throw new Error(`${c.name}: no reply ${ref}`);
+}
+
+// Sends a resuming sub and returns { ok, replay }: the ok and every msg of room that came before it.
+async function resume(c, room, since) {
+  const from = c.all.length;
+  const ref = `resume-${room}-${Date.now()}`;
+  const ok = await c.ok({ op: 'sub', room, since, ref });
+  const frames = framesUntilReply(c, from, ref);
+  return { ok, replay: frames.filter((f) => f.op === 'msg' && f.room === room) };
+}
+
+// Asserts that got (msg frames) are exactly want (msg frames), compared by data and position.
+function sameMessages(got, want, what) {
+  const key = (f) => `${JSON.stringify(f.data)}@${f.epoch}:${f.offset}`;
+  assert.deepEqual(got.map(key), want.map(key), what);
+}
+
+scenario('history: resume on the same edge, on the other edge and on an edge new to the room — every missed message once, in order, before anything newer', { timeout: 90000 }, async (env) => {
+  const { broker, edges: [e1, e2, e3] } = await env.cluster(3, { extra: HIST });
+  const ROOM = 'h-chat';
+  // two watchers that never drop, one per edge: the reference order (the broker's)
+  const w1 = await env.connect(e1, { user: 'w1', extra: claims });
+  const w2 = await env.connect(e2, { user: 'w2', extra: claims });
+  const okw1 = await w1.ok({ op: 'sub', room: ROOM });
+  const okw2 = await w2.ok({ op: 'sub', room: ROOM });
+  // the second edge took the first one's epoch over: positions agree
+  assert.match(okw1.epoch, /^[0-9a-f]{16}$/);
+  assert.equal(okw2.epoch, okw1.epoch, 'both edges are in one epoch');
+  assert.equal(okw1.offset, 0);
+  assert.equal(okw2.offset, 0);
+
+  const p1 = await env.connect(e1, { user: 'p1', extra: claims });
+  const p2 = await env.connect(e2, { user: 'p2', extra: claims });
+  const backend = await env.mqtt(broker, { name: 'backend' });
+  let n = 0;
+  // one round: a client on each edge and a backend over MQTT (a bare JSON payload), 3 messages
+  async function publishRound() {
+    await p1.ok({ op: 'pub', room: ROOM, data: { n: ++n, via: 'p1' } });
+    await p2.ok({ op: 'pub', room: ROOM, data: { n: ++n, via: 'p2' } });
+    await backend.pub(topics.room(ROOM), JSON.stringify({ n: ++n, via: 'backend' }));
+  }
+  const readers = [];
+  for (const [edge, name] of [[e1, 'r-same'], [e1, 'r-other'], [e1, 'r-new']]) {
+    const r = await env.connect(edge, { user: name, extra: claims });
+    await r.ok({ op: 'sub', room: ROOM });
+    readers.push(r);
+  }
+  for (let i = 0; i < 4; i++) await publishRound();
+  await w1.until(() => w1.roomMsgs(ROOM).length === n, 5000, 'w1 has the first 12');
+  await w2.until(() => w2.roomMsgs(ROOM).length === n, 5000, 'w2 has the first 12');
+  for (const r of readers) await r.until(() => r.roomMsgs(ROOM).length === n, 5000, `${r.name} has the first 12`);
+
+  // every edge numbers the stream alike: both watchers see the same offsets for the same data
+  sameMessages(w2.roomMsgs(ROOM), w1.roomMsgs(ROOM), 'watchers agree');
+  assert.deepEqual(w1.roomMsgs(ROOM).map((f) => f.offset), Array.from({ length: n }, (_, i) => i + 1));
+
+  // the readers drop; 100 more messages (34 rounds of 3, minus 2) come from both edges and the backend
+  const last = readers.map((r) => pos(r.roomMsgs(ROOM).at(-1)));
+  for (const r of readers) r.terminate();
+  const before = n;
+  while (n - before < 99) await publishRound();
+  await p1.ok({ op: 'pub', room: ROOM, data: { n: ++n, via: 'p1' } });
+  assert.equal(n - before, 100);
+  await w1.until(() => w1.roomMsgs(ROOM).length === n, 10000, 'w1 has all');
+  await w2.until(() => w2.roomMsgs(ROOM).length === n, 10000, 'w2 has all');
+  sameMessages(w2.roomMsgs(ROOM), w1.roomMsgs(ROOM), 'watchers agree on 112');
+  const missed = w1.roomMsgs(ROOM).slice(before);
+
+  for (const [i, edge] of [[0, e1], [1, e2], [2, e3]]) {
+    const c = await env.connect(edge, { user: readers[i].name, extra: claims });
+    const { ok, replay } = await resume(c, ROOM, last[i]);
+    assert.equal(ok.recovered, true, `${c.name}: recovered ${JSON.stringify(ok)}`);
+    assert.equal(ok.reason, undefined);
+    assert.deepEqual(pos(ok), { epoch: okw1.epoch, offset: n }, `${c.name}: the position now`);
+    // 100 for the first; each later reader also missed the live message sent to the ones before
+    assert.equal(replay.length, 100 + i);
+    sameMessages(replay, missed, `${c.name}: every missed message, in order, once`);
+    assert.equal(new Set(replay.map((f) => f.offset)).size, replay.length, 'no duplicate');
+    // then live: the next message comes after the ok, with the next offset, once
+    const from = c.all.length;
+    await p2.ok({ op: 'pub', room: ROOM, data: { n: ++n, via: 'p2' } });
+    const live = await c.next((f) => f.op === 'msg' && f.room === ROOM && f.data.n === n, 5000, 'the live message');
+    assert.equal(live.offset, n);
+    await delay(200);
+    assert.equal(msgsAfter(c, ROOM, 0).filter((f) => f.data.n === n).length, 1, 'the live one came once');
+    assert.ok(c.all.slice(from).every((f) => f.op !== 'msg' || f.data.n === n), 'nothing else came after the ok');
+    await w1.until(() => w1.roomMsgs(ROOM).length === n, 5000, 'w1 has the live one');
+    missed.push(w1.roomMsgs(ROOM).at(-1));	// the next reader missed it too
+  }
+  // e3 had nobody in the room: it took the window over from the others
+  const m3 = (await httpGet(e3.port, '/metrics')).body;
+  assert.match(m3, /mqedge_history_fetches_adopted_total 1\b/, 'e3 adopted a window');
+});
+
+scenario('history: recovered:false, with nothing replayed, when the position is too old, from another epoch, ahead, or the window was lost with its edge', { timeout: 60000 }, async (env) => {
+  const { edges: [e1] } = await env.cluster(1, { extra: HIST });
+  const w = await env.connect(e1, { user: 'w', extra: claims });
+  const p = await env.connect(e1, { user: 'p', extra: claims });
+  const ok0 = await w.ok({ op: 'sub', room: 'small-a' });
+  for (let i = 1; i <= 5; i++) await p.ok({ op: 'pub', room: 'small-a', data: { i } });
+  await w.until(() => w.roomMsgs('small-a').length === 5, 5000, '5 messages');
+  const at5 = pos(w.roomMsgs('small-a').at(-1));
+  assert.deepEqual(at5, { epoch: ok0.epoch, offset: 5 });
+
+  // within the window (size 10): complete
+  let c = await env.connect(e1, { user: 'c', extra: claims });
+  let r = await resume(c, 'small-a', { epoch: ok0.epoch, offset: 2 });
+  assert.equal(r.ok.recovered, true);
+  assert.deepEqual(r.replay.map((f) => f.data.i), [3, 4, 5]);
+  // the position of the last ok, with no message received since: nothing missed
+  c.terminate();
+  c = await env.connect(e1, { user: 'c', extra: claims });
+  r = await resume(c, 'small-a', { epoch: ok0.epoch, offset: 5 });
+  assert.equal(r.ok.recovered, true);
+  assert.equal(r.replay.length, 0);
+  c.terminate();
+
+  // 12 more: offsets 6..17, the window (10) holds 8..17; offset 5 needs 6 and 7: too old
+  for (let i = 6; i <= 17; i++) await p.ok({ op: 'pub', room: 'small-a', data: { i } });
+  await w.until(() => w.roomMsgs('small-a').length === 17, 5000, '17 messages');
+  c = await env.connect(e1, { user: 'c', extra: claims });
+  r = await resume(c, 'small-a', at5);
+  assert.deepEqual({ recovered: r.ok.recovered, reason: r.ok.reason }, { recovered: false, reason: 'too_old' });
+  assert.equal(r.replay.length, 0, 'nothing replayed: not a partial replay presented as anything');
+  assert.deepEqual(pos(r.ok), { epoch: ok0.epoch, offset: 17 }, 'the position to continue from');
+  // offset 7 is the oldest complete one (8..17 all held)
+  c.terminate();
+  c = await env.connect(e1, { user: 'c', extra: claims });
+  r = await resume(c, 'small-a', { epoch: ok0.epoch, offset: 7 });
+  assert.equal(r.ok.recovered, true);
+  assert.deepEqual(r.replay.map((f) => f.data.i), [8, 9, 10, 11, 12, 13, 14, 15, 16, 17]);
+
+  // unknown and garbage epochs, an offset not reached yet
+  for (const [since, reason] of [
+    [{ epoch: '0123456789abcdef', offset: 3 }, 'epoch'],
+    [{ epoch: 'not an epoch at all', offset: 3 }, 'epoch'],
+    [{ epoch: ok0.epoch, offset: 1000 }, 'ahead'],
+  ]) {
+    const d = await env.connect(e1, { user: 'd', extra: claims });
+    const x = await resume(d, 'small-a', since);
+    assert.deepEqual({ recovered: x.ok.recovered, reason: x.ok.reason }, { recovered: false, reason }, JSON.stringify(since));
+    assert.equal(x.replay.length, 0);
+    // subscribed anyway: the next message arrives live
+    await p.ok({ op: 'pub', room: 'small-a', data: { live: reason } });
+    await d.next((f) => f.op === 'msg' && f.data.live === reason, 5000, 'live after recovered:false');
+    d.close();
+  }
+  // a room without history: recovered false, no position
+  r = await resume(c, 'plain', { epoch: ok0.epoch, offset: 1 });
+  assert.deepEqual({ recovered: r.ok.recovered, reason: r.ok.reason, epoch: r.ok.epoch }, { recovered: false, reason: 'no_history', epoch: undefined });
+  // malformed since: an error, and the connection stays
+  for (const since of [{ epoch: ok0.epoch }, { epoch: 5, offset: 1 }, { epoch: ok0.epoch, offset: -1 }, 'x', { epoch: '', offset: 1 }]) {
+    const e = await c.err({ op: 'sub', room: 'small-b', since }, 'bad_request', { raw: true });
+    assert.match(e.message, /since/);
+  }
+  await c.err({ op: 'sub', device: 'dev1', since: { epoch: ok0.epoch, offset: 1 } }, 'bad_request', { raw: true });
+  assert.equal((await c.ok({ op: 'ping' })).op, 'pong');
+
+  // the edge that kept the window dies (SIGKILL) and comes back: its window is gone, and nobody else
+  // had it, so the old position is answered recovered:false, never with a partial replay
+  const at17 = { epoch: ok0.epoch, offset: 17 };
+  await e1.restart();
+  const q = await env.connect(e1, { user: 'q', extra: claims });
+  r = await resume(q, 'small-a', at17);
+  assert.deepEqual({ recovered: r.ok.recovered, reason: r.ok.reason }, { recovered: false, reason: 'epoch' });
+  assert.equal(r.replay.length, 0);
+  assert.notEqual(r.ok.epoch, ok0.epoch, 'a new epoch');
+  assert.equal(r.ok.offset, 0);
+});
+
+scenario('history: the history op pages the window; two edges that start a room at once agree on one epoch', { timeout: 60000 }, async (env) => {
+  const { edges: [e1, e2] } = await env.cluster(2, { extra: HIST });
+  // both edges start following h-race at the same moment: one epoch, not two
+  const a = await env.connect(e1, { user: 'a', extra: claims });
+  const b = await env.connect(e2, { user: 'b', extra: claims });
+  const [oka, okb] = await Promise.all([a.ok({ op: 'sub', room: 'h-race' }), b.ok({ op: 'sub', room: 'h-race' })]);
+  assert.equal(oka.epoch, okb.epoch, 'one epoch for the room');
+
+  for (let i = 1; i <= 25; i++) await a.ok({ op: 'pub', room: 'h-race', data: { i } });
+  await b.until(() => b.roomMsgs('h-race').length === 25, 5000, '25 messages');
+  let page = await b.ok({ op: 'history', room: 'h-race', limit: 10 });
+  assert.equal(page.room, 'h-race');
+  assert.equal(page.epoch, oka.epoch);
+  assert.deepEqual(page.msgs.map((f) => f.offset), [16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+  assert.deepEqual(page.msgs.map((f) => f.data.i), [16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+  assert.equal(page.more, true);
+  page = await b.ok({ op: 'history', room: 'h-race', limit: 10, before: 16 });
+  assert.deepEqual(page.msgs.map((f) => f.offset), [6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+  page = await b.ok({ op: 'history', room: 'h-race', before: 6 });
+  assert.deepEqual(page.msgs.map((f) => f.offset), [1, 2, 3, 4, 5]);
+  assert.equal(page.more, false);
+  // the same page on the other edge: the same messages
+  const pa = await a.ok({ op: 'history', room: 'h-race', before: 6 });
+  sameMessages(pa.msgs, page.msgs, 'both edges page alike');
+  // the default limit is 50
+  assert.equal((await a.ok({ op: 'history', room: 'h-race' })).msgs.length, 25);
+
+  await a.err({ op: 'history', room: 'plain' }, 'bad_request');
+  await a.err({ op: 'history', room: 'h-other' }, 'not_subscribed');
+  await a.err({ op: 'history', room: 'h-race', limit: 0 }, 'bad_request', { raw: true });
+  await a.err({ op: 'history', room: 'h-race', limit: 201 }, 'bad_request', { raw: true });
+  await a.err({ op: 'history', room: 'h-race', before: 0 }, 'bad_request', { raw: true });
+  await a.err({ op: 'history', room: 'x-forbidden' }, 'forbidden');
+});
