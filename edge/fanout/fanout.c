@@ -312,13 +312,20 @@ static void deliver(struct fanout *fo, struct channel *ch, struct envelope *env,
 void fanout_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len)
 {
 	struct fanout *fo = ctx;
+	const char *idp;
+	size_t idlen;
+	enum topic_kind kind = topics_parse(fo->opt.topic_prefix, topic, topic_len, &idp, &idlen);
+
+	fanout_on_channel_message(fo, kind, topic, topic_len, payload, len);
+}
+
+void fanout_on_channel_message(struct fanout *fo, enum topic_kind kind, const char *topic, size_t topic_len,
+			       const void *payload, size_t len)
+{
 	int64_t now_us = clock_now_us();
 	struct envelope env;
 	enum payload_kind pk;
 	struct channel *ch;
-	const char *idp;
-	size_t idlen;
-	enum topic_kind kind = topics_parse(fo->opt.topic_prefix, topic, topic_len, &idp, &idlen);
 
 	/* frames for members collect until the burst ends: then one write per socket */
 	fo->in_burst = true;

@@ -20,6 +20,7 @@
 #include "mqedge/base/log.h"
 #include "mqedge/bridge/bridge.h"
 #include "mqedge/history/history.h"
+#include "mqedge/wire/api_body.h"
 #include "mqedge/wire/edge_frame.h"
 #include "mqedge/wire/history_sync.h"
 
@@ -43,6 +44,8 @@ struct hroom {
 	bool barrier_seen;		/* the request's echo arrived */
 	bool saw_earlier;		/* another edge asked for this room before our request (sticky) */
 	uint8_t retries;
+	uint32_t expected_answers;	/* edges online when our request's echo came */
+	uint32_t none_answers;		/* of them, those that said they do not follow the room */
 	char room[TOPICS_ID_MAX + 1];
 };
 
@@ -348,6 +351,7 @@ static void send_request(struct history *h, struct hroom *r)
 		 (unsigned)(clock_now_us() & 0xffffff));
 	r->state = HR_FETCHING;
 	r->barrier_seen = false;
+	r->none_answers = 0;
 	r->deadline_ms = clock_now_ms() + h->opt.fetch_timeout_ms;
 	h->stats.fetches++;
 	len = topics_build(topic, sizeof(topic), h->opt.topic_prefix, TOPIC_HISTORY_REQ, r->room);
@@ -368,20 +372,25 @@ void history_on_subscribed(struct history *h, struct channel *ch)
 		send_request(h, r);
 }
 
-/* Another edge asked for room: answer with our window, newest part first to fit. */
-static void answer(struct history *h, struct hroom *r, const struct history_request *req)
+/* Another edge asked for room: answer with our window (newest part first, to fit), or with
+ * "none" when we do not follow the room (r NULL), so it need not wait for the timeout. */
+static void answer(struct history *h, const char *room, struct hroom *r, const struct history_request *req)
 {
 	char topic[TOPICS_TOPIC_MAX], edge[TOPICS_ID_MAX + 1], nonce[HISTORY_SYNC_NONCE_MAX + 1];
-	struct window *w = &r->window;
+	struct window *w = r ? &r->window : NULL;
 	struct textbuf out = { 0 };
 	size_t bytes = 0;
-	uint32_t from = w->count;
+	uint32_t from = w ? w->count : 0;
 	int len, rc;
 
 	memcpy(edge, req->edge, req->edge_len);
 	edge[req->edge_len] = '\0';
 	memcpy(nonce, req->nonce, req->nonce_len);
 	nonce[req->nonce_len] = '\0';
+	if (!r) {
+		history_sync_reply_header(&out, room, nonce, HISTORY_SYNC_NONE, 0, 0);
+		goto send;
+	}
 	window_expire(w, clock_now_ms());
 	while (from > 0 && bytes + window_at(w, from - 1)->frame->len + 32 <= h->opt.max_reply_bytes)
 		bytes += window_at(w, --from)->frame->len + 32;
@@ -391,13 +400,21 @@ static void answer(struct history *h, struct hroom *r, const struct history_requ
 
 		history_sync_reply_record(&out, e->ms, (const char *)frame_payload(e->frame), e->frame->len);
 	}
+send:
 	len = topics_build(topic, sizeof(topic), h->opt.topic_prefix, TOPIC_HISTORY_REP, edge);
 	rc = out.oom || len < 0 ? -ENOMEM : bridge_publish(h->bridge, topic, out.p, out.len, false, NULL);
 	if (rc)
-		log_warn("history_reply_failed", "room=%s to=%s err=\"%s\"", r->room, edge, mqe_strerror(rc));
+		log_warn("history_reply_failed", "room=%s to=%s err=\"%s\"", room, edge, mqe_strerror(rc));
 	else
 		h->stats.replies_sent++;
 	textbuf_free(&out);
+}
+
+/* Every edge that follows room, or none: then nobody has a window and a new epoch starts at once. */
+static void maybe_nobody(struct history *h, struct hroom *r)
+{
+	if (r->state == HR_FETCHING && r->barrier_seen && !r->saw_earlier && r->none_answers >= r->expected_answers)
+		start_epoch(h, r, r->expected_answers ? "nobody_follows" : "no_other_edge");
 }
 
 static void on_request(struct history *h, const char *room, const char *payload, size_t len)
@@ -406,20 +423,28 @@ static void on_request(struct history *h, const char *room, const char *payload,
 	struct hroom *r = room_of(h, room);
 	bool mine;
 
-	if (!r || history_sync_parse_request(payload, len, &req))
+	if (history_sync_parse_request(payload, len, &req))
 		return;
 	mine = req.edge_len == strlen(h->opt.edge_id) && !memcmp(req.edge, h->opt.edge_id, req.edge_len);
+	if (!r) {
+		if (!mine)
+			answer(h, room, NULL, &req);
+		return;
+	}
 	if (mine) {
 		/* our own request, in the broker's order: what we deferred so far is in the window
 		 * the other edges answer with; what comes after is ours to add */
 		if (r->state == HR_FETCHING && req.nonce_len == strlen(r->nonce) && !memcmp(req.nonce, r->nonce, req.nonce_len)) {
 			r->barrier_seen = true;
 			r->barrier_skip = r->window.n_deferred;
+			/* every status that was retained before our request is in by now */
+			r->expected_answers = h->n_online_others;
+			maybe_nobody(h, r);
 		}
 		return;
 	}
 	if (r->state == HR_READY)
-		answer(h, r, &req);
+		answer(h, room, r, &req);
 	else if (!r->barrier_seen)
 		r->saw_earlier = true;	/* asked before us: it will have a window when we ask again */
 }
@@ -447,6 +472,11 @@ static void on_reply(struct history *h, const char *payload, size_t len)
 	if (!r || r->state != HR_FETCHING || !r->barrier_seen || rep.nonce_len != strlen(r->nonce) ||
 	    memcmp(rep.nonce, r->nonce, rep.nonce_len))
 		return;	/* late, for an earlier fetch, or a second answer */
+	if (rep.epoch_len == strlen(HISTORY_SYNC_NONE) && !memcmp(rep.epoch, HISTORY_SYNC_NONE, rep.epoch_len)) {
+		r->none_answers++;
+		maybe_nobody(h, r);
+		return;
+	}
 	if (r->window.gap) {
 		start_epoch(h, r, "deferred_gap");
 		return;
@@ -475,6 +505,27 @@ static void on_reply(struct history *h, const char *payload, size_t len)
 	become_ready(h, r, r->barrier_skip);
 }
 
+/* An edge's retained status: who can answer a request. */
+static void on_status(struct history *h, const char *edge, const char *payload, size_t len)
+{
+	char who[TOPICS_ID_MAX + 1];
+	struct strmap_entry *e;
+	bool online, was;
+	int64_t boot;
+
+	if (!strcmp(edge, h->opt.edge_id) || !len || api_body_status_parse(payload, len, who, &online, &boot) ||
+	    strcmp(who, edge))
+		return;
+	was = strmap_get(&h->edges_online, edge) != NULL;
+	if (online && !was && (e = strmap_put(&h->edges_online, edge)) != NULL) {
+		e->value = h;	/* any non-NULL: online */
+		h->n_online_others++;
+	} else if (!online && was) {
+		strmap_del(&h->edges_online, edge);
+		h->n_online_others--;
+	}
+}
+
 bool history_on_message(struct history *h, const char *topic, size_t topic_len, const void *payload, size_t len)
 {
 	char id[TOPICS_ID_MAX + 1];
@@ -485,11 +536,13 @@ bool history_on_message(struct history *h, const char *topic, size_t topic_len, 
 	if (!h->n_pats)
 		return false;
 	kind = topics_parse(h->opt.topic_prefix, topic, topic_len, &idp, &idlen);
-	if (kind != TOPIC_HISTORY_REQ && kind != TOPIC_HISTORY_REP)
+	if (kind != TOPIC_HISTORY_REQ && kind != TOPIC_HISTORY_REP && kind != TOPIC_STATUS)
 		return false;
 	memcpy(id, idp, idlen);
 	id[idlen] = '\0';
-	if (kind == TOPIC_HISTORY_REQ)
+	if (kind == TOPIC_STATUS)
+		on_status(h, id, payload, len);
+	else if (kind == TOPIC_HISTORY_REQ)
 		on_request(h, id, payload, len);
 	else if (!strcmp(id, h->opt.edge_id))
 		on_reply(h, payload, len);
@@ -584,6 +637,7 @@ void history_fini(struct history *h)
 	h->bridge = NULL;	/* the bridge freed its subscriptions itself */
 	while (h->rooms)
 		room_release(h, h->rooms);
+	strmap_free(&h->edges_online);
 	free(h->pats);
 	free(h->patterns);
 	h->pats = NULL;

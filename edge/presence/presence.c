@@ -568,11 +568,7 @@ int presence_init(struct presence *p, const struct presence_options *opt, struct
 
 void presence_attach_bridge(struct presence *p, struct bridge *b)
 {
-	char filter[TOPICS_TOPIC_MAX];
-
 	p->bridge = b;
-	if (b && p->n_patterns && topics_filter(filter, sizeof(filter), p->opt.topic_prefix, TOPIC_STATUS) > 0)
-		p->status_sub = bridge_subscribe(b, filter, NULL);
 }
 
 static void free_room_value(void *ctx, const char *key, void *value)

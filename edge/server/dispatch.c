@@ -409,9 +409,26 @@ void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const v
 {
 	struct edge *e = ctx;
 
-	if (!presence_on_message(&e->presence, topic, topic_len, payload, len) &&
-	    !history_on_message(&e->history, topic, topic_len, payload, len))
-		fanout_on_message(&e->fanout, topic, topic_len, payload, len);
+	const char *idp;
+	size_t idlen;
+	enum topic_kind kind = topics_parse(e->cfg->topic_prefix, topic, topic_len, &idp, &idlen);
+
+	/* the topic is parsed once here: the fan-out path pays for no other subsystem */
+	switch (kind) {
+	case TOPIC_STATUS:
+		history_on_message(&e->history, topic, topic_len, payload, len);
+		presence_on_message(&e->presence, topic, topic_len, payload, len);
+		return;
+	case TOPIC_PRESENCE:
+		presence_on_message(&e->presence, topic, topic_len, payload, len);
+		return;
+	case TOPIC_HISTORY_REQ:
+	case TOPIC_HISTORY_REP:
+		history_on_message(&e->history, topic, topic_len, payload, len);
+		return;
+	default:
+		fanout_on_channel_message(&e->fanout, kind, topic, topic_len, payload, len);
+	}
 }
 
 void dispatch_on_batch_done(void *ctx)

@@ -430,6 +430,14 @@ int server_run(struct edge_config *cfg)
 		goto out;
 	presence_attach_bridge(&e->presence, e->bridge);
 	history_attach_bridge(&e->history, e->bridge);
+	/* presence and history both follow the edges' retained status (one subscription) */
+	if (e->presence.n_patterns || e->history.n_pats) {
+		char filter[TOPICS_TOPIC_MAX];
+
+		if (topics_filter(filter, sizeof(filter), cfg->topic_prefix, TOPIC_STATUS) < 0 ||
+		    !bridge_subscribe(e->bridge, filter, NULL))
+			goto out;
+	}
 	e->inbox_bridge = create_inbox_bridge(&srv, &bo);
 	if (!e->inbox_bridge)
 		goto out;

@@ -112,6 +112,10 @@ scenario('history: resume on the same edge, on the other edge and on an edge new
   // e3 had nobody in the room: it took the window over from the others
   const m3 = (await httpGet(e3.port, '/metrics')).body;
   assert.match(m3, /mqedge_history_fetches_adopted_total 1\b/, 'e3 adopted a window');
+  // nobody waited for the fetch timeout: e1 started the epoch when e2 and e3 said they do not follow
+  // the room, e2 and e3 adopted the window
+  for (const e of [e1, e2, e3]) assert.match((await httpGet(e.port, '/metrics')).body, /mqedge_history_fetches_timed_out_total 0\b/, e.name);
+  assert.match((await httpGet(e1.port, '/metrics')).body, /mqedge_history_epochs_total 1\b/);
 });
 
 scenario('history: recovered:false, with nothing replayed, when the position is too old, from another epoch, ahead, or the window was lost with its edge', { timeout: 60000 }, async (env) => {
@@ -119,6 +123,8 @@ scenario('history: recovered:false, with nothing replayed, when the position is 
   const w = await env.connect(e1, { user: 'w', extra: claims });
   const p = await env.connect(e1, { user: 'p', extra: claims });
   const ok0 = await w.ok({ op: 'sub', room: 'small-a' });
+  // alone on the broker: the edge starts the epoch as soon as its request comes back, no timeout
+  assert.match((await httpGet(e1.port, '/metrics')).body, /mqedge_history_fetches_timed_out_total 0\b/);
   for (let i = 1; i <= 5; i++) await p.ok({ op: 'pub', room: 'small-a', data: { i } });
   await w.until(() => w.roomMsgs('small-a').length === 5, 5000, '5 messages');
   const at5 = pos(w.roomMsgs('small-a').at(-1));

@@ -222,6 +222,14 @@ static void test_sync_codec(void)
 	pos = rp.body;
 	CHECK(history_sync_next_record(b.p, rp.body + 20, &pos, &ms, &text, &text_len) == -1);
 	textbuf_free(&b);
+	memset(&b, 0, sizeof(b));
+
+	/* "I do not follow this room" */
+	history_sync_reply_header(&b, "lobby", "9z", HISTORY_SYNC_NONE, 0, 0);
+	CHECK(!b.oom && history_sync_parse_reply(b.p, b.len, &rp) == 0);
+	CHECK(rp.epoch_len == 1 && rp.epoch[0] == '-' && rp.last == 0 && rp.count == 0 && rp.body == b.len);
+	textbuf_free(&b);
+	memset(&b, 0, sizeof(b));
 
 	/* headers that must be refused */
 	{

@@ -138,6 +138,9 @@ void fanout_window_ready(struct fanout *fo, struct channel *ch, uint32_t skip);
 
 /* The live bridge's hooks: a broker message for a channel, and the end of a read burst. */
 void fanout_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len);
+/* fanout_on_message for a topic the caller already parsed into kind (one parse per message). */
+void fanout_on_channel_message(struct fanout *fo, enum topic_kind kind, const char *topic, size_t topic_len,
+			       const void *payload, size_t len);
 void fanout_on_batch_done(void *ctx);
 
 #endif

@@ -7,7 +7,8 @@
  * following such a room it asks the other edges for their window over the broker (the request is
  * a barrier in the broker's order: the answer holds everything before it, this edge's own
  * subscription everything after) and takes over their epoch and offsets; when nobody answers
- * within `fetch_timeout_ms` it starts a new epoch. Until then its members are parked: they get
+ * within `fetch_timeout_ms`, or every edge online answers that it does not follow the room (the
+ * edges' retained status says who is online), it starts a new epoch. Until then its members are parked: they get
  * their ok (with the position) and any replay once the window is ready.
  *
  * Reaches connections only through fan-out and the broker only through the bridge.
@@ -19,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mqedge/base/strmap.h"
 #include "mqedge/fanout/fanout.h"
 #include "mqedge/wire/client_frame.h"
 
@@ -61,6 +63,8 @@ struct history {
 	struct bridge *bridge;		/* the live session (not owned) */
 	struct bridge_sub *req_sub, *rep_sub;
 	struct hroom *rooms;		/* every room with a window */
+	struct strmap edges_online;	/* other edges whose retained status says online (values: non-NULL) */
+	uint32_t n_online_others;
 	uint64_t nonce_seq;
 	struct history_stats stats;
 };
@@ -82,8 +86,8 @@ bool history_sub(struct history *h, struct peer *p, struct member *m, int joined
 /* {"op":"history"}: a page of the window. */
 void history_op(struct history *h, struct peer *p, const struct client_op *op);
 
-/* From the live bridge: the SUBACK of ch; a request or a window (false for other topics); the
- * session came back without the broker's state (what it queued meanwhile is lost). */
+/* From the live bridge: the SUBACK of ch; a request, a window or an edge's status (false for other
+ * topics); the session came back without the broker's state (what it queued meanwhile is lost). */
 void history_on_subscribed(struct history *h, struct channel *ch);
 bool history_on_message(struct history *h, const char *topic, size_t topic_len, const void *payload, size_t len);
 void history_on_session_lost(struct history *h);

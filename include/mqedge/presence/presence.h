@@ -47,7 +47,6 @@ struct presence {
 	size_t n_patterns;
 	struct fanout *fanout;		/* where events go (not owned) */
 	struct bridge *bridge;		/* the live session (not owned) */
-	struct bridge_sub *status_sub;
 	struct strmap rooms;		/* room -> struct proom, while this edge has members there */
 	struct strmap edges;		/* edge id -> struct edge_seen: boot and online, from their status */
 	struct presence_stats stats;
@@ -55,7 +54,8 @@ struct presence {
 
 /* Returns 0, -EINVAL for a bad pattern list, or -ENOMEM. */
 int presence_init(struct presence *p, const struct presence_options *opt, struct fanout *fo);
-/* Starts following the edges' status on b (when any presence room is configured). */
+/* Publishes and follows lists on b. The edges' status ({prefix}/edge/+/status) is subscribed by
+ * the server, which hands it to presence_on_message. */
 void presence_attach_bridge(struct presence *p, struct bridge *b);
 void presence_fini(struct presence *p);
 

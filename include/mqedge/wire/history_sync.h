@@ -6,7 +6,8 @@
  * Reply, on {prefix}/edge/{edge}/history:   "MQH1 {room} {nonce} {epoch} {last} {count}\n"
  *                                             then count records "{ms} {len}\n{len bytes}"
  * where the records are the room's msg frames as clients receive them, oldest first, the newest
- * at offset `last`, and ms is when each reached the answering edge. Pure text: no allocation
+ * at offset `last`, and ms is when each reached the answering edge. An edge that does not follow
+ * the room answers with the epoch "-" and no records. Pure text: no allocation
  * beyond the caller's textbuf, no I/O.
  */
 #ifndef MQEDGE_HISTORY_SYNC_H
@@ -18,6 +19,7 @@
 #include "mqedge/base/textbuf.h"
 
 #define HISTORY_SYNC_NONCE_MAX 32
+#define HISTORY_SYNC_NONE "-"	/* the epoch of an answer "I do not follow this room" (last 0, count 0) */
 
 struct history_request {
 	const char *edge, *nonce;	/* spans of the payload */
