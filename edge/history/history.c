@@ -25,6 +25,8 @@
 #include "mqedge/wire/history_sync.h"
 
 #define MAX_FETCH_RETRIES 2
+#define PAGE_MAX_BYTES (1u << 20)	/* a history page stops growing here (more: true), or at a
+					 * quarter of the slow-reader hard bound when that is less */
 
 enum hroom_state {
 	HR_SUBSCRIBING,		/* waiting for the room's SUBACK */
@@ -187,6 +189,18 @@ static void send_text(struct history *h, struct peer *p, const char *text, int l
 	fanout_send_text(h->fanout, p, text, (size_t)len);
 }
 
+/* A replay is queued at once: it must stay well inside the slow-reader policy's hard bound, or the
+ * client would be cut off (4002) in the middle of it. */
+static bool replay_fits(const struct history *h, const struct window *w, uint32_t from, const struct peer *p)
+{
+	size_t room = h->fanout->opt.outq_hard_bytes / 4 * 3, bytes = p->outq.bytes;
+
+	for (uint32_t i = from; i < w->count; i++)
+		if ((bytes += frame_wire_len(window_at(w, i)->frame)) > room)
+			return false;
+	return true;
+}
+
 /* Brings p up to date from park (or just tells it the position) and makes it a live member. */
 static void complete(struct history *h, struct hroom *r, struct member *m, const struct park *park)
 {
@@ -205,6 +219,11 @@ static void complete(struct history *h, struct hroom *r, struct member *m, const
 		return;
 	}
 	v = window_resume(w, park->epoch, strlen(park->epoch), park->offset, &from);
+	if (v == WINDOW_OK && !replay_fits(h, w, from, p)) {
+		h->stats.resumes_failed++;
+		send_text(h, p, buf, edge_frame_ok_resume(buf, park->ref, false, "too_large", w->epoch, w->last));
+		return;
+	}
 	if (v != WINDOW_OK) {
 		h->stats.resumes_failed++;
 		send_text(h, p, buf, edge_frame_ok_resume(buf, park->ref, false, reasons[v], w->epoch, w->last));
@@ -291,6 +310,7 @@ void history_op(struct history *h, struct peer *p, const struct client_op *op)
 	struct window *w;
 	uint64_t first, end;
 	uint32_t i_end, i_start;
+	size_t page_max;
 
 	if (!r && !history_room(h, op->id)) {
 		fanout_send_error(h->fanout, p, op->ref, "bad_request", "this room keeps no history (history-rooms)");
@@ -307,7 +327,14 @@ void history_op(struct history *h, struct peer *p, const struct client_op *op)
 	if (end > w->last + 1)
 		end = w->last + 1;
 	i_end = end > first ? (uint32_t)(end - first) : 0;
-	i_start = i_end > (uint32_t)op->limit ? i_end - (uint32_t)op->limit : 0;
+	/* the newest `limit` below `before`, fewer when they would pass PAGE_MAX_BYTES (one at least) */
+	i_start = i_end;
+	page_max = h->fanout->opt.outq_hard_bytes / 4 < PAGE_MAX_BYTES ? h->fanout->opt.outq_hard_bytes / 4 : PAGE_MAX_BYTES;
+	for (size_t bytes = 0; i_start > 0 && i_end - i_start < (uint32_t)op->limit; i_start--) {
+		bytes += window_at(w, i_start - 1)->frame->len + 1;
+		if (bytes > page_max && i_start < i_end)
+			break;
+	}
 	edge_frame_history_begin(&out, op->ref, r->room, w->epoch);
 	for (uint32_t i = i_start; i < i_end; i++) {
 		struct frame *f = window_at(w, i)->frame;

@@ -230,3 +230,38 @@ scenario('history: the history op pages the window; two edges that start a room 
   await a.err({ op: 'history', room: 'h-race', before: 0 }, 'bad_request', { raw: true });
   await a.err({ op: 'history', room: 'x-forbidden' }, 'forbidden');
 });
+
+scenario('history: a replay or a page never gets the client cut off as a slow consumer: too_large, and pages bounded in bytes', { timeout: 60000 }, async (env) => {
+  // hard bound 400,000 bytes: a replay may take 300,000 (3/4), a page 100,000 (1/4)
+  const { edges: [e1] } = await env.cluster(1, { extra: [...HIST, '--outq-hard-bytes', '400000', '--outq-max-bytes', '100000'] });
+  const w = await env.connect(e1, { user: 'w', extra: claims });
+  const p = await env.connect(e1, { user: 'p', extra: claims });
+  const ok0 = await w.ok({ op: 'sub', room: 'h-big' });
+  const big = 'x'.repeat(40000);
+  for (let i = 1; i <= 10; i++) await p.ok({ op: 'pub', room: 'h-big', data: { i, big } });
+  await w.until(() => w.roomMsgs('h-big').length === 10, 10000, '10 big messages');
+  // 8 missed x ~40 KB > 300,000: nothing replayed, the client stays connected
+  let c = await env.connect(e1, { user: 'c', extra: claims });
+  let r = await resume(c, 'h-big', { epoch: ok0.epoch, offset: 2 });
+  assert.deepEqual({ recovered: r.ok.recovered, reason: r.ok.reason, offset: r.ok.offset }, { recovered: false, reason: 'too_large', offset: 10 });
+  assert.equal(r.replay.length, 0);
+  // 7 missed fit
+  c.terminate();
+  c = await env.connect(e1, { user: 'c', extra: claims });
+  r = await resume(c, 'h-big', { epoch: ok0.epoch, offset: 3 });
+  assert.equal(r.ok.recovered, true);
+  assert.deepEqual(r.replay.map((f) => f.data.i), [4, 5, 6, 7, 8, 9, 10]);
+  // pages: 2 messages of ~40 KB each (a third would pass 100,000 bytes), newest first, then back
+  const seen = [];
+  let before;
+  for (;;) {
+    const page = await c.ok({ op: 'history', room: 'h-big', limit: 50, ...(before ? { before } : {}) });
+    assert.ok(page.msgs.length >= 1 && page.msgs.length <= 2, `page of ${page.msgs.length}`);
+    seen.unshift(...page.msgs.map((f) => f.data.i));
+    if (!page.more) break;
+    before = page.msgs[0].offset;
+  }
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.equal(c.closed, null, 'still connected');
+  assert.equal((await c.ok({ op: 'ping' })).op, 'pong');
+});
