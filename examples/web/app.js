@@ -3,6 +3,12 @@
 //   http(s)://HOST:PORT/demo/?token=JWT&room=lobby&device=d1
 // It connects back to the same host (ws:// or wss:// matching the page). All text from the network
 // goes into the DOM with textContent, never as HTML.
+//
+// History rooms (edge --history-rooms): after a reconnect the client library resumes the room; the
+// missed messages appear as usual followed by a small "Resumed N missed messages" note, or, when the
+// edge could not resume (window exceeded, edge restarted), a banner "You missed messages — reload"
+// whose button reloads the room from the edge's window (`history`), or the page when the room keeps
+// none. Presence rooms (--presence-rooms) show who is in the room, kept current by join/leave events.
 import { MqEdge, tokenExp } from './mqedge.js';
 
 const $ = (id) => document.getElementById(id);
@@ -80,6 +86,8 @@ function start() {
     const exp = w.exp ?? tokenExp(token);
     $('token-info').textContent = exp ? `token valid until ${fmtTime(exp * 1000)}` : 'token without expiry';
     systemLine(`Connected to ${w.edge} as ${w.user}`);
+    // the room is being re-joined: once it is, the member list may have changed meanwhile
+    if (client.rooms.has(room)) client.join(room, { presence: true }).then(() => loadPresence(), () => {});
     // welcome.unread > 0 → the backlog follows; then (or at once) load the recent history.
     if (!(w.unread > 0)) loadInbox();
   });
@@ -96,11 +104,17 @@ function start() {
     while (messages.children.length > 300) messages.firstChild.remove();
     if (atBottom) messages.scrollTop = messages.scrollHeight;
   }
-  function systemLine(text) {
-    appendLine(el('li', 'msg system', text));
+  function systemLine(text, cls = '') {
+    appendLine(el('li', `msg system${cls ? ` ${cls}` : ''}`, text));
   }
+  const shown = new Set(); // ids of the messages listed (a reload from history may overlap live ones)
   client.on('message', (m) => {
     if (m.room !== undefined && m.room !== room) return;
+    if (shown.has(m.id)) return;
+    shown.add(m.id);
+    appendLine(msgLine(m));
+  });
+  function msgLine(m) {
     const from = m.from ?? (m.room ? 'backend' : 'direct');
     const text = m.data && typeof m.data === 'object' && typeof m.data.text === 'string' ? m.data.text
       : typeof m.data === 'string' ? m.data : JSON.stringify(m.data);
@@ -111,24 +125,116 @@ function start() {
     meta.append(el('span', 'from', m.to ? `${from} → you` : from), el('span', 'time', fmtTime(m.ts)));
     body.append(meta, el('div', 'text', text));
     li.append(el('span', 'avatar', initial(from)), body);
-    appendLine(li);
+    return li;
+  }
+
+  // ---- resume after a reconnect (history rooms) ----
+  const missedRooms = new Set(); // rooms whose resume failed, until reloaded
+  function renderRoomBanner() {
+    $('room-banner').hidden = !missedRooms.has(room);
+  }
+  client.on('resume', (r) => {
+    if (r.recovered) {
+      missedRooms.delete(r.room);
+      if (r.room === room) systemLine(`Resumed ${r.missed} missed message${r.missed === 1 ? '' : 's'}`, 'resume-note');
+    } else {
+      missedRooms.add(r.room);
+    }
+    renderRoomBanner();
+  });
+  async function reloadRoom() {
+    const r = room;
+    $('room-reload').disabled = true;
+    try {
+      const page = await client.history(r, { limit: 50 });
+      if (r !== room) return;
+      // the window as the edge answered: everything delivered before the reply is in it
+      messages.replaceChildren();
+      shown.clear();
+      for (const m of page.msgs) {
+        shown.add(m.id);
+        appendLine(msgLine(m));
+      }
+      systemLine(`Reloaded the ${page.msgs.length} most recent message${page.msgs.length === 1 ? '' : 's'}`);
+      missedRooms.delete(r);
+      renderRoomBanner();
+    } catch (e) {
+      if (['disconnected', 'not_connected', 'timeout', 'rate_limited'].includes(e.code)) systemLine(`Reload failed (${e.code}); try again`);
+      else location.reload(); // no window to reload from here: the page is the source of truth
+    } finally {
+      $('room-reload').disabled = false;
+    }
+  }
+  $('room-reload').addEventListener('click', reloadRoom);
+
+  // ---- presence (presence rooms) ----
+  const members = new Map(); // user → {user, conns, info}
+  let presenceOn = false;
+  let presenceCounts = null; // {users} when an edge reports counts only
+  function renderMembers() {
+    $('presence').hidden = !presenceOn;
+    const items = [...members.values()].sort((a, b) => a.user.localeCompare(b.user)).map((m) => {
+      const name = typeof m.info?.name === 'string' ? m.info.name : m.user;
+      const li = el('li', `member${m.user === me.user ? ' me' : ''}`);
+      li.dataset.user = m.user;
+      li.title = m.conns > 1 ? `${m.user} (${m.conns} connections)` : m.user;
+      li.append(el('span', 'avatar', initial(name)), el('span', 'name', name));
+      return li;
+    });
+    if (presenceCounts && !items.length) items.push(el('li', 'member', `${presenceCounts.users} online`));
+    $('members').replaceChildren(...items);
+  }
+  async function loadPresence() {
+    const r = room;
+    try {
+      const p = await client.presence(r);
+      if (r !== room) return;
+      presenceOn = true;
+      members.clear();
+      for (const m of p.members ?? []) members.set(m.user, m);
+      presenceCounts = p.members ? null : { users: p.users };
+    } catch (e) {
+      if (r !== room) return;
+      if (e.code === 'bad_request') presenceOn = false; // this room keeps no presence
+      else if (e.code !== 'disconnected') console.warn('presence:', e); // eslint-disable-line no-console
+    }
+    renderMembers();
+  }
+  client.on('join', (j) => {
+    if (j.room !== room || !presenceOn) return;
+    members.set(j.user, { conns: 1, ...members.get(j.user), ...j });
+    renderMembers();
+  });
+  client.on('leave', (l) => {
+    if (l.room !== room || !presenceOn) return;
+    members.delete(l.user);
+    renderMembers();
   });
 
   async function joinRoom(next) {
     const prev = room;
     try {
-      await client.join(next);
+      await client.join(next, { presence: true });
     } catch (e) {
       systemLine(`Cannot join #${next}: ${e.code}`);
       return;
     }
     room = next;
     if (prev && prev !== next && client.rooms.has(prev)) client.leave(prev).catch(() => {});
+    if (prev !== next) missedRooms.delete(prev);
     $('room-title').textContent = `#${room}`;
     $('room-input').value = '';
-    if (prev !== next) messages.replaceChildren();
+    if (prev !== next) {
+      messages.replaceChildren();
+      shown.clear();
+      members.clear();
+      presenceOn = false;
+      renderMembers();
+    }
+    renderRoomBanner();
     systemLine(`Joined #${room}`);
     updateUrl();
+    loadPresence();
   }
   $('join-form').addEventListener('submit', (ev) => {
     ev.preventDefault();

@@ -16,10 +16,31 @@
 // - application heartbeat (`ping` op): a connection that stops answering is dropped and redialled;
 // - refreshes the token before `exp` (from `welcome`) with `{"op":"refresh"}` and `getToken`;
 // - every request carries a `ref` and its promise settles on the one `ok` / `error` / `pong` /
-//   `inbox` reply the edge sends for it (rejects with MqEdgeError carrying the edge's `code`);
+//   `inbox` / `history` reply the edge sends for it (rejects with MqEdgeError carrying the edge's `code`);
 // - keeps the inbox in step: `welcome.unread`, the pushed backlog, live `notify`, `read` events from
 //   other tabs or edges, paging with `inbox`, marking read, mute settings;
-// - never emits the same message, telemetry sample or notification twice (bounded id memory).
+// - never emits the same message, telemetry sample or notification twice (bounded id memory);
+// - history rooms (PROTOCOL.md section 10): remembers each joined room's position {epoch, offset}
+//   (from the sub `ok` and from every delivered message), re-joins after a reconnect with
+//   `since` so the edge replays what was missed, and tells the application whether that worked;
+// - presence (PROTOCOL.md section 9): join/leave events and the member list.
+//
+// Resume after a reconnect, for a history room:
+//
+//   edge.on('message', (m) => show(m));           // missed messages come here first, in order, once
+//   edge.on('resume', (r) => {                    // then the outcome, once per room and reconnect
+//     if (!r.recovered) reloadFromApp(r.room);    // r.reason: too_old | epoch | ahead | no_history | no_position
+//   });
+//   await edge.join('chat-1', { presence: true }); // resolves {room, epoch, offset, history}
+//   const page = await edge.history('chat-1', { limit: 50 }); // {room, epoch, msgs (oldest first), more}
+//   const who = await edge.presence('chat-1');    // {room, users, conns, members}
+//   edge.on('join', (j) => ...); edge.on('leave', (l) => ...);   // {room, user}
+//
+// A message whose offset is not past the room's known position in the same epoch is dropped (it was
+// delivered already, or it lies inside a gap the edge said it could not fill). After
+// `recovered: false` the position is the `ok`'s: the application reloads the room (e.g. with
+// `history`) and later messages continue from there. Rooms that keep no history carry no
+// position: they are re-joined with a plain `sub` and get no `resume` event.
 
 /** Error for a request the edge refused (`code` is the edge's error code) or a client-side failure
  * (`not_connected`, `disconnected`, `timeout`, `closed`). */
@@ -74,7 +95,14 @@ const DEFAULTS = {
  * - `connect` (welcome frame) - connected and authenticated; rooms/devices are being re-joined
  * - `disconnect` ({code, reason, reconnectInMs|null}) - the socket is gone
  * - `state` ('connecting'|'open'|'reconnecting'|'closed')
- * - `message` (msg frame) - a room message (`room`) or direct message (`to`), each id once
+ * - `message` (msg frame) - a room message (`room`) or direct message (`to`), each id once; in a
+ *   history room also each position once, in order (the frame carries `epoch`, `offset`)
+ * - `resume` ({room, recovered, reason, epoch, offset, missed, since}) - a history room was
+ *   re-joined after a reconnect: `recovered` true means the `missed` messages were just emitted
+ *   (before this event) and nothing is lost; false means nothing was replayed and the room must be
+ *   reloaded (`reason`: the edge's too_old|epoch|ahead|no_history, or no_position when the client
+ *   had none to offer); `since` is the position offered (null with no_position)
+ * - `join` / `leave` ({room, user}) - presence events of rooms joined with {presence: true}
  * - `telemetry` (telemetry frame) - from a watched device, each id once
  * - `cmd` (cmd frame) - device connections only
  * - `notify` (notification, with `read` and `backlog`) - each notification id once
@@ -105,6 +133,10 @@ export class MqEdge {
     this.welcome = null;
     /** Rooms and devices to be subscribed on every connection. */
     this.rooms = new Set();
+    /** Per joined room: {presence, pos: {epoch, offset}|null, conn, resuming}. */
+    this._roomState = new Map();
+    /** Counts welcomes: a room subscribed on an earlier connection is resumed on this one. */
+    this._conn = 0;
     this.devices = new Set();
     /** Known notifications by id, newest last in insertion order (bounded). */
     this.notifications = new Map();
@@ -259,11 +291,13 @@ export class MqEdge {
     }
     switch (f.op) {
       case 'welcome': return this._onWelcome(f);
-      case 'ok': case 'pong': case 'inbox': return this._settle(f, null);
+      case 'ok': case 'pong': case 'inbox': case 'history': return this._settle(f, null);
       case 'error': return this._settle(f, new MqEdgeError(f.code, f.message, f));
-      case 'msg':
-        if (this._seenMsgs.add(f.id)) this._emit('message', f);
-        return;
+      case 'msg': return this._onMsg(f);
+      case 'join': case 'leave': {
+        const { op, ...ev } = f; // eslint-disable-line no-unused-vars
+        return this._emit(f.op, ev);
+      }
       case 'telemetry':
         if (this._seenMsgs.add(f.id)) this._emit('telemetry', f);
         return;
@@ -279,8 +313,25 @@ export class MqEdge {
     }
   }
 
+  /** A delivered message: dropped when its position is not past the room's known one (same epoch)
+   * or its id was seen; otherwise the position moves to it and it is emitted. */
+  _onMsg(f) {
+    const st = f.room !== undefined ? this._roomState.get(f.room) : undefined;
+    if (st && typeof f.epoch === 'string' && Number.isSafeInteger(f.offset)) {
+      if (st.pos && st.pos.epoch === f.epoch && f.offset <= st.pos.offset) return;
+      st.pos = { epoch: f.epoch, offset: f.offset };
+    }
+    if (!this._seenMsgs.add(f.id)) return;
+    if (st && st.resuming) {
+      st.resuming.missed++;
+      if (st.pos) st.resuming.last = { ...st.pos };
+    }
+    this._emit('message', f);
+  }
+
   _onWelcome(f) {
     this._clearTimer('welcome');
+    this._conn++;
     this.welcome = f;
     this._setState('open');
     this._timer('stable', this.opts.stableMs, () => { this._attempt = 0; });
@@ -301,6 +352,7 @@ export class MqEdge {
     this._subscribe(kind, id).catch((e) => {
       if (e.code !== 'disconnected') {
         set.delete(id); // forbidden / invalid now (e.g. a refreshed token narrowed the rights)
+        if (kind === 'room') this._roomState.delete(id);
         this._emit('error', e);
       }
     });
@@ -312,12 +364,73 @@ export class MqEdge {
     const key = `${kind}:${id}`;
     let p = this._subs.get(key);
     if (!p) {
-      p = this.request({ op: 'sub', [kind]: id });
+      p = kind === 'room' ? this._subRoom(id) : this.request({ op: 'sub', [kind]: id });
       const forget = () => { if (this._subs.get(key) === p) this._subs.delete(key); };
       p.then(forget, forget);
       this._subs.set(key, p);
     }
     return p;
+  }
+
+  /** Subscribes a room; the frame is built when it is sent: with `presence` as joined, and with
+   * `since` when the room was subscribed on an earlier connection and its position is known.
+   * Resolves the join result (see join()); emits `resume` for a re-subscription. */
+  async _subRoom(room) {
+    const st = this._roomState.get(room) ?? this._newRoomState(room, false);
+    let sent = null;
+    const build = () => {
+      sent = { op: 'sub', room };
+      if (st.presence) sent.presence = true;
+      sent.resumed = st.conn !== 0 && st.conn !== this._conn; // joined on an earlier connection
+      if (sent.resumed && st.pos) sent.since = { epoch: st.pos.epoch, offset: st.pos.offset };
+      st.resuming = { missed: 0, last: null }; // what arrives until the ok
+      const { resumed, ...frame } = sent; // eslint-disable-line no-unused-vars
+      return frame;
+    };
+    // The ok is taken in when it arrives (not a microtask later), so `resume` comes before any
+    // message that follows it, even when several frames arrive in one read.
+    try {
+      return await this._request(build, {}, (ok) => this._roomOk(room, st, sent, ok));
+    } catch (e) {
+      st.resuming = null;
+      // An edge without history may refuse `since`: subscribe plainly; the room is not resumable.
+      if (!(e.code === 'bad_request' && sent?.since && this._roomState.get(room) === st)) throw e;
+      const offered = sent.since;
+      st.pos = null;
+      return this._request(build, {}, (ok) => this._roomOk(room, st, { ...sent, since: offered }, { ...ok, recovered: false, reason: 'no_history' }));
+    }
+  }
+
+  _newRoomState(room, presence) {
+    const st = { presence, pos: null, conn: 0, resuming: null };
+    this._roomState.set(room, st);
+    return st;
+  }
+
+  _roomOk(room, st, sent, ok) {
+    const during = st.resuming ?? { missed: 0, last: null };
+    st.resuming = null;
+    const hasPos = typeof ok.epoch === 'string' && Number.isSafeInteger(ok.offset);
+    const result = { room, history: hasPos, epoch: hasPos ? ok.epoch : null, offset: hasPos ? ok.offset : null };
+    if (this._roomState.get(room) !== st) return result; // left (or left and joined again) meanwhile
+    st.conn = this._conn;
+    // The ok's position, unless a message delivered since the sub went out is already past it.
+    const last = during.last;
+    if (!hasPos) st.pos = null;
+    else if (last && last.epoch === ok.epoch && last.offset > ok.offset) st.pos = { ...last };
+    else st.pos = { epoch: ok.epoch, offset: ok.offset };
+    const missed = during.missed;
+    if (sent.since) {
+      const recovered = ok.recovered === true;
+      Object.assign(result, { recovered, reason: recovered ? null : (ok.reason ?? 'no_history'), missed: recovered ? missed : 0, since: sent.since });
+    } else if (sent.resumed && hasPos) {
+      Object.assign(result, { recovered: false, reason: 'no_position', missed: 0, since: null });
+    } else {
+      return result;
+    }
+    if (st.pos) Object.assign(result, { epoch: st.pos.epoch, offset: st.pos.offset });
+    this._emit('resume', { ...result });
+    return result;
   }
 
   _onNotify(f) {
@@ -379,22 +492,30 @@ export class MqEdge {
   // ---- requests --------------------------------------------------------------------------------
 
   /**
-   * Sends one request frame and resolves with its reply (`ok`, `pong` or `inbox` frame); rejects
+   * Sends one request frame and resolves with its reply (`ok`, `pong`, `inbox` or `history` frame); rejects
    * with MqEdgeError (the edge's `error` code, or not_connected/timeout/disconnected/closed).
    * Waits for the connection (up to requestTimeoutMs) when it is not open yet.
    * @param {object} frame e.g. {op:'pub', room:'lobby', data:{...}}; `ref` is added
    */
-  async request(frame, { timeoutMs = this.opts.requestTimeoutMs } = {}) {
+  request(frame, opts) {
+    return this._request(() => frame, opts);
+  }
+
+  /** request() with the frame built by build() just before it is sent; onReply(reply), when given,
+   * runs as the reply frame is handled and its result is what the promise resolves. */
+  async _request(build, { timeoutMs = this.opts.requestTimeoutMs } = {}, onReply = null) {
     const started = Date.now();
     if (this.state !== 'open') await this._whenOpen(timeoutMs);
     if (!this._ws || this.state !== 'open') throw new MqEdgeError('disconnected', 'connection lost before sending');
     const ref = `r${++this._seq}`;
+    const frame = build();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this._pending.delete(ref);
         reject(new MqEdgeError('timeout', `no reply to ${frame.op} within ${timeoutMs} ms`));
       }, Math.max(1, timeoutMs - (Date.now() - started)));
       this._pending.set(ref, {
+        onReply,
         resolve: (v) => { clearTimeout(timer); resolve(v); },
         reject: (e) => { clearTimeout(timer); reject(e); },
       });
@@ -426,27 +547,84 @@ export class MqEdge {
       return;
     }
     this._pending.delete(String(f.ref));
-    if (err) p.reject(err);
-    else p.resolve(f);
+    if (err) return p.reject(err);
+    let v = f;
+    if (p.onReply) {
+      try {
+        v = p.onReply(f);
+      } catch (e) {
+        return p.reject(e);
+      }
+    }
+    return p.resolve(v);
   }
 
   // ---- rooms, messages, devices ----------------------------------------------------------------
 
-  /** Joins a room (kept across reconnects). */
-  async join(room) {
+  /**
+   * Joins a room (kept across reconnects, resumed from its position in a history room).
+   * Resolves {room, history, epoch, offset}: `history` true when the room keeps history, with the
+   * position the client is at now (null otherwise); when this join completed a re-subscription
+   * after a reconnect, also {recovered, reason, missed, since} as in the `resume` event.
+   * @param {string} room
+   * @param {{presence?: boolean}} [opts] presence: also get `join`/`leave` events of the room
+   */
+  async join(room, { presence = false } = {}) {
     this.rooms.add(room);
+    let st = this._roomState.get(room);
+    const changed = !!st && st.presence !== !!presence;
+    if (!st) st = this._newRoomState(room, !!presence);
+    st.presence = !!presence;
     try {
-      await this._subscribe('room', room);
+      const inFlight = this._subs.get(`room:${room}`);
+      // A sub already on its way without the wanted presence: let it finish, then send another.
+      if (changed && inFlight) await inFlight.catch(() => {});
+      return await this._subscribe('room', room);
     } catch (e) {
-      if (e.code !== 'disconnected') this.rooms.delete(room);
+      if (e.code !== 'disconnected' && this._roomState.get(room) === st) {
+        this.rooms.delete(room);
+        this._roomState.delete(room);
+      }
       throw e;
     }
   }
 
-  /** Leaves a room. */
+  /** Leaves a room (and forgets its position). */
   async leave(room) {
     this.rooms.delete(room);
+    this._roomState.delete(room);
     if (this.state === 'open') await this.request({ op: 'unsub', room });
+  }
+
+  /** The position {epoch, offset} of the last message seen in a history room, or null. */
+  position(room) {
+    const pos = this._roomState.get(room)?.pos;
+    return pos ? { ...pos } : null;
+  }
+
+  /**
+   * A page of a history room's recent messages (the room must be joined): resolves {room, epoch,
+   * msgs (msg frames, oldest first), more}. `before`: only messages with offset < before; `limit`
+   * 1..200 (edge default 50). The messages are not emitted as `message` events; some may also have
+   * been (or be about to be) emitted live, so merge by `id`. Errors: bad_request (the room keeps no
+   * history), not_subscribed.
+   */
+  async history(room, { limit, before } = {}) {
+    const frame = { op: 'history', room };
+    if (limit !== undefined) frame.limit = limit;
+    if (before !== undefined) frame.before = before;
+    const r = await this.request(frame);
+    return { room: r.room ?? room, epoch: r.epoch, msgs: r.msgs ?? [], more: !!r.more };
+  }
+
+  /**
+   * Who is in a presence room (the room must be joined): resolves {room, users, conns, members}
+   * (`members`: [{user, conns, info?}], absent when an edge reports counts only). Errors:
+   * bad_request (the room keeps no presence), not_subscribed.
+   */
+  async presence(room) {
+    const { op, ref, ...r } = await this.request({ op: 'presence', room }); // eslint-disable-line no-unused-vars
+    return r;
   }
 
   /** Publishes data to a room; resolves {id, ts} once the broker has it. */

@@ -13,6 +13,12 @@
 //   (c) the device simulator (build/bin/mqedge-device-sim) publishes telemetry for d1 to the broker;
 //       alice's device panel shows it live; her "LED on" and "Set interval" buttons send `cmd`, which the
 //       simulator logs and acknowledges (an ack on its telemetry topic, shown in the panel).
+//   (d) #lobby is a history room keeping 3 messages (and a presence room: the member list follows
+//       joins and leaves). e1 is killed; bob (on e2) writes one message; e1 comes back: alice's page
+//       reconnects and shows the missed message once, then "Resumed 1 missed message". e1 is killed
+//       again; bob writes four; back on e1 the window no longer reaches alice's position: nothing is
+//       replayed and the banner "You missed messages — reload" shows; its button reloads the room
+//       from the edge's window (the newest three).
 // Each step saves a screenshot under test-artifacts/e2e/ (repo root).
 //
 // Skips with a message when /usr/bin/chromium (or CHROMIUM_BIN) or the simulator binary is missing,
@@ -126,7 +132,7 @@ async function run(env) {
     tls[id] = await freePort();
     const dataDir = join(env.tmp, `${id}-data`); // distinct inbox.db per edge
     edges.push(await env.startEdge({ id, broker, dataDir, extra: ['--tls-port', String(tls[id]), '--cert', cert, '--key', key,
-      '--web-root', WEB_ROOT, '--api-key', API_KEY] }));
+      '--web-root', WEB_ROOT, '--api-key', API_KEY, '--history-rooms', 'lobby', '--history-size', '3', '--presence-rooms', 'lobby'] }));
   }
   const [e1, e2] = edges;
   for (const e of edges) await preflight(e, tls[e.id]);
@@ -166,8 +172,15 @@ async function run(env) {
 
     // ---- (a) chat across edges ----
     const alice = await open(aliceCtx, 'alice@e1', pageUrl(e1, 'alice'), e1);
+    // alice's join first: e1 starts lobby's history (epoch) and e2 takes it over when bob joins
+    await alice.locator('#messages .system', { hasText: 'Joined #lobby' }).waitFor();
     const bob = await open(bobCtx, 'bob@e2', pageUrl(e2, 'bob'), e2);
-    for (const p of [alice, bob]) await p.locator('#messages .system', { hasText: 'Joined #lobby' }).waitFor();
+    await bob.locator('#messages .system', { hasText: 'Joined #lobby' }).waitFor();
+    // the member list: both, each seen from the other's edge
+    const memberList = (p) => p.locator('#members li.member').evaluateAll((ls) => ls.map((l) => l.dataset.user));
+    await alice.locator('#members li.member[data-user="bob"]').waitFor();
+    await bob.locator('#members li.member[data-user="alice"]').waitFor();
+    for (const p of [alice, bob]) assert.deepEqual(await memberList(p), ['alice', 'bob']);
     assert.equal(await bob.getAttribute('#bell-count', 'data-count'), '0', 'bob starts with an empty inbox');
 
     const aliceText = 'Hello from alice on e1 👋 — Grüße';
@@ -188,6 +201,8 @@ async function run(env) {
     // ---- (b) a notification while bob is away ----
     await bob.close();
     await waitFor(async () => (await userConnections(e2)) === 0, { what: 'bob gone from e2' });
+    await alice.locator('#members li.member[data-user="bob"]').waitFor({ state: 'detached' });
+    assert.deepEqual(await memberList(alice), ['alice'], 'bob left the member list');
     const storedBefore = await Promise.all(edges.map((e) => metric(e, 'mqedge_inbox_stored_total')));
     const noteId = `e2e-${Date.now().toString(36)}`;
     execFileSync(NOTIFY_MQTT, ['bob', 'Carol sent you a note ✉️'], {
@@ -256,6 +271,44 @@ async function run(env) {
 
     const errors = browserLog.filter((l) => /PAGE ERROR|console\.error/.test(l));
     assert.deepEqual(errors, [], 'no page errors or console errors');
+
+    // ---- (d) history: a resumed reconnect, then one past the window (banner, reload) ----
+    // alice saw lobby offsets 1-2; the window keeps 3. While e1 is down the page's failed reconnects
+    // log "WebSocket connection ... failed" (Chromium's own console error): the only errors allowed.
+    const logFrom = browserLog.length;
+    const chatTexts = (p) => p.locator('#messages li.msg:not(.system) .text').allTextContents();
+    const bobSays = async (text) => {
+      await bobAgain.fill('#msg-input', text);
+      await bobAgain.press('#msg-input', 'Enter');
+      await messageFrom(bobAgain, 'bob', text).waitFor({ timeout: 10000 });
+    };
+    await e1.kill('SIGKILL');
+    await alice.locator('#conn[data-state="reconnecting"]').waitFor({ timeout: 10000 });
+    await bobSays('while you were away');
+    await e1.start({ port: e1.port });
+    await alice.locator('#messages .resume-note', { hasText: 'Resumed 1 missed message' }).waitFor({ timeout: 30000 });
+    assert.deepEqual(await chatTexts(alice), [aliceText, bobText, 'while you were away'], 'the missed message, once, in order');
+    assert.equal(await alice.locator('#messages .resume-note').count(), 1);
+    assert.ok(await alice.locator('#room-banner').isHidden(), 'no banner after a complete resume');
+    await snap(alice, 'resume-alice-e1');
+
+    await e1.kill('SIGKILL');
+    await alice.locator('#conn[data-state="reconnecting"]').waitFor({ timeout: 10000 });
+    const burst = ['burst 1 of 4', 'burst 2 of 4', 'burst 3 of 4', 'burst 4 of 4'];
+    for (const t of burst) await bobSays(t);
+    await e1.start({ port: e1.port });
+    await alice.locator('#room-banner').waitFor({ state: 'visible', timeout: 30000 });
+    assert.equal(await alice.textContent('#room-banner .text'), 'You missed messages — reload');
+    assert.deepEqual(await chatTexts(alice), [aliceText, bobText, 'while you were away'], 'nothing replayed past the window');
+    assert.equal(await alice.locator('#messages .resume-note').count(), 1, 'no second resume note');
+    await snap(alice, 'resume-alice-e1-missed');
+    await alice.click('#room-reload');
+    await alice.locator('#room-banner').waitFor({ state: 'hidden', timeout: 10000 });
+    await alice.locator('#messages .system', { hasText: 'Reloaded the 3 most recent messages' }).waitFor();
+    assert.deepEqual(await chatTexts(alice), burst.slice(1), 'the window, oldest first');
+    await snap(alice, 'resume-alice-e1-reloaded');
+    const errorsD = browserLog.slice(logFrom).filter((l) => /PAGE ERROR|console\.error/.test(l) && !/WebSocket connection to .* failed/.test(l));
+    assert.deepEqual(errorsD, [], 'no page errors or console errors besides failed reconnects');
   } catch (e) {
     for (const [name, p] of Object.entries(pages)) {
       if (!p.isClosed()) await p.screenshot({ path: join(ARTIFACTS, `failure-${name.replace(/\W+/g, '_')}.png`) }).catch(() => {});

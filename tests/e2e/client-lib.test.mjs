@@ -5,19 +5,34 @@
 //   2. the inbox across two edges and two "tabs": backlog counted once, the re-pushed backlog after a
 //      reconnect is not shown twice, read marks from the other tab lower the count, paging, read-all,
 //      mute settings; a token is refreshed before it expires; an expired fixed token stops redialling.
+//   3. history rooms (PROTOCOL.md section 10), first against a scripted edge (the exact frames the
+//      library sends and what it makes of the replies: `since`, dedup by offset, `resume`), then
+//      against real edges: the library's socket is cut, another user publishes meanwhile, and after
+//      the automatic reconnect (held until the messages are out, by holding getToken) the app sees
+//      every missed message once, in order, then `resume` with recovered:true, on the same edge and
+//      on the other one; with the position lost (the window of 3 exceeded; the only edge following
+//      the room restarted, so a new epoch) it sees recovered:false with nothing replayed, reloads
+//      with `history`, and new messages continue from the ok's position. Presence events survive
+//      the reconnects.
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import WebSocket from 'ws';
 import { scenario, waitFor, delay, httpGet, topics, nowSec, userClaims } from '../integration/lib/harness.mjs';
 import { MqEdge } from '../../examples/web/mqedge.js';
 
-// An MqEdge with every event recorded in `ev` (name → [args]).
+// An MqEdge with every event recorded in `ev` (name → [args]), and the room messages and resume
+// outcomes in one list, in the order the app saw them (`seq`: 'text' for a message whose data has
+// a text, 'resume:ROOM:true|false' for a resume).
 function client(env, url, opts) {
   const c = new MqEdge({ url, WebSocket, backoffBaseMs: 100, backoffMaxMs: 1000, ...opts });
   c.ev = {};
-  for (const name of ['connect', 'disconnect', 'state', 'message', 'telemetry', 'notify', 'read', 'unread', 'backlog', 'error']) {
+  c.seq = [];
+  for (const name of ['connect', 'disconnect', 'state', 'message', 'telemetry', 'notify', 'read', 'unread', 'backlog', 'error', 'resume', 'join', 'leave']) {
     c.ev[name] = [];
     c.on(name, (x) => c.ev[name].push(x));
   }
+  c.on('message', (m) => c.seq.push(m.data?.text ?? m.id));
+  c.on('resume', (r) => c.seq.push(`resume:${r.room}:${r.recovered}`));
   env.onCleanup(() => c.close());
   return c;
 }
@@ -157,4 +172,337 @@ scenario('mqedge.js: inbox across edges and tabs, dedupe across reconnects, pagi
   assert.equal(dave.ev.error[0]?.code, 'token_expired');
 
   for (const t of [tabA, tabB, carol]) assert.equal(t.ev.error.length, 0, `${t.welcome.user}: ${t.ev.error.map((e) => e.message).join('; ')}`);
+});
+
+// ---- history rooms: resume ---------------------------------------------------------------------
+
+// A WebSocket stand-in the test plays the edge through: `sent` holds the frames the library sent
+// (parsed), `edge(frame)` delivers one, `cut()` closes the connection as a network failure would.
+class ScriptedWs {
+  static all = [];
+  constructor(url) {
+    this.url = url;
+    this.readyState = 1;
+    this.sent = [];
+    ScriptedWs.all.push(this);
+  }
+  send(text) { this.sent.push(JSON.parse(text)); }
+  close() { this.readyState = 3; }
+  edge(frame) { this.onmessage?.({ data: JSON.stringify(frame) }); }
+  cut() {
+    this.readyState = 3;
+    this.onclose?.({ code: 1006, reason: '' });
+  }
+  // The last frame sent with op (and room) that has not been answered yet.
+  async request(op, room) {
+    const f = await waitFor(() => this.sent.find((x) => x.op === op && (room === undefined || x.room === room) && !x.answered),
+      { what: `${op} ${room ?? ''} sent`, timeoutMs: 2000, intervalMs: 5 });
+    f.answered = true;
+    return f;
+  }
+}
+
+test('mqedge.js against a scripted edge: position from ok and msgs, since on re-join, dedup by offset, resume outcomes, history, presence', async () => {
+  const c = new MqEdge({ url: 'ws://edge.test/ws', token: 'x.e30.x', WebSocket: ScriptedWs, backoffBaseMs: 1, heartbeatMs: 1e7 });
+  const log = [];
+  c.on('message', (m) => log.push(`msg ${m.room} ${m.epoch ?? '-'}/${m.offset ?? '-'} ${m.id}`));
+  c.on('resume', (r) => log.push(`resume ${JSON.stringify(r)}`));
+  c.on('join', (j) => log.push(`join ${j.room} ${j.user}`));
+  c.on('leave', (j) => log.push(`leave ${j.room} ${j.user}`));
+  c.on('error', (e) => log.push(`error ${e.message}`));
+  const welcome = { op: 'welcome', session: 's', user: 'u', kind: 'user', edge: 'e', ts: 1, exp: null, limits: {} };
+  const msg = (room, epoch, offset, id) => ({ op: 'msg', id, room, from: 'b', ts: 1, ...(epoch ? { epoch, offset } : {}), data: { text: id } });
+  let conns = 0;
+  const connected = async () => {
+    const ws = await waitFor(() => ScriptedWs.all[conns], { what: `connection ${conns + 1}`, timeoutMs: 2000, intervalMs: 5 });
+    conns++;
+    ws.edge(welcome);
+    return ws;
+  };
+  try {
+    c.connect();
+    let ws = await connected();
+
+    // first join: a plain sub (with presence as asked); the ok's position is the client's
+    const joined = c.join('h', { presence: true });
+    const sub1 = await ws.request('sub', 'h');
+    assert.deepEqual({ ...sub1, ref: undefined, answered: undefined }, { op: 'sub', room: 'h', presence: true, ref: undefined, answered: undefined });
+    ws.edge({ op: 'ok', ref: sub1.ref, epoch: 'E1', offset: 2 });
+    assert.deepEqual(await joined, { room: 'h', history: true, epoch: 'E1', offset: 2 });
+    const plain = c.join('p');
+    const subP = await ws.request('sub', 'p');
+    assert.equal(subP.since, undefined);
+    ws.edge({ op: 'ok', ref: subP.ref });
+    assert.deepEqual(await plain, { room: 'p', history: false, epoch: null, offset: null });
+
+    // messages move the position; one at or before it (same epoch) is dropped whatever its id
+    ws.edge(msg('h', 'E1', 3, 'a3'));
+    ws.edge(msg('h', 'E1', 3, 'a3-again'));
+    ws.edge(msg('h', 'E1', 2, 'a2'));
+    ws.edge(msg('h', 'E1', 4, 'a4'));
+    ws.edge(msg('h', 'E1', 4, 'a4'));
+    ws.edge(msg('p', null, null, 'p1'));
+    ws.edge(msg('p', null, null, 'p1'));
+    ws.edge({ op: 'join', room: 'h', user: 'bob' });
+    ws.edge({ op: 'leave', room: 'h', user: 'bob' });
+    assert.deepEqual(c.position('h'), { epoch: 'E1', offset: 4 });
+    assert.equal(c.position('p'), null);
+
+    // cut: the re-join offers the position; the replay is emitted, then `resume` (recovered)
+    ws.cut();
+    ws = await connected();
+    const subH = await ws.request('sub', 'h');
+    assert.deepEqual(subH.since, { epoch: 'E1', offset: 4 });
+    assert.equal(subH.presence, true, 'presence asked again');
+    const subP2 = await ws.request('sub', 'p');
+    assert.equal(subP2.since, undefined, 'no position, no since');
+    ws.edge(msg('h', 'E1', 5, 'a5'));
+    ws.edge(msg('h', 'E1', 6, 'a6'));
+    ws.edge(msg('h', 'E1', 6, 'a6-dup'));
+    ws.edge({ op: 'ok', ref: subH.ref, recovered: true, epoch: 'E1', offset: 6 });
+    ws.edge({ op: 'ok', ref: subP2.ref });
+    ws.edge(msg('h', 'E1', 7, 'a7'));
+    await waitFor(() => log.includes('msg h E1/7 a7'), { what: 'a7', timeoutMs: 1000, intervalMs: 5 });
+
+    // cut again: the edge cannot resume (another epoch): nothing replayed, the ok's position wins
+    ws.cut();
+    ws = await connected();
+    const subH2 = await ws.request('sub', 'h');
+    assert.deepEqual(subH2.since, { epoch: 'E1', offset: 7 });
+    ws.edge({ op: 'ok', ref: (await ws.request('sub', 'p')).ref });
+    ws.edge({ op: 'ok', ref: subH2.ref, recovered: false, reason: 'epoch', epoch: 'E2', offset: 9 });
+    await waitFor(() => c.position('h')?.epoch === 'E2', { what: 'new position', timeoutMs: 1000, intervalMs: 5 });
+    ws.edge(msg('h', 'E2', 9, 'b9')); // covered by the reload the app does
+    ws.edge(msg('h', 'E2', 10, 'b10'));
+
+    // history and presence requests
+    const hp = c.history('h', { limit: 2, before: 10 });
+    const hreq = await ws.request('history', 'h');
+    assert.deepEqual([hreq.limit, hreq.before], [2, 10]);
+    ws.edge({ op: 'history', ref: hreq.ref, room: 'h', epoch: 'E2', msgs: [msg('h', 'E2', 8, 'b8'), msg('h', 'E2', 9, 'b9')], more: true });
+    const h = await hp;
+    assert.deepEqual([h.room, h.epoch, h.msgs.map((m) => m.offset), h.more], ['h', 'E2', [8, 9], true]);
+    const pp = c.presence('h');
+    const preq = await ws.request('presence', 'h');
+    ws.edge({ op: 'ok', ref: preq.ref, room: 'h', users: 1, conns: 2, members: [{ user: 'u', conns: 2 }] });
+    assert.deepEqual(await pp, { room: 'h', users: 1, conns: 2, members: [{ user: 'u', conns: 2 }] });
+    const bad = c.history('p');
+    const breq = await ws.request('history', 'p');
+    ws.edge({ op: 'error', ref: breq.ref, code: 'bad_request', message: 'no history' });
+    await assert.rejects(bad, { code: 'bad_request' });
+
+    // an edge that refuses `since` (bad_request): subscribed plainly, reported as no_history
+    ws.cut();
+    ws = await connected();
+    const subH3 = await ws.request('sub', 'h');
+    assert.deepEqual(subH3.since, { epoch: 'E2', offset: 10 });
+    ws.edge({ op: 'ok', ref: (await ws.request('sub', 'p')).ref });
+    ws.edge({ op: 'error', ref: subH3.ref, code: 'bad_request', message: 'since?' });
+    const subH4 = await ws.request('sub', 'h');
+    assert.equal(subH4.since, undefined);
+    ws.edge({ op: 'ok', ref: subH4.ref });
+    await waitFor(() => log.some((l) => l.includes('no_history')), { what: 'no_history', timeoutMs: 1000, intervalMs: 5 });
+    assert.equal(c.position('h'), null);
+
+    // no position to offer but the room turns out to keep history: the app cannot know what it missed
+    ws.cut();
+    ws = await connected();
+    const subH5 = await ws.request('sub', 'h');
+    assert.equal(subH5.since, undefined);
+    ws.edge({ op: 'ok', ref: (await ws.request('sub', 'p')).ref });
+    ws.edge({ op: 'ok', ref: subH5.ref, epoch: 'E3', offset: 1 });
+    await waitFor(() => log.some((l) => l.includes('no_position')), { what: 'no_position', timeoutMs: 1000, intervalMs: 5 });
+
+    // leave forgets the position: joining again is a fresh join, not a resume
+    const left = c.leave('h');
+    ws.edge({ op: 'ok', ref: (await ws.request('unsub', 'h')).ref });
+    await left;
+    assert.equal(c.position('h'), null);
+
+    const R = (o) => `resume ${JSON.stringify(o)}`;
+    assert.deepEqual(log, [
+      'msg h E1/3 a3', 'msg h E1/4 a4', 'msg p -/- p1', 'join h bob', 'leave h bob',
+      'msg h E1/5 a5', 'msg h E1/6 a6',
+      R({ room: 'h', history: true, epoch: 'E1', offset: 6, recovered: true, reason: null, missed: 2, since: { epoch: 'E1', offset: 4 } }),
+      'msg h E1/7 a7',
+      R({ room: 'h', history: true, epoch: 'E2', offset: 9, recovered: false, reason: 'epoch', missed: 0, since: { epoch: 'E1', offset: 7 } }),
+      'msg h E2/10 b10',
+      R({ room: 'h', history: false, epoch: null, offset: null, recovered: false, reason: 'no_history', missed: 0, since: { epoch: 'E2', offset: 10 } }),
+      R({ room: 'h', history: true, epoch: 'E3', offset: 1, recovered: false, reason: 'no_position', missed: 0, since: null }),
+    ]);
+  } finally {
+    c.close();
+  }
+});
+
+// Edge flags for the real scenarios (a window of `size` messages per room; an edge that finds no
+// other edge following a room starts a new epoch after 300 ms).
+const history = (rooms, size = 100) => ['--history-rooms', rooms, '--history-size', String(size), '--history-fetch-timeout', '300'];
+const roomClaims = (sub) => claims(sub, { rooms: ['chat-*', 'tiny-*', 'lobby'] });
+const EPOCH = /^[0-9a-f]{16}$/;
+
+// Holds the library's reconnects: getToken waits while the gate is held.
+function gate() {
+  let open = Promise.resolve();
+  let release = () => {};
+  return {
+    hold() { open = new Promise((r) => { release = r; }); },
+    release: () => release(),
+    wait: () => open,
+  };
+}
+
+// The library's sockets, so the test can cut one as the network would (no close frame).
+function trackedWs() {
+  const sockets = [];
+  class Tracked extends WebSocket {
+    constructor(...a) {
+      super(...a);
+      sockets.push(this);
+    }
+  }
+  return { Tracked, last: () => sockets[sockets.length - 1] };
+}
+
+const texts = (c, room) => c.ev.message.filter((m) => m.room === room).map((m) => m.data?.text);
+
+// every listed text received by c (each once) in room
+const gotAll = (c, room, list) => waitFor(() => list.every((t) => texts(c, room).includes(t)), { what: `${list.at(-1)} at ${c.welcome?.user}` });
+
+scenario('mqedge.js history room: a cut socket resumes with every missed message once, in order, recovered (same edge, then the other edge)', { timeout: 45000 }, async (env) => {
+  const { edges: [e1, e2] } = await env.cluster(2, { extra: [...history('chat-*'), '--presence-rooms', 'chat-*'] });
+  const g = gate();
+  const ws = trackedWs();
+  const alice = client(env, e1.url, { WebSocket: ws.Tracked, getToken: async () => { await g.wait(); return env.token(roomClaims('alice')); } });
+  const bob = client(env, e2.url, { getToken: async () => env.token(roomClaims('bob')) });
+  const carol = client(env, e1.url, { getToken: async () => env.token(roomClaims('carol')) }); // keeps e1's window in view
+  for (const c of [alice, bob, carol]) c.connect();
+
+  const ROOM = 'chat-1';
+  const ja = await alice.join(ROOM, { presence: true });
+  assert.equal(ja.history, true);
+  assert.match(ja.epoch, EPOCH);
+  assert.equal(ja.offset, 0, 'a new room: no message yet');
+  const jb = await bob.join(ROOM);
+  const jc = await carol.join(ROOM);
+  assert.deepEqual([jb.epoch, jb.offset, jc.epoch, jc.offset], [ja.epoch, 0, ja.epoch, 0], 'every edge agrees on the position');
+  await waitFor(() => ['bob', 'carol'].every((u) => alice.ev.join.some((j) => j.room === ROOM && j.user === u)), { what: 'alice sees bob and carol join' });
+
+  const publish = async (list) => { for (const t of list) await bob.publish(ROOM, { text: t }); };
+  const before = ['b1', 'b2', 'b3'];
+  await publish(before);
+  await gotAll(alice, ROOM, before);
+  assert.deepEqual(alice.position(ROOM), { epoch: ja.epoch, offset: 3 });
+
+  // 1. cut alice's socket; bob publishes 5 messages while she is away; she comes back to e1
+  const missed1 = ['m1', 'm2', 'm3', 'm4', 'm5'];
+  g.hold();
+  ws.last().terminate();
+  await waitFor(() => alice.ev.disconnect.length === 1, { what: 'alice disconnected' });
+  await publish(missed1);
+  await gotAll(bob, ROOM, missed1);
+  await gotAll(carol, ROOM, missed1); // e1's window has them too
+  g.release();
+  await waitFor(() => alice.ev.resume.length === 1, { what: 'first resume' });
+  assert.deepEqual(alice.ev.resume[0], { room: ROOM, history: true, epoch: ja.epoch, offset: 8, recovered: true, reason: null, missed: 5, since: { epoch: ja.epoch, offset: 3 } });
+  assert.equal(alice.ev.connect.at(-1).edge, 'e1');
+
+  // 2. again, and this time she comes back on the other edge
+  const missed2 = ['n1', 'n2', 'n3'];
+  g.hold();
+  ws.last().terminate();
+  await waitFor(() => alice.ev.disconnect.length === 2, { what: 'alice disconnected again' });
+  await publish(missed2);
+  await gotAll(bob, ROOM, missed2);
+  alice.opts.url = e2.url;
+  g.release();
+  await waitFor(() => alice.ev.resume.length === 2, { what: 'second resume' });
+  assert.equal(alice.ev.connect.at(-1).edge, 'e2');
+  assert.deepEqual(alice.ev.resume[1], { room: ROOM, history: true, epoch: ja.epoch, offset: 11, recovered: true, reason: null, missed: 3, since: { epoch: ja.epoch, offset: 8 } });
+
+  // live again; presence events still come (the re-join asked for them again)
+  await publish(['live']);
+  await gotAll(alice, ROOM, ['live']);
+  const erin = client(env, e1.url, { getToken: async () => env.token(roomClaims('erin')) });
+  erin.connect();
+  await erin.join(ROOM);
+  await waitFor(() => alice.ev.join.some((j) => j.user === 'erin'), { what: 'alice sees erin join' });
+  const who = await alice.presence(ROOM);
+  assert.deepEqual(who.members.map((m) => m.user).sort(), ['alice', 'bob', 'carol', 'erin']);
+  erin.close();
+  await waitFor(() => alice.ev.leave.some((j) => j.user === 'erin'), { what: 'alice sees erin leave' });
+
+  // what the app saw: every message once, in order, the resumes right after their missed messages
+  assert.deepEqual(alice.seq, [...before, ...missed1, `resume:${ROOM}:true`, ...missed2, `resume:${ROOM}:true`, 'live']);
+  const ms = alice.ev.message.filter((m) => m.room === ROOM);
+  assert.deepEqual(ms.map((m) => [m.epoch, m.offset]), ms.map((_, i) => [ja.epoch, i + 1]), 'offsets 1..12 in one epoch');
+  assert.deepEqual(carol.seq, [...before, ...missed1, ...missed2, 'live'], 'carol, never cut, saw the same stream');
+  for (const c of [alice, bob, carol]) assert.equal(c.ev.error.length, 0, `${c.welcome.user}: ${c.ev.error.map((e) => e.message).join('; ')}`);
+});
+
+scenario('mqedge.js history room: position lost (window of 3 exceeded; the only edge following the room restarted) → recovered:false, nothing replayed, reload with history', { timeout: 45000 }, async (env) => {
+  const { edges: [e1, e2] } = await env.cluster(2, { extra: history('tiny-*,chat-*', 3) });
+  const g = gate();
+  const ws = trackedWs();
+  const alice = client(env, e1.url, { WebSocket: ws.Tracked, getToken: async () => { await g.wait(); return env.token(roomClaims('alice')); } });
+  const bob = client(env, e2.url, { getToken: async () => env.token(roomClaims('bob')) });
+  for (const c of [alice, bob]) c.connect();
+
+  // 1. too_old: alice at offset 2, five messages go by while she is away, the window keeps 3
+  const T = 'tiny-1';
+  const ja = await alice.join(T);
+  await bob.join(T);
+  for (const t of ['t1', 't2']) await bob.publish(T, { text: t });
+  await gotAll(alice, T, ['t1', 't2']);
+  const missed = ['t3', 't4', 't5', 't6', 't7'];
+  g.hold();
+  ws.last().terminate();
+  await waitFor(() => alice.ev.disconnect.length === 1, { what: 'alice disconnected' });
+  for (const t of missed) await bob.publish(T, { text: t });
+  await gotAll(bob, T, missed);
+  alice.opts.url = e2.url; // bob's edge: its window surely holds t7
+  g.release();
+  await waitFor(() => alice.ev.resume.length === 1, { what: 'resume' });
+  assert.deepEqual(alice.ev.resume[0], { room: T, history: true, epoch: ja.epoch, offset: 7, recovered: false, reason: 'too_old', missed: 0, since: { epoch: ja.epoch, offset: 2 } });
+  assert.deepEqual(alice.seq, ['t1', 't2', `resume:${T}:false`], 'nothing replayed');
+  // the app reloads from the window: the newest three, oldest first, in pages
+  const page = await alice.history(T);
+  assert.deepEqual([page.epoch, page.msgs.map((m) => [m.offset, m.data.text]), page.more], [ja.epoch, [[5, 't5'], [6, 't6'], [7, 't7']], false]);
+  const p1 = await alice.history(T, { limit: 2 });
+  assert.deepEqual([p1.msgs.map((m) => m.offset), p1.more], [[6, 7], true]);
+  const p2 = await alice.history(T, { limit: 2, before: 6 });
+  assert.deepEqual([p2.msgs.map((m) => m.offset), p2.more], [[5], false]);
+  await assert.rejects(alice.history('tiny-other'), { code: 'not_subscribed' });
+  await alice.join('lobby');
+  await assert.rejects(alice.history('lobby'), { code: 'bad_request' });
+  // and goes on from the ok's position
+  await bob.publish(T, { text: 't8' });
+  await gotAll(alice, T, ['t8']);
+  assert.deepEqual(alice.ev.message.filter((m) => m.room === T).map((m) => [m.offset, m.data.text]), [[1, 't1'], [2, 't2'], [8, 't8']]);
+
+  // 2. epoch: dave alone follows chat-solo, on e1; e1 is killed and restarted, so nobody kept the
+  // room's stream: the position names an epoch that no longer exists
+  const S = 'chat-solo';
+  const g2 = gate();
+  const dave = client(env, e1.url, { getToken: async () => { await g2.wait(); return env.token(roomClaims('dave')); } });
+  dave.connect();
+  const jd = await dave.join(S);
+  for (const t of ['s1', 's2']) await dave.publish(S, { text: t });
+  await gotAll(dave, S, ['s1', 's2']);
+  assert.deepEqual(dave.position(S), { epoch: jd.epoch, offset: 2 });
+  g2.hold();
+  await e1.restart();
+  await waitFor(() => dave.ev.disconnect.length === 1, { what: 'dave disconnected' });
+  g2.release();
+  await waitFor(() => dave.ev.resume.length === 1, { what: 'dave resume', timeoutMs: 15000 });
+  const r = dave.ev.resume[0];
+  assert.match(r.epoch, EPOCH);
+  assert.notEqual(r.epoch, jd.epoch, 'a new epoch');
+  assert.deepEqual(r, { room: S, history: true, epoch: r.epoch, offset: 0, recovered: false, reason: 'epoch', missed: 0, since: { epoch: jd.epoch, offset: 2 } });
+  await dave.publish(S, { text: 's3' });
+  await gotAll(dave, S, ['s3']);
+  assert.deepEqual(dave.seq, ['s1', 's2', `resume:${S}:false`, 's3']);
+  assert.deepEqual(dave.ev.message.at(-1).epoch, r.epoch);
+  assert.deepEqual(dave.position(S), { epoch: r.epoch, offset: 1 });
+  for (const c of [alice, bob, dave]) assert.equal(c.ev.error.length, 0, `${c.welcome.user}: ${c.ev.error.map((e) => e.message).join('; ')}`);
 });
