@@ -50,7 +50,8 @@ fi
 
 api_key=${MQEDGE_API_KEY:-dev-api-key}
 build/bin/mqedge --port "$port" --edge-id "dev-$port" --jwt-secret "$secret" --data-dir "$rundir/data" \
-	--web-root "$root/examples/web" --api-key "$api_key" "${args[@]}" &
+	--web-root "$root/examples/web" --api-key "$api_key" \
+	--history-rooms 'lobby,chat-*=500/600' --presence-rooms 'lobby,chat-*' "${args[@]}" &
 pids+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
