@@ -71,6 +71,8 @@ static const struct option_def options[] = {
 	    "bytes a client may leave queued longer than slow-timeout before close 4002"),
 	NUM(outq_hard_bytes, 4096, 1L << 30, "8388608", "bytes queued for one client at any moment before close 4002 at once"),
 	NUM(slow_timeout, 1, 3600, "5", "seconds a client may stay above outq-max-bytes (a burst draining)"),
+	NUM(handshake_timeout, 1, 300, "10",
+	    "seconds from TCP accept until the WebSocket upgrade (TLS included) must be complete"),
 	NUM(ping_interval, 1, 3600, "20", "seconds without a PONG before the edge sends a PING"),
 	NUM(ping_timeout, 1, 3600, "10", "seconds to wait for the PONG before closing"),
 	STR(presence_rooms, "", "comma-separated room patterns whose members are tracked across edges (presence)"),

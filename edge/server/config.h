@@ -64,6 +64,7 @@ struct edge_config {
 	long ping_timeout;
 	char *presence_rooms;
 	long presence_max_members;
+	long handshake_timeout;
 	char *history_rooms;
 	long history_size, history_ttl, history_grace, history_fetch_timeout;
 	long dedup_window;

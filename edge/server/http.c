@@ -26,8 +26,10 @@ struct http_req {
 	size_t out_len;
 };
 
-/* Sends a complete HTTP response. Returns 0, or -1 to drop the connection. */
-static int respond(struct lws *wsi, unsigned status, const char *ctype, const char *body, size_t len, bool complete)
+/* Sends a complete HTTP response, with one extra header when extra_name ("name:") is not NULL.
+ * Returns 0, or -1 to drop the connection. */
+static int respond_with(struct lws *wsi, unsigned status, const char *ctype, const char *body, size_t len,
+			bool complete, const char *extra_name, const char *extra_value)
 {
 	unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
 	unsigned char *buf = malloc(LWS_PRE + len + 1);
@@ -38,6 +40,8 @@ static int respond(struct lws *wsi, unsigned status, const char *ctype, const ch
 	memcpy(buf + LWS_PRE, body, len);
 	if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL, (unsigned char *)"no-store", 8, &p, end) ||
+	    (extra_name && lws_add_http_header_by_name(wsi, (const unsigned char *)extra_name,
+						       (const unsigned char *)extra_value, (int)strlen(extra_value), &p, end)) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		goto done;
 	if (len && lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) != (int)len)
@@ -48,11 +52,24 @@ done:
 	return rc;
 }
 
+static int respond(struct lws *wsi, unsigned status, const char *ctype, const char *body, size_t len, bool complete)
+{
+	return respond_with(wsi, status, ctype, body, len, complete, NULL, NULL);
+}
+
 int http_json_error(struct lws *wsi, unsigned status, const char *code, const char *message, bool complete)
 {
 	char body[API_BODY_ERROR_MAX];
 
 	return respond(wsi, status, "application/json", body, (size_t)api_body_error(body, code, message), complete);
+}
+
+int http_upgrade_required(struct lws *wsi)
+{
+	char body[API_BODY_ERROR_MAX];
+	int n = api_body_error(body, "bad_version", "this server speaks WebSocket version 13 (RFC 6455)");
+
+	return respond_with(wsi, 426, "application/json", body, (size_t)n, false, "sec-websocket-version:", "13");
 }
 
 static bool key_matches(const char *keys, const char *given)

@@ -30,5 +30,7 @@ void http_on_closed(struct edge *e, struct http_req **req);
 /* Answers with {"error":code,"message":..} and status. complete: finish the HTTP transaction
  * here (not after HTTP_CONFIRM_UPGRADE, where lws does it). Returns 0, or -1 to drop it. */
 int http_json_error(struct lws *wsi, unsigned status, const char *code, const char *message, bool complete);
+/* 426 Upgrade Required with Sec-WebSocket-Version: 13 (RFC 6455 4.2.2), a JSON error body. */
+int http_upgrade_required(struct lws *wsi);
 
 #endif

@@ -274,6 +274,8 @@ static struct lws_vhost *create_vhost(struct server *srv, struct lws_protocols *
 	info.protocols = protocols;
 	info.retry_and_idle_policy = retry;
 	info.keepalive_timeout = 5;
+	/* a connection that has not finished its request (silent, or slowloris) is cut here */
+	info.timeout_secs_ah_idle = (unsigned int)srv->cfg->handshake_timeout;
 	if (tls) {
 		/* lws 4.1.6 turns TLS on per vhost only when this option is in the vhost's own info */
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -372,7 +374,7 @@ int server_run(struct edge_config *cfg)
 		       (cfg->tls_port ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
 	info.user = e;
 	info.max_http_header_data = 8192 + 1024;	/* tokens travel in the URL or a header */
-	info.timeout_secs = 10;
+	info.timeout_secs = (unsigned int)cfg->handshake_timeout;	/* accept -> upgrade, TLS included */
 	info.pt_serv_buf_size = 32 * 1024;
 	/* epoll through libev: the cost of a loop pass does not grow with idle connections (lws' own
 	 * poll() loop walks every descriptor on every pass, i.e. for every broker message) */

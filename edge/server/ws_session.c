@@ -302,6 +302,12 @@ static int confirm_upgrade(struct edge *e, struct lws *wsi)
 	stash_clear(e);
 	if (e->draining)
 		return refuse(wsi, 503, "draining", "this edge is shutting down");
+	/* lws would upgrade any version; RFC 6455 4.2.2 answers others with 426 and the one we speak */
+	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_VERSION) <= 0 || strcmp(path, "13")) {
+		e->stats.handshake_rejects++;
+		log_info("handshake_rejected", "reason=version");
+		return http_upgrade_required(wsi) ? -1 : 1;
+	}
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 || strcmp(path, "/ws")) {
 		e->stats.handshake_rejects++;
 		return refuse(wsi, 404, "not_found", "WebSocket endpoint is /ws");
@@ -398,6 +404,15 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 
 	case LWS_CALLBACK_RECEIVE:
 		return on_receive(e, pss, in, len);
+
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		/* lws answers a bad code with 1002 and a reason that is not UTF-8 by failing the
+		 * connection, but echoes a 1-byte body, which RFC 6455 5.5.1 makes a protocol error */
+		if (len == 1) {
+			log_info("session_bad_close", "sess=%s len=1", pss->s.id);
+			return close_now(pss, LWS_CLOSE_STATUS_PROTOCOL_ERR, "close frame of 1 byte");
+		}
+		return 0;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		/* after our close, lws owns the connection: a second -1 here would cut it before the

@@ -563,10 +563,10 @@ export class Env {
   }
 
   // Raw WebSocket client (for malformed frames, not answering pings, not reading).
-  async raw(edge, { token, user, extra = {}, autoPong = true, path = '/ws', headers = {} } = {}) {
+  async raw(edge, { token, user, extra = {}, autoPong = true, path = '/ws', headers = {}, version } = {}) {
     if (token === undefined && user) token = this.token(user, extra);
     const p = token ? `${path}?token=${encodeURIComponent(token)}` : path;
-    const c = await RawWs.connect({ port: edge.port, path: p, headers, autoPong });
+    const c = await RawWs.connect({ port: edge.port, path: p, headers, autoPong, version });
     this.raws.push(c);
     return c;
   }

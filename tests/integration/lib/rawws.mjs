@@ -24,14 +24,15 @@ export class RawWs {
 
   // Opens a TCP connection, performs the HTTP upgrade, resolves once 101 arrived.
   // Rejects with err.status / err.body when the server answers something else.
-  static async connect({ host = '127.0.0.1', port, path = '/ws', headers = {}, autoPong = true, timeoutMs = 5000 }) {
+  // version: the Sec-WebSocket-Version sent (null: none).
+  static async connect({ host = '127.0.0.1', port, path = '/ws', headers = {}, autoPong = true, timeoutMs = 5000, version = '13' }) {
     const c = new RawWs();
     c.autoPong = autoPong;
-    await c._handshake({ host, port, path, headers, timeoutMs });
+    await c._handshake({ host, port, path, headers, timeoutMs, version });
     return c;
   }
 
-  _handshake({ host, port, path, headers, timeoutMs }) {
+  _handshake({ host, port, path, headers, timeoutMs, version }) {
     return new Promise((resolve, reject) => {
       const key = randomBytes(16).toString('base64');
       const expectAccept = createHash('sha1').update(key + GUID).digest('base64');
@@ -55,7 +56,7 @@ export class RawWs {
           'Upgrade: websocket',
           'Connection: Upgrade',
           `Sec-WebSocket-Key: ${key}`,
-          'Sec-WebSocket-Version: 13',
+          ...(version === null ? [] : [`Sec-WebSocket-Version: ${version}`]),
           ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
           '',
           '',
@@ -68,7 +69,7 @@ export class RawWs {
         if (idx < 0) return;
         const text = head.subarray(0, idx).toString('latin1');
         const rest = head.subarray(idx + 4);
-        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
+        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1]);
         if (status !== 101) {
           const err = new Error(`raw ws handshake refused: HTTP ${status}`);
           err.status = status;
