@@ -27,6 +27,7 @@ struct edge_pss {
 	struct lws *wsi;		/* NULL once closed */
 	struct http_req *http;		/* an HTTP API request on this connection */
 	lws_sorted_usec_list_t sul_expiry;
+	lws_sorted_usec_list_t sul_linger;	/* after our close frame: how long we wait for the answer */
 	char *rx;			/* reassembly of a fragmented message (malloc'd) */
 	size_t rx_len, rx_cap;
 	bool rx_binary;
@@ -150,11 +151,25 @@ static void arm_expiry(struct edge_pss *pss)
 /* Closes from inside this connection's own callback: the close frame goes out and lws waits for
  * the peer's answer, so frames still arriving (a flood, the rest of an oversize message) must be
  * ignored from now on, or a second -1 would cut the connection before the close is read. */
+#define CLOSE_ANSWER_WAIT_US (1 * LWS_US_PER_SEC)
+
+/* The peer did not answer our close frame in time: end the TCP connection. lws 4.1.6 waits 5 s,
+ * and with permessage-deflate it misses the answer that comes behind the rest of an oversize
+ * message, so the session lingered those 5 s. */
+static void on_linger(lws_sorted_usec_list_t *sul)
+{
+	struct edge_pss *pss = lws_container_of(sul, struct edge_pss, sul_linger);
+
+	if (pss->wsi)	/* NULL once CLOSED ran (which also cancels this timer) */
+		lws_set_timeout(pss->wsi, PENDING_TIMEOUT_CLOSE_ACK, LWS_TO_KILL_ASYNC);
+}
+
 static int close_now(struct edge_pss *pss, enum lws_close_status code, const char *reason)
 {
 	pss->s.peer.closing = true;
 	pss->close_issued = true;
 	lws_close_reason(pss->wsi, code, (unsigned char *)reason, strlen(reason));
+	lws_sul_schedule(lws_get_context(pss->wsi), 0, &pss->sul_linger, on_linger, CLOSE_ANSWER_WAIT_US);
 	return -1;
 }
 
@@ -429,6 +444,7 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 		if (!pss)
 			return 0;
 		lws_sul_cancel(&pss->sul_expiry);
+		lws_sul_cancel(&pss->sul_linger);
 		dispatch_session_closed(e, &pss->s);
 		free(pss->rx);
 		pss->rx = NULL;

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { scenario, OP, freePort } from './lib/harness.mjs';
+import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import { scenario, OP, freePort, httpGet, waitFor } from './lib/harness.mjs';
 
 scenario('rfc6455: a version other than 13 gets 426 with Sec-WebSocket-Version: 13, never an upgrade', { timeout: 30000 }, async (env) => {
   const { edges: [e1] } = await env.cluster(1, { extra: ['--allow-anonymous'] });
@@ -30,8 +32,8 @@ scenario('rfc6455: a close frame with a 1-byte body is answered 1002; bad close 
   await one.waitFor((c) => c.closeFrame, 2000, 'a close frame');
   assert.equal(one.closeFrame.code, 1002);
   assert.ok(Date.now() - t0 < 2000);
-  // the TCP connection ends too (lws waits for a close acknowledgement for up to 5 s)
-  await one.waitFor((c) => c.ended, 7000, 'TCP end');
+  // the TCP connection ends too: the edge waits 1 s for an answer to its close frame
+  await one.waitFor((c) => c.ended, 2500, 'TCP end');
 
   for (const code of [999, 1004, 1005, 1006, 1015, 2999, 5000]) {
     const c = await env.raw(e1, {});
@@ -110,4 +112,24 @@ scenario('rfc6455: handshake-timeout cuts a silent TCP connection, a slowloris u
   // and an ordinary client is unaffected
   const ok = await env.raw(e1, {});
   await ok.nextJson((f) => f.op === 'welcome', 3000, 'welcome');
+});
+
+scenario('rfc6455: an oversize message over permessage-deflate gets 1009 and the connection ends within 2.5 s (it lingered 5 s)', { timeout: 30000 }, async (env) => {
+  const { edges: [e1] } = await env.cluster(1, { extra: ['--allow-anonymous'] });
+  for (const perMessageDeflate of [true, false]) {
+    const ws = new WebSocket(`ws://127.0.0.1:${e1.port}/ws`, { perMessageDeflate });
+    await new Promise((resolve, reject) => {
+      ws.once('message', resolve);
+      ws.once('error', reject);
+    });
+    assert.equal(ws.extensions, perMessageDeflate ? 'permessage-deflate' : '');
+    const t0 = Date.now();
+    const closed = new Promise((resolve) => ws.on('close', (code) => resolve({ code, ms: Date.now() - t0 })));
+    ws.send(randomBytes(60000).toString('base64'));	// 80,000 characters that do not compress, over max-frame
+    const { code, ms } = await closed;
+    assert.equal(code, 1009);
+    assert.ok(ms < 2500, `deflate ${perMessageDeflate}: TCP closed after ${ms} ms`);
+    await waitFor(async () => /mqedge_connections\{kind="user"\} 0\b/.test((await httpGet(e1.port, '/metrics')).body),
+      { timeoutMs: 2000, what: 'the session is gone' });
+  }
 });
