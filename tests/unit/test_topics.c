@@ -422,6 +422,35 @@ static void test_inbox_kinds(void)
 	CHECK(topics_filter(buf, 10, "mqedge/v1", TOPIC_NOTIFY) == -1);
 }
 
+/* Found by fuzz_topics: with a long prefix, a presence topic (two ids) did not fit
+ * TOPICS_TOPIC_MAX, so presence_join/publish_local silently skipped a room whose id a client
+ * chose long. Every topic of the longest prefix and the longest ids fits a TOPICS_TOPIC_MAX buffer. */
+static void test_longest_topics(void)
+{
+	static const enum topic_kind kinds[] = {
+		TOPIC_ROOM, TOPIC_DIRECT, TOPIC_TELEMETRY, TOPIC_CMD, TOPIC_STATUS, TOPIC_NOTIFY, TOPIC_READ,
+		TOPIC_SETTINGS, TOPIC_HISTORY_REQ, TOPIC_HISTORY_REP,
+	};
+	char prefix[TOPICS_PREFIX_MAX + 1], buf[TOPICS_TOPIC_MAX];
+	const char *id = NULL;
+	size_t idlen = 0;
+	int n;
+
+	memset(prefix, 'p', TOPICS_PREFIX_MAX);
+	prefix[TOPICS_PREFIX_MAX] = '\0';
+	CHECK(topics_validate_prefix(prefix) == 0);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		n = topics_build(buf, sizeof(buf), prefix, kinds[i], ID64);
+		CHECK(n > 0 && topics_parse(prefix, buf, (size_t)n, &id, &idlen) == kinds[i] && idlen == 64);
+		CHECK(topics_filter(buf, sizeof(buf), prefix, kinds[i]) > 0);
+	}
+	n = topics_presence(buf, sizeof(buf), prefix, ID64, ID64);
+	CHECK(n == TOPICS_PREFIX_MAX + 10 + 64 + 1 + 64);
+	CHECK(n > 0 && topics_parse(prefix, buf, (size_t)n, &id, &idlen) == TOPIC_PRESENCE);
+	CHECK(idlen == 64 && id && !memcmp(id, ID64, 64));
+	CHECK(topics_presence(buf, sizeof(buf), prefix, ID64, NULL) > 0);
+}
+
 int main(void)
 {
 	test_id_char();
@@ -434,5 +463,6 @@ int main(void)
 	test_pattern();
 	test_pattern_pathological();
 	test_inbox_kinds();
+	test_longest_topics();
 	return CHECK_DONE();
 }

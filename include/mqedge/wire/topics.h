@@ -13,8 +13,9 @@
 
 #define TOPICS_ID_MAX 64
 #define TOPICS_PREFIX_MAX 128
-/* prefix + "/device/" + id + "/telemetry" + NUL, with room to spare */
-#define TOPICS_TOPIC_MAX (TOPICS_PREFIX_MAX + TOPICS_ID_MAX + 32)
+/* The longest topic + NUL, with room to spare: prefix + "/presence/" + room + "/" + edge (two ids;
+ * every other topic holds one id and a shorter fixed part than "/device/" + "/telemetry"). */
+#define TOPICS_TOPIC_MAX (TOPICS_PREFIX_MAX + 2 * TOPICS_ID_MAX + 32)
 
 enum topic_kind {
 	TOPIC_NONE = 0,
