@@ -1,0 +1,303 @@
+/*
+ * stub_bridge.c - bridge.h in memory (stub_bridge.h): no socket, no libmosquitto, no loop.
+ * Subscriptions are a list; publishes a bounded queue of copies the fuzz target acknowledges,
+ * delivers back or abandons through stub_bridge.h. Hooks may publish, subscribe or unsubscribe
+ * while they run, as they do with the real bridge; like it, on_published is only called for
+ * publishes made with a cookie.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stub_bridge.h"
+
+#define STUB_MAX_PENDING 4096
+#define STUB_MAX_BYTES (16u << 20)
+
+struct bridge_sub {
+	struct bridge_sub *next;
+	void *user;
+	bool active;
+	char topic[];
+};
+
+struct stub_pub {
+	struct stub_pub *next;
+	void *cookie;
+	char *topic;
+	size_t len;
+	unsigned char payload[];
+};
+
+struct bridge {
+	struct bridge_hooks hooks;
+	void *ctx;
+	bool up, stopped;
+	struct bridge_sub *subs;
+	struct stub_pub *head, **tail;
+	size_t n_pending, bytes;
+	struct bridge_stats stats;
+};
+
+struct bridge *bridge_create(struct bridge_loop *loop, const struct bridge_options *opt,
+			     const struct bridge_hooks *hooks, void *ctx)
+{
+	struct bridge *b = calloc(1, sizeof(*b));
+
+	(void)loop;
+	(void)opt;
+	if (!b)
+		return NULL;
+	b->hooks = *hooks;
+	b->ctx = ctx;
+	b->up = true;
+	b->tail = &b->head;
+	return b;
+}
+
+struct bridge_sub *bridge_subscribe(struct bridge *b, const char *topic, void *user)
+{
+	size_t len = strlen(topic);
+	struct bridge_sub *s = calloc(1, sizeof(*s) + len + 1), **pp;
+
+	if (!s)
+		return NULL;
+	memcpy(s->topic, topic, len + 1);
+	s->user = user;
+	for (pp = &b->subs; *pp; pp = &(*pp)->next)
+		;
+	*pp = s;
+	b->stats.subscriptions++;
+	return s;
+}
+
+bool bridge_sub_active(const struct bridge_sub *sub)
+{
+	return sub->active;
+}
+
+void bridge_unsubscribe(struct bridge *b, struct bridge_sub *sub)
+{
+	for (struct bridge_sub **pp = &b->subs; *pp; pp = &(*pp)->next) {
+		if (*pp == sub) {
+			*pp = sub->next;
+			b->stats.subscriptions--;
+			free(sub);
+			return;
+		}
+	}
+	abort();	/* not one of ours: a double unsubscribe */
+}
+
+int bridge_publish(struct bridge *b, const char *topic, const void *payload, size_t len, bool retain, void *cookie)
+{
+	struct stub_pub *p;
+
+	(void)retain;
+	if (len > 256u * 1024 * 1024 || b->stopped)
+		return -EINVAL;
+	if (b->n_pending >= STUB_MAX_PENDING || b->bytes + len > STUB_MAX_BYTES) {
+		b->stats.publish_refused++;
+		return -ENOBUFS;
+	}
+	p = malloc(sizeof(*p) + len + 1);
+	if (!p || !(p->topic = strdup(topic))) {
+		free(p);
+		return -ENOMEM;
+	}
+	p->next = NULL;
+	p->cookie = cookie;
+	p->len = len;
+	if (len)
+		memcpy(p->payload, payload, len);
+	p->payload[len] = '\0';
+	*b->tail = p;
+	b->tail = &p->next;
+	b->n_pending++;
+	b->bytes += len;
+	b->stats.publishes++;
+	return 0;
+}
+
+bool bridge_is_up(const struct bridge *b)
+{
+	return b->up;
+}
+
+bool bridge_session_present(const struct bridge *b)
+{
+	(void)b;
+	return true;
+}
+
+void bridge_drop_connection(struct bridge *b)
+{
+	stub_bridge_abandon(b);
+}
+
+void bridge_get_stats(const struct bridge *b, struct bridge_stats *out)
+{
+	*out = b->stats;
+	out->pending = b->n_pending;
+}
+
+void bridge_stop(struct bridge *b)
+{
+	stub_bridge_abandon(b);
+	b->stopped = true;
+}
+
+bool bridge_stopped(const struct bridge *b)
+{
+	return b->stopped;
+}
+
+void bridge_destroy(struct bridge *b)
+{
+	if (!b)
+		return;
+	stub_bridge_abandon(b);
+	while (b->subs) {
+		struct bridge_sub *s = b->subs;
+
+		b->subs = s->next;
+		free(s);
+	}
+	free(b);
+}
+
+/* ---- the broker's side ---- */
+
+bool stub_topic_matches(const char *filter, const char *topic)
+{
+	while (*filter) {
+		if (filter[0] == '#' && filter[1] == '\0')
+			return true;
+		if (*filter == '+') {
+			while (*topic && *topic != '/')
+				topic++;
+			filter++;
+			continue;
+		}
+		if (*filter != *topic)
+			return false;
+		filter++;
+		topic++;
+	}
+	return *topic == '\0';
+}
+
+size_t stub_bridge_pending(const struct bridge *b)
+{
+	return b->n_pending;
+}
+
+bool stub_bridge_published(const struct bridge *b, size_t i, const char **topic, const void **payload, size_t *len)
+{
+	const struct stub_pub *p = b->head;
+
+	while (p && i--)
+		p = p->next;
+	if (!p)
+		return false;
+	*topic = p->topic;
+	*payload = p->payload;
+	*len = p->len;
+	return true;
+}
+
+void stub_bridge_suback(struct bridge *b)
+{
+	/* one at a time from the head: a hook may unsubscribe (free) any other subscription */
+	for (;;) {
+		struct bridge_sub *s = b->subs;
+
+		while (s && s->active)
+			s = s->next;
+		if (!s)
+			return;
+		s->active = true;
+		if (b->hooks.on_subscribed)
+			b->hooks.on_subscribed(b->ctx, s->user);
+	}
+}
+
+static bool any_match(const struct bridge *b, const char *topic)
+{
+	for (const struct bridge_sub *s = b->subs; s; s = s->next)
+		if (s->active && stub_topic_matches(s->topic, topic))
+			return true;
+	return false;
+}
+
+/* Takes the whole queue: what hooks publish meanwhile starts a new one. */
+static struct stub_pub *take_queue(struct bridge *b)
+{
+	struct stub_pub *q = b->head;
+
+	b->head = NULL;
+	b->tail = &b->head;
+	b->n_pending = 0;
+	b->bytes = 0;
+	return q;
+}
+
+void stub_bridge_deliver(struct bridge *b, bool echo)
+{
+	struct stub_pub *q = take_queue(b);
+
+	while (q) {
+		struct stub_pub *p = q;
+
+		q = p->next;
+		if (echo && b->up && any_match(b, p->topic)) {
+			b->stats.messages_in++;
+			b->hooks.on_message(b->ctx, p->topic, strlen(p->topic), p->payload, p->len, false);
+		}
+		if (p->cookie && b->hooks.on_published)
+			b->hooks.on_published(b->ctx, p->cookie, 0);
+		free(p->topic);
+		free(p);
+	}
+	if (b->hooks.on_batch_done)
+		b->hooks.on_batch_done(b->ctx);
+}
+
+void stub_bridge_abandon(struct bridge *b)
+{
+	struct stub_pub *q = take_queue(b);
+
+	while (q) {
+		struct stub_pub *p = q;
+
+		q = p->next;
+		if (p->cookie && b->hooks.on_published)
+			b->hooks.on_published(b->ctx, p->cookie, -1);
+		free(p->topic);
+		free(p);
+	}
+}
+
+bool stub_bridge_inject(struct bridge *b, const char *topic, const void *payload, size_t len, bool retained)
+{
+	if (!b->up || !any_match(b, topic))
+		return false;
+	b->stats.messages_in++;
+	b->hooks.on_message(b->ctx, topic, strlen(topic), payload, len, retained);
+	if (b->hooks.on_batch_done)
+		b->hooks.on_batch_done(b->ctx);
+	return true;
+}
+
+void stub_bridge_set_up(struct bridge *b, bool up)
+{
+	if (b->up == up)
+		return;
+	b->up = up;
+	if (!up) {
+		for (struct bridge_sub *s = b->subs; s; s = s->next)
+			s->active = false;
+	}
+	if (b->hooks.on_state)
+		b->hooks.on_state(b->ctx, up);
+}
