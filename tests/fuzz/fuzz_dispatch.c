@@ -292,18 +292,18 @@ static void check_publishes(void)
 		/* a client publishes as itself, and only where its token allows */
 		if (env.from_len == 5 && !memcmp(env.from, "alice", 5)) {
 			FUZZ_CHECK(k != TOPIC_TELEMETRY);
-			FUZZ_CHECK(k != TOPIC_CMD || (idlen > 4 && !memcmp(idp, "dev-", 4)));
+			FUZZ_CHECK(k != TOPIC_CMD || (idlen >= 4 && !memcmp(idp, "dev-", 4)));	/* "dev-*" */
 		} else if (env.from_len == 3 && !memcmp(env.from, "bob", 3)) {
 			FUZZ_CHECK(k == TOPIC_ROOM || (k == TOPIC_DIRECT && idlen == 5 && !memcmp(idp, "alice", 5)));
 			FUZZ_CHECK(k != TOPIC_ROOM || (idlen == 5 && !memcmp(idp, "lobby", 5)) ||
-				   (idlen > 4 && (!memcmp(idp, "pres-", 5) || !memcmp(idp, "hist-", 5))));
+				   (idlen >= 5 && (!memcmp(idp, "pres-", 5) || !memcmp(idp, "hist-", 5))));
 		} else if (env.from_len == 5 && !memcmp(env.from, "dev-1", 5)) {
 			FUZZ_CHECK(k == TOPIC_TELEMETRY && idlen == 5 && !memcmp(idp, "dev-1", 5));
 		} else {
 			/* the anonymous session: its rooms (lobby, public-*), or a direct message */
 			FUZZ_CHECK(env.from_len > 5 && !memcmp(env.from, "anon-", 5));
 			FUZZ_CHECK(k == TOPIC_DIRECT || (idlen == 5 && !memcmp(idp, "lobby", 5)) ||
-				   (idlen > 7 && !memcmp(idp, "public-", 7)));
+				   (idlen >= 7 && !memcmp(idp, "public-", 7)));
 		}
 	}
 }

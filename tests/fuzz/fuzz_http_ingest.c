@@ -154,7 +154,7 @@ struct answer {
 	int calls;
 	size_t pending_then;
 	unsigned status;
-	char body[4096];
+	char body[16384];	/* 100 ids of up to 100 characters */
 	size_t len;
 };
 
