@@ -261,7 +261,8 @@ static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosqui
 	(void)mosq;
 	b->stats.messages_in++;
 	if (b->hooks.on_message && msg->payloadlen >= 0)
-		b->hooks.on_message(b->ctx, msg->topic, strlen(msg->topic), msg->payload, (size_t)msg->payloadlen);
+		b->hooks.on_message(b->ctx, msg->topic, strlen(msg->topic), msg->payload, (size_t)msg->payloadlen,
+				    msg->retain);
 }
 
 static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid)

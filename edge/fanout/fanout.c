@@ -316,11 +316,11 @@ void fanout_on_message(void *ctx, const char *topic, size_t topic_len, const voi
 	size_t idlen;
 	enum topic_kind kind = topics_parse(fo->opt.topic_prefix, topic, topic_len, &idp, &idlen);
 
-	fanout_on_channel_message(fo, kind, topic, topic_len, payload, len);
+	fanout_on_channel_message(fo, kind, topic, topic_len, payload, len, false);
 }
 
 void fanout_on_channel_message(struct fanout *fo, enum topic_kind kind, const char *topic, size_t topic_len,
-			       const void *payload, size_t len)
+			       const void *payload, size_t len, bool retained)
 {
 	int64_t now_us = clock_now_us();
 	struct envelope env;
@@ -338,6 +338,12 @@ void fanout_on_channel_message(struct fanout *fo, enum topic_kind kind, const ch
 		fo->stats.drop_no_channel++;	/* the last member left while it was in flight */
 		return;
 	}
+	if (retained && ch->window) {
+		/* a retained message comes again with every (re)subscription: a history room counts
+		 * each message once, when it was published */
+		fo->stats.drop_duplicate++;
+		return;
+	}
 	pk = envelope_parse(payload, len, &env);
 	if (pk == PAYLOAD_ENVELOPE &&
 	    dedup_check_and_add(fo->dedup, dedup_key(topic, topic_len, env.id, env.id_len))) {
@@ -346,7 +352,8 @@ void fanout_on_channel_message(struct fanout *fo, enum topic_kind kind, const ch
 	}
 	if (ch->window && !ch->window->ready) {
 		/* positions unknown yet: kept raw until edge/history makes the window ready */
-		if (window_defer(ch->window, payload, len, now_us)) {
+		if (ch->window->deferred_bytes + len > WINDOW_DEFER_MAX_BYTES ||
+		    window_defer(ch->window, payload, len, now_us)) {
 			ch->window->gap = true;
 			fo->stats.drop_nomem += ch->n_members;
 		}
@@ -357,9 +364,18 @@ void fanout_on_channel_message(struct fanout *fo, enum topic_kind kind, const ch
 
 void fanout_window_ready(struct fanout *fo, struct channel *ch, uint32_t skip)
 {
-	struct window_deferred *d = window_take_deferred(ch->window);
+	struct window *w = ch->window;
+	struct window_deferred *d = window_take_deferred(w);
 
-	ch->window->ready = true;
+	w->ready = true;
+	/* the skipped payloads are the adopted window's newest entries (the same messages, numbered
+	 * by the edge that answered): members already live (a window refetched after the broker lost
+	 * our session) get those, the others get nothing here (edge/history replays to them) */
+	for (uint32_t i = skip < w->count ? w->count - skip : 0; i < w->count; i++) {
+		struct frame *f = window_at(w, i)->frame;
+
+		fanout_send_channel(fo, ch, f);
+	}
 	for (uint32_t i = 0; d; i++) {
 		struct window_deferred *next = d->next;
 		struct envelope env;
@@ -369,6 +385,11 @@ void fanout_window_ready(struct fanout *fo, struct channel *ch, uint32_t skip)
 		free(d);
 		d = next;
 	}
+}
+
+void fanout_seen(struct fanout *fo, const struct channel *ch, const char *id, size_t id_len)
+{
+	dedup_check_and_add(fo->dedup, dedup_key(ch->topic, ch->topic_len, id, id_len));
 }
 
 void fanout_on_batch_done(void *ctx)

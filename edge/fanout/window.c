@@ -169,6 +169,7 @@ int window_defer(struct window *w, const void *payload, size_t len, int64_t born
 	*w->deferred_tail = d;
 	w->deferred_tail = &d->next;
 	w->n_deferred++;
+	w->deferred_bytes += len;
 	return 0;
 }
 
@@ -179,5 +180,14 @@ struct window_deferred *window_take_deferred(struct window *w)
 	w->deferred = NULL;
 	w->deferred_tail = &w->deferred;
 	w->n_deferred = 0;
+	w->deferred_bytes = 0;
 	return d;
+}
+
+void window_unready(struct window *w)
+{
+	drop_all(w);
+	w->epoch[0] = '\0';
+	w->last = 0;
+	w->ready = false;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "mqedge/base/clock.h"
 #include "mqedge/base/err.h"
@@ -23,6 +24,7 @@
 #include "mqedge/wire/api_body.h"
 #include "mqedge/wire/edge_frame.h"
 #include "mqedge/wire/history_sync.h"
+#include "mqedge/wire/jsontext.h"
 
 #define MAX_FETCH_RETRIES 2
 #define PAGE_MAX_BYTES (1u << 20)	/* a history page stops growing here (more: true), or at a
@@ -47,7 +49,7 @@ struct hroom {
 	bool saw_earlier;		/* another edge asked for this room before our request (sticky) */
 	uint8_t retries;
 	uint32_t expected_answers;	/* edges online when our request's echo came */
-	uint32_t none_answers;		/* of them, those that said they do not follow the room */
+	struct strmap nones;		/* edges online that said they do not follow the room (values: non-NULL) */
 	char room[TOPICS_ID_MAX + 1];
 };
 
@@ -170,12 +172,19 @@ static struct hroom *room_create(struct history *h, struct channel *ch, const st
 	return r;
 }
 
+static void forget_nones(struct hroom *r)
+{
+	strmap_free(&r->nones);	/* values are not owned */
+	memset(&r->nones, 0, sizeof(r->nones));
+}
+
 static void room_release(struct history *h, struct hroom *r)
 {
 	struct channel *ch = r->ch;
 
 	DLIST_UNLINK(h->rooms, r, prev, next);
 	h->stats.rooms--;
+	forget_nones(r);
 	window_fini(&r->window);
 	ch->window = NULL;
 	free(r);
@@ -260,12 +269,8 @@ bool history_sub(struct history *h, struct peer *p, struct member *m, int joined
 	char buf[EDGE_FRAME_MAX];
 	struct park *park;
 
-	if (!pat && !r) {
-		if (!op->has_since)
-			return false;
-		send_text(h, p, buf, edge_frame_ok_resume(buf, op->ref, false, "no_history", NULL, 0));
-		return true;
-	}
+	if (!pat && !r)
+		return false;	/* dispatch answers (a resume: recovered false, no_history, after the SUBACK) */
 	if (joined == 1 && m->parked) {
 		fanout_send_error(h->fanout, p, op->ref, "bad_request", "a sub of this room is still waiting for its ok");
 		return true;
@@ -300,6 +305,19 @@ bool history_sub(struct history *h, struct peer *p, struct member *m, int joined
 		m->parked = park;
 	}
 	return true;
+}
+
+void history_member_leaving(struct history *h, struct member *m)
+{
+	struct park *park = m->parked;
+	char buf[EDGE_FRAME_MAX];
+
+	if (!park)
+		return;
+	/* the sub is undone before its window was ready: it still gets its one reply */
+	send_text(h, m->session, buf, edge_frame_ok(buf, park->ref));
+	m->parked = NULL;
+	free(park);
 }
 
 void history_op(struct history *h, struct peer *p, const struct client_op *op)
@@ -355,6 +373,9 @@ static void become_ready(struct history *h, struct hroom *r, uint32_t skip)
 {
 	r->state = HR_READY;
 	r->idle_since_ms = 0;
+	r->saw_earlier = false;
+	r->retries = 0;
+	forget_nones(r);
 	fanout_window_ready(h->fanout, r->ch, skip);
 	unpark_all(h, r);
 }
@@ -372,13 +393,17 @@ static void start_epoch(struct history *h, struct hroom *r, const char *why)
 static void send_request(struct history *h, struct hroom *r)
 {
 	char topic[TOPICS_TOPIC_MAX], payload[TOPICS_ID_MAX + HISTORY_SYNC_NONCE_MAX + 2];
+	uint64_t rnd;
 	int n, len;
 
-	snprintf(r->nonce, sizeof(r->nonce), "%llx%x", (unsigned long long)++h->nonce_seq,
-		 (unsigned)(clock_now_us() & 0xffffff));
+	/* unguessable: an answer must be for this very request */
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
+		rnd = (uint64_t)clock_now_us() * 0x9e3779b97f4a7c15ull;
+	snprintf(r->nonce, sizeof(r->nonce), "%llx%016llx", (unsigned long long)++h->nonce_seq,
+		 (unsigned long long)rnd);
 	r->state = HR_FETCHING;
 	r->barrier_seen = false;
-	r->none_answers = 0;
+	forget_nones(r);
 	r->deadline_ms = clock_now_ms() + h->opt.fetch_timeout_ms;
 	h->stats.fetches++;
 	len = topics_build(topic, sizeof(topic), h->opt.topic_prefix, TOPIC_HISTORY_REQ, r->room);
@@ -414,14 +439,15 @@ static void answer(struct history *h, const char *room, struct hroom *r, const s
 	edge[req->edge_len] = '\0';
 	memcpy(nonce, req->nonce, req->nonce_len);
 	nonce[req->nonce_len] = '\0';
-	if (!r) {
-		history_sync_reply_header(&out, room, nonce, HISTORY_SYNC_NONE, 0, 0);
+	if (!r || r->state != HR_READY) {
+		history_sync_reply_header(&out, room, nonce, r ? HISTORY_SYNC_BUSY : HISTORY_SYNC_NONE, 0, 0,
+					  h->opt.edge_id);
 		goto send;
 	}
 	window_expire(w, clock_now_ms());
 	while (from > 0 && bytes + window_at(w, from - 1)->frame->len + 32 <= h->opt.max_reply_bytes)
 		bytes += window_at(w, --from)->frame->len + 32;
-	history_sync_reply_header(&out, r->room, nonce, w->epoch, w->last, w->count - from);
+	history_sync_reply_header(&out, r->room, nonce, w->epoch, w->last, w->count - from, h->opt.edge_id);
 	for (uint32_t i = from; i < w->count; i++) {
 		const struct window_entry *e = window_at(w, i);
 
@@ -437,10 +463,11 @@ send:
 	textbuf_free(&out);
 }
 
-/* Every edge that follows room, or none: then nobody has a window and a new epoch starts at once. */
+/* Every edge online said it does not follow the room: nobody has a window, a new epoch starts
+ * at once instead of after the timeout. */
 static void maybe_nobody(struct history *h, struct hroom *r)
 {
-	if (r->state == HR_FETCHING && r->barrier_seen && !r->saw_earlier && r->none_answers >= r->expected_answers)
+	if (r->state == HR_FETCHING && r->barrier_seen && !r->saw_earlier && r->nones.count >= r->expected_answers)
 		start_epoch(h, r, r->expected_answers ? "nobody_follows" : "no_other_edge");
 }
 
@@ -450,8 +477,8 @@ static void on_request(struct history *h, const char *room, const char *payload,
 	struct hroom *r = room_of(h, room);
 	bool mine;
 
-	if (history_sync_parse_request(payload, len, &req))
-		return;
+	if (!history_room(h, room) || history_sync_parse_request(payload, len, &req))
+		return;	/* not a history room here: no answer, not even "none" */
 	mine = req.edge_len == strlen(h->opt.edge_id) && !memcmp(req.edge, h->opt.edge_id, req.edge_len);
 	if (!r) {
 		if (!mine)
@@ -466,6 +493,8 @@ static void on_request(struct history *h, const char *room, const char *payload,
 			r->barrier_skip = r->window.n_deferred;
 			/* every status that was retained before our request is in by now */
 			r->expected_answers = h->n_online_others;
+			/* the answers are behind the echo: the wait starts now, whatever delayed it */
+			r->deadline_ms = clock_now_ms() + h->opt.fetch_timeout_ms;
 			maybe_nobody(h, r);
 		}
 		return;
@@ -474,14 +503,54 @@ static void on_request(struct history *h, const char *room, const char *payload,
 		answer(h, room, r, &req);
 	else if (!r->barrier_seen)
 		r->saw_earlier = true;	/* asked before us: it will have a window when we ask again */
+	else
+		answer(h, room, r, &req);	/* we asked first: "busy", so it asks again later */
 }
 
-/* Another edge's window for one of our fetches. */
+/* The fields of one record of a reply that must match where it is put. */
+struct record_fields {
+	struct json_span op, id, room, epoch, offset;
+};
+
+#define RF(name) { #name, offsetof(struct record_fields, name) }
+static const struct jsontext_field record_field_table[] = { RF(op), RF(id), RF(room), RF(epoch), RF(offset) };
+#undef RF
+
+static bool span_is(struct json_span v, const char *s, size_t len)
+{
+	struct json_span t;
+
+	return jsontext_plain_string(v, &t) && t.len == len && !memcmp(t.p, s, len);
+}
+
+/* A record is a msg frame of this room, in the reply's epoch, at the offset it will take here:
+ * anything else (a hostile or broken answer) must never reach a browser. *id gets its id. */
+static bool record_valid(const struct hroom *r, const struct history_reply *rep, const char *text, size_t len,
+			 uint64_t offset, struct json_span *id)
+{
+	struct record_fields f = { 0 };
+	struct jsontext_fields collect = { record_field_table, 5, &f };
+	const char *value;
+	size_t value_len;
+	bool is_object;
+	int64_t off;
+
+	if (jsontext_validate(text, len, &is_object, &value, &value_len, jsontext_collect_fields, &collect) ||
+	    !is_object || !span_is(f.op, "msg", 3) || !span_is(f.room, r->room, strlen(r->room)) ||
+	    !span_is(f.epoch, rep->epoch, rep->epoch_len) || !f.offset.p ||
+	    jsontext_parse_uint(f.offset.p, f.offset.len, &off) || (uint64_t)off != offset ||
+	    !jsontext_plain_string(f.id, id) || !id->len)
+		return false;
+	return true;
+}
+
+/* Another edge's window for one of our fetches: checked whole before anything is taken. */
 static void on_reply(struct history *h, const char *payload, size_t len)
 {
-	char room[TOPICS_ID_MAX + 1];
+	char room[TOPICS_ID_MAX + 1], from[TOPICS_ID_MAX + 1];
 	struct history_reply rep;
 	struct hroom *r;
+	struct json_span id;
 	size_t pos;
 	uint32_t n = 0;
 	int64_t ms;
@@ -495,53 +564,74 @@ static void on_reply(struct history *h, const char *payload, size_t len)
 	}
 	memcpy(room, rep.room, rep.room_len);
 	room[rep.room_len] = '\0';
+	memcpy(from, rep.from, rep.from_len);
+	from[rep.from_len] = '\0';
 	r = room_of(h, room);
 	if (!r || r->state != HR_FETCHING || !r->barrier_seen || rep.nonce_len != strlen(r->nonce) ||
 	    memcmp(rep.nonce, r->nonce, rep.nonce_len))
 		return;	/* late, for an earlier fetch, or a second answer */
 	if (rep.epoch_len == strlen(HISTORY_SYNC_NONE) && !memcmp(rep.epoch, HISTORY_SYNC_NONE, rep.epoch_len)) {
-		r->none_answers++;
+		struct strmap_entry *e;
+
+		/* counted once per edge, and only for edges we know to be online */
+		if (strmap_get(&h->edges_online, from) && !strmap_get(&r->nones, from) &&
+		    (e = strmap_put(&r->nones, from)) != NULL)
+			e->value = r;
 		maybe_nobody(h, r);
+		return;
+	}
+	if (rep.epoch_len == strlen(HISTORY_SYNC_BUSY) && !memcmp(rep.epoch, HISTORY_SYNC_BUSY, rep.epoch_len)) {
+		/* two edges fetching at once (both lost their broker session): the later one waits for
+		 * the earlier one's epoch instead of starting its own */
+		r->saw_earlier = true;
 		return;
 	}
 	if (r->window.gap) {
 		start_epoch(h, r, "deferred_gap");
 		return;
 	}
-	if (window_adopt(&r->window, rep.epoch, rep.epoch_len, rep.last, rep.count)) {
-		log_warn("history_reply_malformed", "room=%s", room);
+	/* the answer must reach back to our SUBACK: the payloads we deferred before the echo are
+	 * its newest records, and our window must hold them */
+	if (rep.count < r->barrier_skip || r->window.size < r->barrier_skip) {
+		log_info("history_reply_short", "room=%s from=%s records=%u needed=%u", room, from, rep.count, r->barrier_skip);
 		return;
 	}
 	pos = rep.body;
-	while ((rc = history_sync_next_record(payload, len, &pos, &ms, &text, &text_len)) == 1 && n < rep.count) {
+	while (n < rep.count && (rc = history_sync_next_record(payload, len, &pos, &ms, &text, &text_len)) == 1 &&
+	       record_valid(r, &rep, text, text_len, rep.last - rep.count + 1 + n, &id))
+		n++;
+	if (n != rep.count || window_adopt(&r->window, rep.epoch, rep.epoch_len, rep.last, rep.count)) {
+		log_warn("history_reply_malformed", "room=%s from=%s record=%u of %u", room, from, n, rep.count);
+		return;	/* keep waiting for another answer, or the timeout */
+	}
+	pos = rep.body;
+	for (n = 0; n < rep.count && history_sync_next_record(payload, len, &pos, &ms, &text, &text_len) == 1; n++) {
 		struct frame *f = frame_from_text(text, text_len);
 
 		window_push(&r->window, f, ms);	/* NULL (OOM) leaves a gap: older ones are dropped */
 		if (f)
 			frame_unref(f);
-		n++;
-	}
-	if (rc < 0 || n != rep.count || r->window.last != rep.last) {
-		log_warn("history_reply_malformed", "room=%s records=%u of %u", room, n, rep.count);
-		start_epoch(h, r, "reply_malformed");
-		return;
+		if (record_valid(r, &rep, text, text_len, rep.last - rep.count + 1 + n, &id))
+			fanout_seen(h->fanout, r->ch, id.p, id.len);	/* a redelivery is dropped here too */
 	}
 	h->stats.fetches_adopted++;
-	log_info("history_adopted", "room=%s epoch=%s last=%llu held=%u deferred=%u skipped=%u", room, r->window.epoch,
-		 (unsigned long long)r->window.last, r->window.count, r->window.n_deferred, r->barrier_skip);
+	log_info("history_adopted", "room=%s from=%s epoch=%s last=%llu held=%u deferred=%u skipped=%u", room, from,
+		 r->window.epoch, (unsigned long long)r->window.last, r->window.count, r->window.n_deferred, r->barrier_skip);
 	become_ready(h, r, r->barrier_skip);
 }
 
-/* An edge's retained status: who can answer a request. */
+/* An edge's retained status: who can answer a request. An empty payload (a cleared status) is an
+ * edge gone. */
 static void on_status(struct history *h, const char *edge, const char *payload, size_t len)
 {
 	char who[TOPICS_ID_MAX + 1];
 	struct strmap_entry *e;
-	bool online, was;
+	bool online = false, was;
 	int64_t boot;
 
-	if (!strcmp(edge, h->opt.edge_id) || !len || api_body_status_parse(payload, len, who, &online, &boot) ||
-	    strcmp(who, edge))
+	if (!strcmp(edge, h->opt.edge_id))
+		return;
+	if (len && (api_body_status_parse(payload, len, who, &online, &boot) || strcmp(who, edge)))
 		return;
 	was = strmap_get(&h->edges_online, edge) != NULL;
 	if (online && !was && (e = strmap_put(&h->edges_online, edge)) != NULL) {
@@ -579,31 +669,36 @@ bool history_on_message(struct history *h, const char *topic, size_t topic_len, 
 void history_on_session_lost(struct history *h)
 {
 	for (struct hroom *r = h->rooms; r; r = r->next) {
-		struct window_deferred *d;
+		struct window_deferred *d = window_take_deferred(&r->window);
 
-		if (r->state == HR_READY) {
-			/* the broker dropped what it held for us: no position from before is complete */
-			start_epoch(h, r, "session_lost");
-			continue;
-		}
-		d = window_take_deferred(&r->window);
+		/* what the broker held for us is gone: nothing deferred before is contiguous, and no
+		 * position of ours is complete. Like a new follower, the window is fetched again after
+		 * the resubscription's SUBACK (and the epoch of the edges that kept theirs kept), or a
+		 * new epoch starts when nobody has one */
 		while (d) {
 			struct window_deferred *next = d->next;
 
 			free(d);
 			d = next;
 		}
+		window_unready(&r->window);
 		r->window.gap = false;
-		r->state = HR_SUBSCRIBING;	/* the resubscription's SUBACK asks again */
+		r->saw_earlier = false;
+		r->retries = 0;
+		forget_nones(r);
+		r->state = HR_SUBSCRIBING;
 	}
 }
 
 int64_t history_tick(struct history *h, int64_t now_ms)
 {
+	bool up = h->bridge && bridge_is_up(h->bridge);
 	int64_t next = -1;
 
 	for (struct hroom *r = h->rooms, *nr; r; r = nr) {
 		nr = r->next;
+		if (r->state == HR_FETCHING && !up)
+			r->deadline_ms = now_ms + h->opt.fetch_timeout_ms;	/* no answer can come while away */
 		if (r->state == HR_FETCHING && now_ms >= r->deadline_ms) {
 			if (r->saw_earlier && r->retries < MAX_FETCH_RETRIES) {
 				r->retries++;
@@ -657,6 +752,9 @@ void history_attach_bridge(struct history *h, struct bridge *b)
 		h->req_sub = bridge_subscribe(b, filter, NULL);
 	if (topics_build(filter, sizeof(filter), h->opt.topic_prefix, TOPIC_HISTORY_REP, h->opt.edge_id) > 0)
 		h->rep_sub = bridge_subscribe(b, filter, NULL);
+	/* without them every room starts its own epoch (send_request): said once, loudly */
+	if (!h->req_sub || !h->rep_sub)
+		log_error("history_subscribe_failed", "rooms keep history on this edge only");
 }
 
 void history_fini(struct history *h)

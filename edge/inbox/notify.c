@@ -125,7 +125,8 @@ bool notify_tick(struct notify *n)
 
 /* ---- the inbox bridge's hooks ---- */
 
-void notify_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len)
+void notify_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len,
+		       bool retained)
 {
 	struct notify *n = ctx;
 	const char *idp;
@@ -133,6 +134,7 @@ void notify_on_message(void *ctx, const char *topic, size_t topic_len, const voi
 	char user[TOPICS_ID_MAX + 1];
 	enum topic_kind kind = topics_parse(n->opt.topic_prefix, topic, topic_len, &idp, &idlen);
 
+	(void)retained;	/* settings are retained on purpose; notifications are deduplicated by id */
 	if (kind == TOPIC_NOTIFY_ALL) {
 		notify__on_notification(n, INBOX_BROADCAST_USER, topic, topic_len, payload, len);
 		return;

@@ -56,6 +56,19 @@ static void send_error(struct edge *e, struct session *s, const char *ref, const
 	fanout_send_error(&e->fanout, &s->peer, ref, code, message);
 }
 
+/* The ok of a sub; a resume of a room without history hears that nothing was recovered. */
+static void send_sub_ok(struct edge *e, struct session *s, struct member *m, const char *ref)
+{
+	char buf[EDGE_FRAME_MAX];
+
+	if (!m->owes_no_history) {
+		send_ok(e, s, ref);
+		return;
+	}
+	m->owes_no_history = false;
+	fanout_send_text(&e->fanout, &s->peer, buf, (size_t)edge_frame_ok_resume(buf, ref, false, "no_history", NULL, 0));
+}
+
 /* ---- a session's life ---- */
 
 static enum topic_kind own_channel_kind(enum identity_kind kind)
@@ -189,6 +202,7 @@ static void op_sub(struct edge *e, struct session *s, const struct client_op *op
 		 * what a resume missed) */
 		if (history_sub(&e->history, &s->peer, m, rc, op))
 			return;
+		m->owes_no_history = op->has_since;	/* a resume of a room that keeps none */
 	}
 	/* ok means "you will get what is published from now on": wait for the broker's SUBACK */
 	if (rc == 0 && !bridge_sub_active(m->channel->sub)) {
@@ -196,7 +210,7 @@ static void op_sub(struct edge *e, struct session *s, const struct client_op *op
 		if (m->pending_ok)
 			return;
 	}
-	send_ok(e, s, op->ref);
+	send_sub_ok(e, s, m, op->ref);
 }
 
 static void op_unsub(struct edge *e, struct session *s, const struct client_op *op)
@@ -206,7 +220,8 @@ static void op_unsub(struct edge *e, struct session *s, const struct client_op *
 
 	if (m) {
 		if (m->pending_ok)	/* the sub still owed its ok: answer it before this one */
-			send_ok(e, s, m->pending_ok);
+			send_sub_ok(e, s, m, m->pending_ok);
+		history_member_leaving(&e->history, m);
 		if (kind == TOPIC_ROOM)
 			presence_leave(&e->presence, op->id, s->ident.id);
 		fanout_leave(&e->fanout, &s->peer, kind, op->id);
@@ -405,7 +420,8 @@ void dispatch_frame(struct edge *e, struct session *s, const char *text, size_t 
 
 /* ---- the live bridge ---- */
 
-void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len)
+void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len,
+			 bool retained)
 {
 	struct edge *e = ctx;
 
@@ -427,7 +443,7 @@ void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const v
 		history_on_message(&e->history, topic, topic_len, payload, len);
 		return;
 	default:
-		fanout_on_channel_message(&e->fanout, kind, topic, topic_len, payload, len);
+		fanout_on_channel_message(&e->fanout, kind, topic, topic_len, payload, len, retained);
 	}
 }
 
@@ -476,7 +492,7 @@ void dispatch_on_subscribed(void *ctx, void *user)
 	for (struct member *m = ch ? ch->members : NULL; m; m = m->ch_next) {
 		if (!m->pending_ok)
 			continue;
-		send_ok(e, session_of_peer(m->session), m->pending_ok);
+		send_sub_ok(e, session_of_peer(m->session), m, m->pending_ok);
 		free(m->pending_ok);
 		m->pending_ok = NULL;
 	}

@@ -29,7 +29,8 @@ void dispatch_frame(struct edge *e, struct session *s, const char *text, size_t 
 uint32_t dispatch_user_connections(struct edge *e, const struct identity *id);
 
 /* The live bridge's hooks (ctx: the edge): broker messages and burst ends go to fan-out. */
-void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len);
+void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len,
+			 bool retained);
 void dispatch_on_batch_done(void *ctx);
 void dispatch_on_state(void *ctx, bool up);
 void dispatch_on_published(void *ctx, void *cookie, int status);

@@ -193,9 +193,12 @@ static void on_history_deadline(lws_sorted_usec_list_t *sul)
 	struct server *srv = lws_container_of(sul, struct server, sul_history);
 	int64_t next = history_tick(&srv->edge.history, clock_now_ms());
 
-	if (next >= 0)
+	srv->history_due_us = 0;
+	if (next >= 0) {
+		srv->history_due_us = lws_now_usecs() + (next + 1) * LWS_US_PER_MS;
 		lws_sul_schedule(srv->edge.context, 0, &srv->sul_history, on_history_deadline,
 				 (next + 1) * LWS_US_PER_MS);
+	}
 }
 
 static void schedule_history(void *ctx, int64_t delay_ms)
@@ -290,6 +293,7 @@ static struct lws_vhost *create_vhost(struct server *srv, struct lws_protocols *
 static int init_subsystems(struct server *srv, char *err, size_t errlen)
 {
 	const struct edge_config *cfg = srv->cfg;
+	int rc;
 	struct fanout_options fo = {
 		cfg->topic_prefix, (size_t)cfg->outq_max_bytes, (size_t)cfg->outq_hard_bytes, cfg->slow_timeout * 1000000,
 		(uint32_t)cfg->dedup_window, &srv->edge.ids,
@@ -320,9 +324,11 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 		cfg->history_grace * 1000, cfg->history_fetch_timeout, 4u << 20, schedule_history, srv,
 	};
 
-	if (history_init(&srv->edge.history, &ho, &srv->edge.fanout)) {
-		snprintf(err, errlen, "bad history-rooms: give PATTERN[=SIZE[/TTL]],... (SIZE >= 1, TTL in seconds)");
-		return -EINVAL;
+	rc = history_init(&srv->edge.history, &ho, &srv->edge.fanout);
+	if (rc) {
+		snprintf(err, errlen, rc == -ENOMEM ? "out of memory" :
+			 "bad history-rooms: give PATTERN[=SIZE[/TTL]],... (SIZE >= 1, TTL in seconds)");
+		return rc;
 	}
 	if (presence_init(&srv->edge.presence, &po, &srv->edge.fanout) ||
 	    fanout_init(&srv->edge.fanout, &fo, &ws_session_peer_ops, &dispatch_channel_hooks, &srv->edge) ||

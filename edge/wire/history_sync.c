@@ -69,9 +69,9 @@ int history_sync_parse_request(const char *p, size_t len, struct history_request
 }
 
 void history_sync_reply_header(struct textbuf *b, const char *room, const char *nonce, const char *epoch,
-			       uint64_t last, uint32_t count)
+			       uint64_t last, uint32_t count, const char *from)
 {
-	textbuf_printf(b, "MQH1 %s %s %s %llu %u\n", room, nonce, epoch, (unsigned long long)last, count);
+	textbuf_printf(b, "MQH1 %s %s %s %llu %u %s\n", room, nonce, epoch, (unsigned long long)last, count, from);
 }
 
 void history_sync_reply_record(struct textbuf *b, int64_t ms, const char *text, size_t len)
@@ -92,11 +92,14 @@ int history_sync_parse_reply(const char *p, size_t len, struct history_reply *ou
 	if (word(p, end, &pos, &out->room, &out->room_len, ' ') || topics_validate_id(out->room, out->room_len) ||
 	    word(p, end, &pos, &out->nonce, &out->nonce_len, ' ') || valid_nonce(out->nonce, out->nonce_len) ||
 	    word(p, end, &pos, &out->epoch, &out->epoch_len, ' ') ||
-	    word(p, end, &pos, &w, &wlen, ' ') || number(w, wlen, UINT64_MAX / 2, &out->last))
-		return -1;
-	if (number(p + pos, end - pos, UINT32_MAX, &v) || v > out->last)
+	    word(p, end, &pos, &w, &wlen, ' ') || number(w, wlen, UINT64_MAX / 2, &out->last) ||
+	    word(p, end, &pos, &w, &wlen, ' ') || number(w, wlen, UINT32_MAX, &v) || v > out->last)
 		return -1;
 	out->count = (uint32_t)v;
+	out->from = p + pos;
+	out->from_len = end - pos;
+	if (topics_validate_id(out->from, out->from_len))
+		return -1;
 	out->body = end + 1;
 	return 0;
 }

@@ -5,6 +5,8 @@
 // on another edge, or on an edge that did not follow the room yet (it takes the window over from the
 // others through the broker). When that cannot be complete, nothing is replayed and recovered is false.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { scenario, delay, topics, httpGet } from './lib/harness.mjs';
 
 const HIST = ['--history-rooms', 'h-*=500/600,small-*=10', '--history-fetch-timeout', '500'];
@@ -264,4 +266,58 @@ scenario('history: a replay or a page never gets the client cut off as a slow co
   assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   assert.equal(c.closed, null, 'still connected');
   assert.equal((await c.ok({ op: 'ping' })).op, 'pong');
+});
+
+scenario('history: after the broker lost every session the edges refetch and agree on one epoch; a duplicate sent across a takeover is counted once; a sub undone while its window loads still gets its ok', { timeout: 60000 }, async (env) => {
+  const { broker, edges: [e1, e2] } = await env.cluster(2, { extra: HIST });
+  const w1 = await env.connect(e1, { user: 'w1', extra: claims });
+  await w1.ok({ op: 'sub', room: 'h-dup' });
+  const backend = await env.mqtt(broker, { name: 'backend' });
+  // one envelope, then (after e2 took the window over) the same envelope again, as a QoS 1 retry
+  const first = JSON.stringify({ v: 1, id: 'dup-1', ts: Date.now(), data: { n: 1 } });
+  await backend.pub(topics.room('h-dup'), first);
+  await w1.until(() => w1.roomMsgs('h-dup').length === 1, 5000, 'w1 has 1');
+  const w2 = await env.connect(e2, { user: 'w2', extra: claims });
+  await w2.ok({ op: 'sub', room: 'h-dup' });
+  await backend.pub(topics.room('h-dup'), first);
+  await backend.pub(topics.room('h-dup'), JSON.stringify({ v: 1, id: 'n-2', ts: Date.now(), data: { n: 2 } }));
+  await w1.until(() => w1.roomMsgs('h-dup').length === 2, 5000, 'w1 has 2');
+  await w2.until(() => w2.roomMsgs('h-dup').length === 1, 5000, 'w2 has 1');
+  await delay(300);
+  assert.deepEqual(w1.roomMsgs('h-dup').map((f) => [f.data.n, f.offset]), [[1, 1], [2, 2]]);
+  assert.deepEqual(w2.roomMsgs('h-dup').map((f) => [f.data.n, f.offset]), [[2, 2]], 'the duplicate was dropped on e2 too');
+
+  // the broker restarts without its database: both edges lost their sessions at once
+  await broker.kill('SIGKILL');
+  rmSync(join(broker.dir, 'mosquitto.db'), { force: true });
+  await broker.start({ port: broker.port });
+  await e1.waitReady();
+  await e2.waitReady();
+  const b2 = await env.mqtt(broker, { name: 'backend2' });
+  await delay(2500);	// both refetch (one waits for the other's epoch)
+  for (let i = 1; i <= 3; i++) await b2.pub(topics.room('h-dup'), JSON.stringify({ i }));
+  await w1.until(() => w1.roomMsgs('h-dup').length === 5, 5000, 'w1 has 3 more');
+  await w2.until(() => w2.roomMsgs('h-dup').length === 4, 5000, 'w2 has 3 more');
+  const after1 = w1.roomMsgs('h-dup').slice(2);
+  const after2 = w2.roomMsgs('h-dup').slice(1);
+  sameMessages(after2, after1, 'one epoch, the same offsets on both edges');
+  assert.notEqual(after1[0].epoch, w1.roomMsgs('h-dup')[0].epoch, 'a new epoch: the old positions were not complete');
+  // a client of e1 moves to e2
+  const c = await env.connect(e2, { user: 'c', extra: claims });
+  const r = await resume(c, 'h-dup', { epoch: after1[0].epoch, offset: after1[0].offset });
+  assert.equal(r.ok.recovered, true);
+  assert.deepEqual(r.replay.map((f) => f.data.i), [2, 3]);
+
+  // a sub that is undone before its window is ready still gets exactly one reply
+  const ghost = await env.mqtt(broker, { name: 'ghost' });
+  await ghost.pub(topics.status('ghost'), JSON.stringify({ edge: 'ghost', status: 'online', ts: Date.now(), boot: 1, version: 'x' }), { retain: true });
+  await delay(300);
+  const u = await env.connect(e1, { user: 'u', extra: claims });
+  u.send({ op: 'sub', room: 'h-slow', ref: 'S1' });	// the silent ghost edge makes the fetch wait
+  await delay(100);
+  await u.ok({ op: 'unsub', room: 'h-slow', ref: 'U1' });
+  assert.deepEqual(u.all.filter((f) => f.ref === 'S1').map((f) => f.op), ['ok']);
+  await delay(700);
+  assert.equal(u.all.filter((f) => f.ref === 'S1').length, 1, 'answered once');
+  await ghost.pub(topics.status('ghost'), '', { retain: true });
 });

@@ -203,13 +203,14 @@ static void test_sync_codec(void)
 	CHECK(history_sync_parse_request("edge 1A", 7, &rq) == -1);
 	CHECK(history_sync_parse_request("edge ", 5, &rq) == -1);
 
-	history_sync_reply_header(&b, "lobby", "1a2b", "0123456789abcdef", 42, 2);
+	history_sync_reply_header(&b, "lobby", "1a2b", "0123456789abcdef", 42, 2, "edge-2");
 	history_sync_reply_record(&b, 1700000000000, "{\"op\":\"msg\"}\n", 13);	/* a newline inside */
 	history_sync_reply_record(&b, 5, "", 0);
 	CHECK(!b.oom);
 	CHECK(history_sync_parse_reply(b.p, b.len, &rp) == 0);
 	CHECK(rp.room_len == 5 && !memcmp(rp.room, "lobby", 5) && rp.last == 42 && rp.count == 2);
 	CHECK(rp.epoch_len == 16 && rp.nonce_len == 4);
+	CHECK(rp.from_len == 6 && !memcmp(rp.from, "edge-2", 6));
 	pos = rp.body;
 	CHECK(history_sync_next_record(b.p, b.len, &pos, &ms, &text, &text_len) == 1);
 	CHECK(ms == 1700000000000 && text_len == 13 && !memcmp(text, "{\"op\":\"msg\"}\n", 13));
@@ -225,7 +226,7 @@ static void test_sync_codec(void)
 	memset(&b, 0, sizeof(b));
 
 	/* "I do not follow this room" */
-	history_sync_reply_header(&b, "lobby", "9z", HISTORY_SYNC_NONE, 0, 0);
+	history_sync_reply_header(&b, "lobby", "9z", HISTORY_SYNC_NONE, 0, 0, "e3");
 	CHECK(!b.oom && history_sync_parse_reply(b.p, b.len, &rp) == 0);
 	CHECK(rp.epoch_len == 1 && rp.epoch[0] == '-' && rp.last == 0 && rp.count == 0 && rp.body == b.len);
 	textbuf_free(&b);
@@ -234,12 +235,14 @@ static void test_sync_codec(void)
 	/* headers that must be refused */
 	{
 		static const char *const bad[] = {
+			"MQH1 lobby 1a2b 0123456789abcdef 42 2\n",	/* no sender */
 			"MQH1 lobby 1a2b 0123456789abcdef 42\n",	/* no count */
-			"MQH2 lobby 1a2b 0123456789abcdef 42 2\n",
-			"MQH1 lo+by 1a2b 0123456789abcdef 42 2\n",
-			"MQH1 lobby 1a2b 0123456789abcdef 2 3\n",	/* more held than ever numbered */
-			"MQH1 lobby 1a2b 0123456789abcdef 99999999999999999999999 2\n",
-			"MQH1 lobby 1a2b 0123456789abcdef 42 2",	/* no newline */
+			"MQH2 lobby 1a2b 0123456789abcdef 42 2 e\n",
+			"MQH1 lo+by 1a2b 0123456789abcdef 42 2 e\n",
+			"MQH1 lobby 1a2b 0123456789abcdef 2 3 e\n",	/* more held than ever numbered */
+			"MQH1 lobby 1a2b 0123456789abcdef 99999999999999999999999 2 e\n",
+			"MQH1 lobby 1a2b 0123456789abcdef 42 2 e/x\n",	/* a sender that is not an id */
+			"MQH1 lobby 1a2b 0123456789abcdef 42 2 e",	/* no newline */
 		};
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

@@ -42,8 +42,10 @@ struct bridge_options {
 };
 
 struct bridge_hooks {
-	/* A message arrived on a subscribed topic. Pointers are valid during the call only. */
-	void (*on_message)(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len);
+	/* A message arrived on a subscribed topic; retained: the broker sent it because a subscription
+	 * was (re)made, not because it was just published. Pointers are valid during the call only. */
+	void (*on_message)(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len,
+			   bool retained);
 	/* The session went up (after resubscribing) or down. */
 	void (*on_state)(void *ctx, bool up);
 	/* A publish made with a cookie was acknowledged (status 0) or abandoned (status < 0). */

@@ -47,6 +47,7 @@ struct member {
 				 * pointers, freed with the member */
 	char *pending_ok;	/* the ref (JSON text) owed an ok once the broker acknowledges the
 				 * channel's subscription; malloc'd, freed with the member */
+	bool owes_no_history;	/* that ok answers a resume of a room without history */
 };
 
 /* Embedded in each session: its memberships. */

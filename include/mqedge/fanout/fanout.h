@@ -135,12 +135,16 @@ void fanout_written(struct fanout *fo, struct peer *p, uint32_t n, size_t bytes,
  * payloads deferred meanwhile are delivered, after dropping the first skip of them (those the
  * adopted window already held). Parked members get nothing: edge/history replays to them. */
 void fanout_window_ready(struct fanout *fo, struct channel *ch, uint32_t skip);
+/* Remembers message id of ch as delivered (a window taken over from another edge), so a
+ * redelivery of it is dropped here too. */
+void fanout_seen(struct fanout *fo, const struct channel *ch, const char *id, size_t id_len);
 
 /* The live bridge's hooks: a broker message for a channel, and the end of a read burst. */
 void fanout_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len);
-/* fanout_on_message for a topic the caller already parsed into kind (one parse per message). */
+/* fanout_on_message for a topic the caller already parsed into kind (one parse per message);
+ * retained: the broker sent it because of a (re)subscription, not because it was just published. */
 void fanout_on_channel_message(struct fanout *fo, enum topic_kind kind, const char *topic, size_t topic_len,
-			       const void *payload, size_t len);
+			       const void *payload, size_t len, bool retained);
 void fanout_on_batch_done(void *ctx);
 
 #endif

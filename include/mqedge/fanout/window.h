@@ -25,6 +25,7 @@
 #include "mqedge/fanout/frame.h"
 
 #define WINDOW_EPOCH_LEN 16	/* hex characters */
+#define WINDOW_DEFER_MAX_BYTES (16u << 20)	/* deferred while a fetch runs; more is a gap */
 
 struct window_entry {
 	struct frame *frame;	/* one reference, owned by the window */
@@ -51,6 +52,7 @@ struct window {
 	bool gap;			/* a message could not be deferred: the deferred run is broken */
 	struct window_deferred *deferred, **deferred_tail;
 	uint32_t n_deferred;
+	size_t deferred_bytes;
 	void *owner;			/* the history module's room state (not owned) */
 };
 
@@ -90,6 +92,9 @@ static inline uint64_t window_first_offset(const struct window *w) { return w->l
 
 /* Defers a payload while the window is not ready (a copy). Returns 0 or -ENOMEM. */
 int window_defer(struct window *w, const void *payload, size_t len, int64_t born_us);
+/* Back to not ready (a fetch that must start over): nothing held, the epoch forgotten; what was
+ * deferred stays. */
+void window_unready(struct window *w);
 /* Hands the deferred list to the caller (who frees each entry) and empties it. */
 struct window_deferred *window_take_deferred(struct window *w);
 

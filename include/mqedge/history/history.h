@@ -65,7 +65,7 @@ struct history {
 	struct hroom *rooms;		/* every room with a window */
 	struct strmap edges_online;	/* other edges whose retained status says online (values: non-NULL) */
 	uint32_t n_online_others;
-	uint64_t nonce_seq;
+	uint64_t nonce_seq;		/* with 64 random bits: every request's nonce */
 	struct history_stats stats;
 };
 
@@ -83,6 +83,8 @@ const struct history_pattern *history_room(const struct history *h, const char *
  * true when history answered it (or will once the window is ready): a history room, or a resume
  * of a room without history (recovered:false). False: the caller answers as usual. */
 bool history_sub(struct history *h, struct peer *p, struct member *m, int joined, const struct client_op *op);
+/* m (of a history room, maybe parked) is about to leave: a parked sub still gets its ok. */
+void history_member_leaving(struct history *h, struct member *m);
 /* {"op":"history"}: a page of the window. */
 void history_op(struct history *h, struct peer *p, const struct client_op *op);
 

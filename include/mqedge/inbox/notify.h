@@ -88,7 +88,8 @@ void notify_http_cancel(struct notify *n, void *ctx);
 bool notify_tick(struct notify *n);
 
 /* The inbox bridge's hooks. */
-void notify_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len);
+void notify_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len,
+		       bool retained);
 void notify_on_state(void *ctx, bool up);
 void notify_on_published(void *ctx, void *cookie, int status);
 void notify_on_subscribed(void *ctx, void *user);
