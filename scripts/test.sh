@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: install what is missing, build a normal and a sanitizer
-# (ASan + UBSan) tree, and run every ctest (unit, integration, e2e, bench smoke) in both.
+# (ASan + UBSan) tree, and run every ctest (unit, integration, e2e, bench smoke) in both; then a
+# short pass of every libFuzzer target (scripts/fuzz.sh).
 #   scripts/test.sh            everything
 #   MQEDGE_TEST_QUICK=1 ...    normal build only
 set -euo pipefail
@@ -26,5 +27,9 @@ if [ "${MQEDGE_TEST_QUICK:-0}" != 1 ]; then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	run_tree build-asan -DMQEDGE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	# libFuzzer targets (tests/fuzz, docs/TESTING.md): a clang tree; every target 20 s on a copy of
+	# its corpus, two at a time; any crash, leak, sanitizer report or broken invariant fails
+	echo "== fuzz (scripts/fuzz.sh --seconds 20)"
+	scripts/fuzz.sh --seconds 20
 fi
 echo "== all tests passed"
