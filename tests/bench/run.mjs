@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // The benchmark driver (docs/BENCHMARKS.md). Runs every scenario against mqedge (edge + the
 // Mosquitto behind it), against Mosquitto's own WebSocket listener, and, where it applies, against
-// the floor (one send() per delivery, nothing else), in this one invocation, R times each; prints
-// medians and the ratios mqedge / Mosquitto and mqedge / floor.
+// the floor (one send() per delivery, nothing else), in this one invocation, R times each (runs
+// interleaved: run 1 of every system, then run 2, ...); prints medians and the ratios mqedge /
+// Mosquitto and mqedge / floor. s8 runs "mqedge-history" (the same edge binary with
+// --history-rooms '*=1000': every room keeps a 1,000-message window) beside plain mqedge and prints
+// history on / off. s7, s9 and s10 have their own Node drivers (inbox-bench.mjs, history-bench.mjs,
+// presence-bench.mjs), run from here and failing the run when they find anything lost or wrong.
 //
 //   tests/bench/run.sh [--smoke] [--runs R] [--only s1,s2,...] [--out results.jsonl] [--baseline BUILD_DIR]
 //
@@ -20,6 +24,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
+import http from 'node:http';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = process.env.MQEDGE_BUILD_DIR ? join(process.env.MQEDGE_BUILD_DIR, 'bin') : join(ROOT, 'build', 'bin');
@@ -38,6 +43,7 @@ if (BASELINE_BIN && !existsSync(BASELINE_BIN)) {
   console.error(`bench: --baseline: ${BASELINE_BIN} does not exist (build that commit first)`);
   process.exit(2);
 }
+const HISTORY_FLAGS = ['--history-rooms', '*=1000'];
 const SERVER_CORE = ['taskset', '-c', '0'];
 const TOOL_CORE = ['taskset', '-c', '1'];
 const tmp = mkdtempSync(join(tmpdir(), 'mqedge-bench-'));
@@ -94,6 +100,19 @@ async function stop(p) {
   await Promise.race([gone, delay(8000)]);
   if (p.exitCode === null) p.kill('SIGKILL');
 }
+// One gauge or counter from an edge's GET /metrics (null when absent or unreachable).
+const metric = (port, name) => new Promise((res) => {
+  const req = http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false, timeout: 2000 }, (r) => {
+    let body = '';
+    r.on('data', (d) => (body += d));
+    r.on('end', () => {
+      const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(body);
+      res(m ? Number(m[1]) : null);
+    });
+  });
+  req.on('timeout', () => req.destroy());
+  req.on('error', () => res(null));
+});
 // A pid of a process started through taskset is taskset's until it execs: the same pid.
 const pidOf = (p) => p.pid;
 
@@ -126,12 +145,12 @@ async function mosquitto({ ws = false } = {}) {
   return { proc: p, ports };
 }
 
-async function edge(brokerPort, id, bin) {
+async function edge(brokerPort, id, bin, extra = []) {
   const port = await freePort();
   const tlsPort = await freePort();
   const p = start(`edge-${id}`, bin, ['--bind', '127.0.0.1', '--port', String(port), '--tls-port', String(tlsPort),
     '--cert', cert, '--key', key, '--broker', `127.0.0.1:${brokerPort}`, '--edge-id', id, '--allow-anonymous',
-    '--data-dir', join(tmp, `data-${id}-${port}`), '--log-level', 'warn', ...(EVENT_LOOP ? ['--event-loop', EVENT_LOOP] : [])]);
+    '--data-dir', join(tmp, `data-${id}-${port}`), '--log-level', 'warn', ...(EVENT_LOOP ? ['--event-loop', EVENT_LOOP] : []), ...extra]);
   await waitListening(port, `edge ${id}`);
   await waitListening(tlsPort, `edge ${id} (TLS)`);
   return { proc: p, port, tlsPort };
@@ -146,7 +165,9 @@ async function system(kind, { edges = 1 } = {}) {
   const b = await mosquitto();
   const es = [];
   const bin = kind === 'baseline' ? BASELINE_BIN : join(BIN, 'mqedge');
-  for (let i = 0; i < edges; i++) es.push(await edge(b.ports.mqtt, `bench${i + 1}`, bin));
+  // mqedge-history: the same binary, every room keeping a window of its newest 1,000 messages
+  const extra = kind === 'mqedge-history' ? HISTORY_FLAGS : [];
+  for (let i = 0; i < edges; i++) es.push(await edge(b.ports.mqtt, `bench${i + 1}`, bin, extra));
   await delay(300); // the edges' first broker connect (a clean one, then the persistent one)
   return {
     kind, pids: [...es.map((e) => pidOf(e.proc)), pidOf(b.proc)], broker: b.ports.mqtt,
@@ -178,47 +199,49 @@ function wsload(args) {
 
 // ---- one measurement ----
 
-async function measure(sc, kind) {
-  const results = [];
-  for (let r = 0; r < RUNS; r++) {
-    let res;
-    if (kind === 'floor') {
-      const port = await freePort();
-      const fl = start('floor', join(BIN, 'floor'), ['--port', String(port), '--conns', String(sc.n), '--rate', String(sc.rate),
-        '--duration', String(sc.duration), '--size', String(sc.size ?? 64)]);
-      await waitListening(port, 'floor');
-      try {
-        res = await wsload(['--mode', 'floor', '--port', String(port), '-n', String(sc.n), '--rate', String(sc.rate),
-          '--duration', String(sc.duration), '--server-pid', String(pidOf(fl)), '--label', `${sc.id} floor`]);
-      } finally {
-        await stop(fl);
-      }
-    } else {
-      const sys = await system(kind, { edges: sc.edges ?? 1 });
-      try {
-        const tls = sc.tls === true;
-        const ports = tls ? sys.wss : sys.ws;
-        const args = ['--mode', kind === 'mosquitto' ? 'mosquitto' : 'mqedge', '--broker', `127.0.0.1:${sys.broker}`,
-          '-n', String(sc.n), '--label', `${sc.id} ${kind}`];
-        if (ports.length > 1) args.push('--targets', ports.map((p) => `127.0.0.1:${p}`).join(','));
-        else args.push('--port', String(ports[0]));
-        if (tls) args.push('--tls');
-        if (sc.rooms) args.push('--rooms', String(sc.rooms));
-        if (sc.idle) args.push('--connect-only', '--hold', String(sc.hold ?? 2), '--no-sub');
-        else args.push('--rate', String(sc.rate), '--duration', String(sc.duration));
-        for (const pid of sys.pids) args.push('--server-pid', String(pid));
-        res = await wsload(args);
-      } finally {
-        await sys.stop();
-      }
+// Run r of scenario sc against one system: a fresh system, one wsload, one JSON result.
+async function measureOnce(sc, kind, r) {
+  let res;
+  if (kind === 'floor') {
+    const port = await freePort();
+    const fl = start('floor', join(BIN, 'floor'), ['--port', String(port), '--conns', String(sc.n), '--rate', String(sc.rate),
+      '--duration', String(sc.duration), '--size', String(sc.size ?? 64)]);
+    await waitListening(port, 'floor');
+    try {
+      res = await wsload(['--mode', 'floor', '--port', String(port), '-n', String(sc.n), '--rate', String(sc.rate),
+        '--duration', String(sc.duration), '--server-pid', String(pidOf(fl)), '--label', `${sc.id} floor`]);
+    } finally {
+      await stop(fl);
     }
-    res.scenario = sc.id;
-    res.system = kind;
-    res.run = r;
-    if (OUT) appendFileSync(OUT, JSON.stringify(res) + '\n');
-    results.push(res);
+  } else {
+    const sys = await system(kind, { edges: sc.edges ?? 1 });
+    try {
+      const tls = sc.tls === true;
+      const ports = tls ? sys.wss : sys.ws;
+      const args = ['--mode', kind === 'mosquitto' ? 'mosquitto' : 'mqedge', '--broker', `127.0.0.1:${sys.broker}`,
+        '-n', String(sc.n), '--label', `${sc.id} ${kind}`];
+      if (ports.length > 1) args.push('--targets', ports.map((p) => `127.0.0.1:${p}`).join(','));
+      else args.push('--port', String(ports[0]));
+      if (tls) args.push('--tls');
+      if (sc.rooms) args.push('--rooms', String(sc.rooms));
+      if (sc.idle) args.push('--connect-only', '--hold', String(sc.hold ?? 2), '--no-sub');
+      else args.push('--rate', String(sc.rate), '--duration', String(sc.duration));
+      for (const pid of sys.pids) args.push('--server-pid', String(pid));
+      res = await wsload(args);
+      // history on: the edges did keep a window (a flag silently ignored would make s8 meaningless)
+      if (kind === 'mqedge-history') {
+        const rooms = await Promise.all(sys.ws.map((p) => metric(p, 'mqedge_history_rooms')));
+        res.history_rooms = rooms.reduce((a, x) => a + (x ?? 0), 0);
+      }
+    } finally {
+      await sys.stop();
+    }
   }
-  return results;
+  res.scenario = sc.id;
+  res.system = kind;
+  res.run = r;
+  if (OUT) appendFileSync(OUT, JSON.stringify(res) + '\n');
+  return res;
 }
 
 const summary = (rs) => ({
@@ -238,6 +261,10 @@ const summary = (rs) => ({
   cps: median(rs.map((r) => r.conns_per_s)),
   setup_us: median(rs.map((r) => r.server_us_per_conn_setup)),
   tool_us: median(rs.map((r) => r.tool_us_per_delivery)),
+  history_rooms: Math.min(...rs.map((r) => r.history_rooms ?? 0)),
+  rss_end: median(rs.map((r) => r.server_rss_kb_end)),
+  runs_dpcpu: rs.map((r) => r.deliveries_per_server_cpu_s),
+  runs_setup_us: rs.map((r) => r.server_us_per_conn_setup),
 });
 
 // ---- scenarios ----
@@ -251,6 +278,7 @@ const scenarios = SMOKE
     { id: 's3t', title: 'idle wss', n: 50, idle: true, hold: 1, tls: true, systems: ['mqedge', 'mosquitto'] },
     { id: 's5', title: 'rooms of 10', n: 200, rooms: 20, rate: 40, duration: dur, systems: ['mqedge', 'mosquitto'] },
     { id: 's6', title: 'two edges', n: 100, rate: 20, duration: dur, edges: 2, systems: ['mqedge'] },
+    { id: 's8', title: 'history on vs off, max rate', n: 50, rate: 'max', duration: dur, systems: ['mqedge', 'mqedge-history'] },
   ]
   : [
     { id: 's1a', title: '1 room x 100, max rate', n: 100, rate: 'max', duration: dur, systems: ['mqedge', 'mosquitto', 'floor'] },
@@ -262,30 +290,50 @@ const scenarios = SMOKE
     { id: 's3b', title: '2,000 idle wss (set-up + memory)', n: 2000, idle: true, hold: 3, tls: true, systems: ['mqedge', 'mosquitto'] },
     { id: 's5', title: '1,000 rooms x 10, 2,000 msg/s', n: 10000, rooms: 1000, rate: 2000, duration: dur, systems: ['mqedge', 'mosquitto'] },
     { id: 's6', title: 'two edges, 1,000 split, 50 msg/s', n: 1000, rate: 50, duration: dur, edges: 2, systems: ['mqedge'] },
+    // the cost of history: the same edge with every room keeping a 1,000-message window
+    { id: 's8a', title: 'history, 1 room x 1,000, max rate', n: 1000, rate: 'max', duration: dur, systems: ['mqedge', 'mqedge-history'] },
+    { id: 's8b', title: 'history, 50 msg/s x 1,000', n: 1000, rate: 50, duration: dur, systems: ['mqedge', 'mqedge-history'] },
   ];
+// --only s1 selects s1a, s1b, s1c but not s10
+const selected = (id) => !ONLY || ONLY.some((o) => id === o || (id.startsWith(o) && !(/\d$/.test(o) && /\d/.test(id[o.length]))));
 
 const fmt = (x, d = 0) => (x === null || x === undefined ? '—' : Number(x).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
 const ratio = (a, b, d = 2) => (a && b ? fmt(a / b, d) : '—');
+// run r of one system against run r of another (the runs are interleaved, so pairs ran side by side)
+const paired = (xs, ys) => (xs && ys ? xs.map((x, i) => ratio(x, ys[i])).join(', ') : '—');
 
 let problems = [];
 const table = [];
 for (const sc of scenarios) {
-  if (ONLY && !ONLY.some((o) => sc.id.startsWith(o))) continue;
+  if (!selected(sc.id)) continue;
   const row = { sc, by: {} };
   const systems = BASELINE && sc.systems.includes('mqedge') ? ['mqedge', 'baseline', ...sc.systems.slice(1)] : sc.systems;
-  for (const kind of systems) {
-    process.stderr.write(`bench: ${sc.id} ${sc.title}: ${kind} x${RUNS}\n`);
-    try {
-      row.by[kind] = summary(await measure(sc, kind));
-      const s = row.by[kind];
-      if (!s.ok) problems.push(`${sc.id} ${kind}: a run did not complete`);
-      if (s.lost) problems.push(`${sc.id} ${kind}: ${s.lost} deliveries lost`);
-      if (s.connected !== sc.n) problems.push(`${sc.id} ${kind}: ${s.connected} of ${sc.n} connected`);
-      if (!sc.idle && !(s.dpcpu > 0)) problems.push(`${sc.id} ${kind}: no deliveries per CPU-second figure`);
-      if (sc.idle && s.kb === null) problems.push(`${sc.id} ${kind}: no memory figure`);
-    } catch (e) {
-      problems.push(`${sc.id} ${kind}: ${e.message}`);
+  // runs interleaved (run 1 of every system, then run 2, ...): a slow drift of the machine hits every
+  // system alike instead of whichever ran last
+  const results = Object.fromEntries(systems.map((k) => [k, []]));
+  const failed = new Set();
+  for (let r = 0; r < RUNS; r++) {
+    for (const kind of systems) {
+      if (failed.has(kind)) continue;
+      process.stderr.write(`bench: ${sc.id} ${sc.title}: ${kind} run ${r + 1}/${RUNS}\n`);
+      try {
+        results[kind].push(await measureOnce(sc, kind, r));
+      } catch (e) {
+        failed.add(kind);
+        problems.push(`${sc.id} ${kind}: ${e.message}`);
+      }
     }
+  }
+  for (const kind of systems) {
+    if (failed.has(kind)) continue;
+    row.by[kind] = summary(results[kind]);
+    const s = row.by[kind];
+    if (!s.ok) problems.push(`${sc.id} ${kind}: a run did not complete`);
+    if (s.lost) problems.push(`${sc.id} ${kind}: ${s.lost} deliveries lost`);
+    if (s.connected !== sc.n) problems.push(`${sc.id} ${kind}: ${s.connected} of ${sc.n} connected`);
+    if (!sc.idle && !(s.dpcpu > 0)) problems.push(`${sc.id} ${kind}: no deliveries per CPU-second figure`);
+    if (sc.idle && s.kb === null) problems.push(`${sc.id} ${kind}: no memory figure`);
+    if (kind === 'mqedge-history' && !(s.history_rooms >= 1)) problems.push(`${sc.id} ${kind}: the edge kept no history room`);
   }
   table.push(row);
 }
@@ -321,34 +369,63 @@ if (BASELINE) {
   lines.push('');
   lines.push(`against the baseline build ${BASELINE} (same run):`);
   lines.push('');
-  lines.push('| scenario | deliveries per CPU-s, new / baseline | µs per delivery, new / baseline | p50, new / baseline | p99, new / baseline | KB per idle conn, new / baseline | set-up CPU, new / baseline |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|');
+  lines.push('| scenario | deliveries per CPU-s, new / baseline | per run | µs per delivery, new / baseline | p50, new / baseline | p99, new / baseline | KB per idle conn, new / baseline | set-up CPU, new / baseline |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const { sc, by } of table) {
     const m = by.mqedge;
     const b = by.baseline;
     if (!m || !b) continue;
-    lines.push(`| ${sc.id} ${sc.title} | ${sc.idle ? '—' : ratio(m.dpcpu, b.dpcpu)} | ${sc.idle ? '—' : ratio(m.us, b.us)} | ` +
+    lines.push(`| ${sc.id} ${sc.title} | ${sc.idle ? '—' : ratio(m.dpcpu, b.dpcpu)} | ${sc.idle ? `set-up CPU: ${paired(m.runs_setup_us, b.runs_setup_us)}` : paired(m.runs_dpcpu, b.runs_dpcpu)} | ${sc.idle ? '—' : ratio(m.us, b.us)} | ` +
       `${sc.idle ? '—' : ratio(m.p50, b.p50)} | ${sc.idle ? '—' : ratio(m.p99, b.p99)} | ${sc.idle ? ratio(m.kb_idle, b.kb_idle) : '—'} | ${sc.idle ? ratio(m.setup_us, b.setup_us) : '—'} |`);
+  }
+}
+if (table.some(({ by }) => by['mqedge-history'])) {
+  lines.push('');
+  lines.push(`history on (${HISTORY_FLAGS.join(' ')}) against off, same binary, same run:`);
+  lines.push('');
+  lines.push('| scenario | deliveries per CPU-s, on / off | per run | µs per delivery, on / off | p50, on / off | p99, on / off | server RSS at the end, on − off (KB) |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|');
+  for (const { sc, by } of table) {
+    const on = by['mqedge-history'];
+    const off = by.mqedge;
+    if (!on || !off) continue;
+    lines.push(`| ${sc.id} ${sc.title} | ${ratio(on.dpcpu, off.dpcpu)} | ${paired(on.runs_dpcpu, off.runs_dpcpu)} | ${ratio(on.us, off.us)} | ${ratio(on.p50, off.p50)} | ` +
+      `${ratio(on.p99, off.p99)} | ${on.rss_end !== null && off.rss_end !== null ? fmt(on.rss_end - off.rss_end) : '—'} |`);
   }
 }
 console.log(lines.join('\n'));
 
-// scenario 7: the inbox (its own driver), for the baseline build too when there is one
-if (!ONLY || ONLY.some((o) => 's7'.startsWith(o))) {
-  const builds = [['mqedge', join(BIN, 'mqedge')], ...(BASELINE ? [['baseline', BASELINE_BIN]] : [])];
+// Scenarios with their own Node driver (npm ws/mqtt clients and the integration harness; each starts
+// its own broker and edges on free loopback ports and exits non-zero when anything was lost or wrong):
+// s7 the inbox, s9 a resume storm in a history room, s10 presence churn over two edges. s7 runs for the
+// baseline build too when there is one; s9 and s10 need history and presence, so the current build only.
+const drivers = [
+  { id: 's7', title: 'inbox store rate and backlog replay', file: 'inbox-bench.mjs', summary: 'inbox:', baseline: true,
+    smoke: ['--notifications', '2000', '--backlog', '200'] },
+  { id: 's9', title: 'resume storm in a history room, one edge', file: 'history-bench.mjs', summary: 'history:',
+    smoke: ['--clients', '50', '--missed', '20'] },
+  { id: 's10', title: 'presence churn over two edges', file: 'presence-bench.mjs', summary: 'presence:',
+    smoke: ['--conns-per-edge', '20', '--rate', '100', '--duration', '2'] },
+];
+let driven = 0;
+for (const d of drivers) {
+  if (!selected(d.id)) continue;
+  driven++;
+  const builds = [['mqedge', join(BIN, 'mqedge')], ...(BASELINE && d.baseline ? [['baseline', BASELINE_BIN]] : [])];
   for (const [name, bin] of builds) {
-    process.stderr.write(`bench: s7 inbox store rate and backlog replay: ${name}\n`);
-    const args = [join(ROOT, 'tests', 'bench', 'inbox-bench.mjs'), '--runs', String(RUNS)];
-    if (SMOKE) args.push('--notifications', '2000', '--backlog', '200');
+    process.stderr.write(`bench: ${d.id} ${d.title}: ${name}\n`);
+    const args = [join(ROOT, 'tests', 'bench', d.file), '--runs', String(RUNS), ...(SMOKE ? d.smoke : [])];
     const r = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MQEDGE_BIN: bin } });
     let out = '';
     let err = '';
-    r.stdout.on('data', (d) => (out += d));
-    r.stderr.on('data', (d) => (err += d));
+    r.stdout.on('data', (x) => (out += x));
+    r.stderr.on('data', (x) => (err += x));
     const code = await new Promise((res) => r.on('exit', res));
-    if (code !== 0) problems.push(`s7 inbox ${name}: exit ${code}: ${err.slice(-500)}`);
+    const summaryLine = err.trim().split('\n').filter((l) => l.startsWith(d.summary)).pop();
+    if (code !== 0) problems.push(`${d.id} ${d.file} ${name}: exit ${code}: ${err.slice(-1500)}`);
+    else if (!summaryLine) problems.push(`${d.id} ${d.file} ${name}: no summary line`);
     if (OUT) appendFileSync(OUT, out);
-    console.log(`\ns7 ${name} ${err.trim().split('\n').filter((l) => l.startsWith('inbox:')).pop() ?? '(no summary)'}`);
+    console.log(`\n${d.id} ${name} ${summaryLine ?? '(no summary)'}`);
   }
 }
 
@@ -357,5 +434,5 @@ if (problems.length) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
-console.log(`\nbench: ${table.length} scenarios, every figure produced, nothing lost`);
+console.log(`\nbench: ${table.length + driven} scenarios, every figure produced, nothing lost`);
 process.exit(0);
