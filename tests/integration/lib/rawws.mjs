@@ -71,6 +71,9 @@ export class RawWs {
         const rest = head.subarray(idx + 4);
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1]);
         if (status !== 101) {
+          // the body may come in a later segment: wait for all of Content-Length
+          const want = Number(/content-length:\s*(\d+)/i.exec(text)?.[1] ?? 0);
+          if (rest.length < want) return;
           const err = new Error(`raw ws handshake refused: HTTP ${status}`);
           err.status = status;
           err.head = text;
