@@ -49,6 +49,7 @@ struct bridge {
 	enum state state;
 	bool wiped;		/* the clean-session connection of this process is done */
 	int backoff_ms;
+	bool keep_backoff;	/* we dropped the connection: the next CONNACK does not reset the backoff */
 	char *host, *username, *password, *cafile, *client_id;
 	char *status_topic, *online_payload, *offline_payload;
 	int port, keepalive;
@@ -195,7 +196,9 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags)
 		return;
 	b->state = ST_UP;
 	b->session_present = flags & 1;
-	b->backoff_ms = BACKOFF_MIN_MS;
+	if (!b->keep_backoff)
+		b->backoff_ms = BACKOFF_MIN_MS;
+	b->keep_backoff = false;
 	b->stats.connects++;
 	log_info("mqtt_connected", "host=%s port=%d session_present=%d subs=%zu queued=%zu", b->host,
 		 b->port, flags & 1, b->stats.subscriptions, b->pubq.count);
@@ -518,6 +521,8 @@ void bridge_drop_connection(struct bridge *b)
 	if (fd < 0)
 		return;
 	log_warn("mqtt_drop_connection", "client_id=%s", b->client_id);
+	/* the same failure will likely meet the redelivery: retry slower each time */
+	b->keep_backoff = true;
 	/* shutdown, not close: libmosquitto still owns the descriptor. Its next read or write fails,
 	 * it reports the disconnect, and the reconnect discards the queued packets. */
 	shutdown(fd, SHUT_RDWR);

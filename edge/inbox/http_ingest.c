@@ -2,14 +2,17 @@
  * http_ingest.c - POST /api/v1/notifications: validate a whole request (one notification, or an
  * array of up to 100), give each an id, store the local copies, publish one copy per recipient
  * (or one announcement) on the inbox session, and answer 201 with the ids once the commit is done
- * and every publish acknowledged. A request is taken whole or not at all.
+ * and every publish acknowledged. A request is taken whole or not at all: nothing is published
+ * unless every local copy was committed.
  * Owns: the requests waiting for PUBACKs. Must not: speak HTTP (the server layer does) or touch
  * SQLite directly.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mqedge/base/clock.h"
+#include "mqedge/base/err.h"
 #include "mqedge/base/log.h"
 #include "mqedge/bridge/bridge.h"
 #include "mqedge/wire/api_body.h"
@@ -127,28 +130,79 @@ struct recipient_ctx {
 	const struct req_item *item;
 	const char *id;
 	const struct textbuf *json;
+	int stored;	/* <0: a local copy was not kept */
 };
 
-/* Stores (locally) and publishes one recipient's copy. */
-static void to_recipient(void *ctx, const char *user)
+/* Adds one recipient's local copy to the open transaction. */
+static void store_recipient(void *ctx, const char *user)
+{
+	struct recipient_ctx *c = ctx;
+	int rc = notify__store(c->n, user, &c->item->f, c->id, c->item->ts);
+
+	if (rc < 0)
+		c->stored = rc;
+}
+
+/* Publishes one recipient's copy. */
+static void publish_recipient(void *ctx, const char *user)
 {
 	struct recipient_ctx *c = ctx;
 	char topic[TOPICS_TOPIC_MAX];
 
-	if (c->n->inbox)
-		notify__store(c->n, user, &c->item->f, c->id, c->item->ts);
 	if (topics_build(topic, sizeof(topic), c->n->opt.topic_prefix, TOPIC_NOTIFY, user) < 0)
 		c->req->failed = true;
 	else
 		publish_copy(c->n, c->req, topic, c->json);
 }
 
+/* Stores every item's local copies in one transaction. 0, or an error: then nothing is stored. */
+static int store_items(struct notify *n, struct req_items *r, struct ingest_req *req, struct textbuf *json)
+{
+	int rc = 0;
+
+	if (!n->inbox)
+		return 0;	/* no store at all: live delivery only (PROTOCOL.md section 7) */
+	for (int i = 0; i < r->count && !rc; i++) {
+		struct req_item *it = &r->items[i];
+		struct recipient_ctx c = { n, req, it, req->ids[i], &json[i], 0 };
+
+		if (!it->f.to.p)
+			c.stored = notify__store(n, INBOX_BROADCAST_USER, &it->f, req->ids[i], it->ts);
+		else
+			notification_each_recipient(&it->f, store_recipient, &c);
+		rc = c.stored;
+	}
+	/* commit even after a failure: that ends (rolls back) the transaction */
+	if (notify__commit(n) < 0 && !rc)
+		rc = -EIO;
+	return rc;
+}
+
+static void publish_items(struct notify *n, struct req_items *r, struct ingest_req *req, struct textbuf *json)
+{
+	char topic[TOPICS_TOPIC_MAX];
+
+	for (int i = 0; i < r->count; i++) {
+		struct req_item *it = &r->items[i];
+		struct recipient_ctx c = { n, req, it, req->ids[i], &json[i], 0 };
+
+		if (it->f.to.p)
+			notification_each_recipient(&it->f, publish_recipient, &c);
+		else if (topics_filter(topic, sizeof(topic), n->opt.topic_prefix, TOPIC_NOTIFY_ALL) < 0)
+			req->failed = true;
+		else
+			publish_copy(n, req, topic, &json[i]);
+	}
+}
+
 void notify_http_submit(struct notify *n, const char *body, size_t len, notify_http_done_fn done, void *ctx)
 {
 	struct req_items *r = calloc(1, sizeof(*r));
 	struct ingest_req *req = NULL;
+	struct textbuf *json = NULL;	/* each item's canonical text, owned here */
 	const char *why = NULL;
 	bool is_array;
+	int rc;
 
 	n->stats.http_requests++;
 	if (!r)
@@ -189,40 +243,34 @@ void notify_http_submit(struct notify *n, const char *body, size_t len, notify_h
 	req->n_ids = (size_t)r->count;
 	req->done = done;
 	req->ctx = ctx;
+	json = calloc((size_t)r->count, sizeof(*json));
+	if (!json)
+		goto internal;
 	for (int i = 0; i < r->count; i++) {
-		struct req_item *it = &r->items[i];
-		struct textbuf json = { 0 };
-		char topic[TOPICS_TOPIC_MAX];
-
-		notification_canonical(&json, &it->f, req->ids[i], it->ts);
-		if (json.oom) {
-			req->failed = true;
-			break;
-		}
-		if (!it->f.to.p) {	/* an announcement: one message for everyone */
-			if (n->inbox)
-				notify__store(n, INBOX_BROADCAST_USER, &it->f, req->ids[i], it->ts);
-			if (topics_filter(topic, sizeof(topic), n->opt.topic_prefix, TOPIC_NOTIFY_ALL) < 0)
-				req->failed = true;
-			else
-				publish_copy(n, req, topic, &json);
-		} else {
-			struct recipient_ctx c = { n, req, it, req->ids[i], &json };
-
-			notification_each_recipient(&it->f, to_recipient, &c);
-		}
-		textbuf_free(&json);
+		notification_canonical(&json[i], &r->items[i].f, req->ids[i], r->items[i].ts);
+		if (json[i].oom)
+			goto internal;
 	}
-	/* local copies are stored now; the broker's PUBACKs make it durable for every edge */
-	notify__commit(n);
+	/* our own copies first: a request this edge cannot keep is refused before anything is
+	 * published, so a 503 means nothing went anywhere */
+	if ((rc = store_items(n, r, req, json)) < 0) {
+		n->stats.http_errors++;
+		log_error("notify_http_not_stored", "items=%d err=\"%s\" detail=\"%s\"", r->count, mqe_strerror(rc),
+			  inbox_last_error(n->inbox));
+		http_error(done, ctx, 503, "store_unavailable",
+			   "the inbox store could not keep the notifications (disk full or I/O error); nothing was published");
+		goto out;
+	}
+	/* the broker's PUBACKs make it durable for every edge */
+	publish_items(n, r, req, json);
 	if (req->failed)
 		n->stats.http_errors++;
 	req->next = n->requests;
 	n->requests = req;
 	if (req->outstanding == 0)
 		finish_request(n, req);
-	free(r);
-	return;
+	req = NULL;
+	goto out;
 bad:
 	n->stats.http_errors++;
 	http_error(done, ctx, 400, "bad_request", why);
@@ -234,6 +282,9 @@ out:
 	if (req)
 		free(req->ids);
 	free(req);
+	for (int i = 0; json && i < r->count; i++)
+		textbuf_free(&json[i]);
+	free(json);
 	free(r);
 }
 

@@ -98,6 +98,8 @@ static int64_t now_us(void)
 int inbox__fail(struct inbox *ib, int rc, const char *what)
 {
 	ib->stats.errors++;
+	if (ib->in_tx)
+		ib->tx_failed = true;
 	snprintf(ib->last_error, sizeof(ib->last_error), "%s: %s", what, sqlite3_errmsg(ib->db));
 	log_error("store_error", "op=%s sqlite_rc=%d err=\"%s\"", what, rc, sqlite3_errmsg(ib->db));
 	switch (rc & 0xff) {
@@ -230,8 +232,14 @@ int inbox__begin(struct inbox *ib)
 {
 	int rc;
 
-	if (ib->in_tx)
+	if (ib->in_tx && !ib->tx_failed && !sqlite3_get_autocommit(ib->db))
 		return 0;
+	if (ib->in_tx) {
+		/* failed, or rolled back by SQLite (SQLITE_FULL may do that): writing on would store
+		 * rows outside the transaction the caller is about to see fail */
+		ib->tx_failed = true;
+		return -EIO;
+	}
 	rc = exec_one(ib, S_BEGIN, "begin");
 	if (rc == 0)
 		ib->in_tx = true;
@@ -279,13 +287,15 @@ int inbox_commit(struct inbox *ib)
 	if (!ib->in_tx)
 		return 0;
 	t0 = now_us();
-	rc = exec_one(ib, S_COMMIT, "commit");
+	rc = ib->tx_failed ? -EIO : exec_one(ib, S_COMMIT, "commit");
 	if (rc != 0) {
-		/* whatever the failure, end the transaction: those rows are not stored */
+		/* whatever the failure, end the transaction: none of its rows are stored */
 		if (!sqlite3_get_autocommit(ib->db))
 			exec_one(ib, S_ROLLBACK, "rollback");
 	}
 	ib->in_tx = false;
+	ib->tx_failed = false;
+	ib->write_failing = rc != 0;
 	ib->stats.commits++;
 	if ((uint64_t)(now_us() - t0) > ib->stats.commit_us_max)
 		ib->stats.commit_us_max = (uint64_t)(now_us() - t0);
@@ -487,6 +497,11 @@ int inbox_served_each(struct inbox *ib, void (*fn)(void *ctx, const char *user),
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? n : inbox__fail(ib, rc, "served_each");
+}
+
+bool inbox_write_failing(const struct inbox *ib)
+{
+	return ib->write_failing;
 }
 
 void inbox_get_stats(const struct inbox *ib, struct inbox_stats *out)

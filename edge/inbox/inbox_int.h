@@ -29,6 +29,8 @@ struct inbox {
 	struct checkpointer *cp;	/* the WAL checkpoint thread (checkpoint.c) */
 	sqlite3_stmt *st[S_COUNT_];
 	bool in_tx;
+	bool tx_failed;		/* a statement of the open transaction failed: it commits nothing */
+	bool write_failing;	/* the last commit failed (disk full, I/O error) */
 	struct touched touched;
 	struct inbox_stats stats;
 	char last_error[256];

@@ -156,8 +156,11 @@ void notify_on_batch_done(void *ctx)
 	struct notify *n = ctx;
 
 	/* not stored: acknowledge nothing. The broker redelivers after the reconnect. */
-	if (notify__commit(n) < 0)
+	if (notify__commit(n) < 0) {
+		log_error("inbox_batch_not_stored", "err=\"%s\" effect=\"not acknowledged, redelivered after a reconnect\"",
+			  inbox_last_error(n->inbox));
 		bridge_drop_connection(n->bridge);
+	}
 }
 
 void notify_on_state(void *ctx, bool up)

@@ -131,6 +131,7 @@ static void op_read(struct notify *n, struct peer *p, const char *user, const st
 	struct read_ids *ids = NULL;
 	struct textbuf msg = { 0 };
 	int64_t now = clock_now_ms();
+	int marked;
 
 	if (!op->all) {
 		ids = malloc(sizeof(*ids));
@@ -142,8 +143,9 @@ static void op_read(struct notify *n, struct peer *p, const char *user, const st
 			return;
 		}
 	}
-	if ((ids ? inbox_mark_read(n->inbox, user, ids->ptrs, ids->count) : inbox_mark_all_read(n->inbox, user, now)) < 0 ||
-	    inbox_commit(n->inbox) < 0)
+	marked = ids ? inbox_mark_read(n->inbox, user, ids->ptrs, ids->count) : inbox_mark_all_read(n->inbox, user, now);
+	/* commit even after a failure: it ends (rolls back) the transaction */
+	if (inbox_commit(n->inbox) < 0 || marked < 0)
 		goto unavailable;
 	/* every edge (this one too, harmlessly) applies it and tells the user's other tabs */
 	notification_read_json(&msg, ids, now);
@@ -163,6 +165,7 @@ static void op_settings(struct notify *n, struct peer *p, const char *user, cons
 	struct mute_list *l = NULL;
 	struct textbuf settings = { 0 }, reply = { 0 }, mute = { 0 };
 	int64_t now = clock_now_ms();
+	int stored;
 
 	if (op->mute) {
 		l = malloc(sizeof(*l));
@@ -174,8 +177,10 @@ static void op_settings(struct notify *n, struct peer *p, const char *user, cons
 			goto done;
 		}
 		notification_settings_json(&settings, l->e, l->count, now);
-		if (settings.oom || inbox_settings_put(n->inbox, user, settings.p, settings.len, now) < 0 ||
-		    inbox_commit(n->inbox) < 0 || mutes_set(n->mutes, user, l->e, l->count, now) < 0)
+		if (settings.oom)
+			goto unavailable;
+		stored = inbox_settings_put(n->inbox, user, settings.p, settings.len, now);
+		if (inbox_commit(n->inbox) < 0 || stored < 0 || mutes_set(n->mutes, user, l->e, l->count, now) < 0)
 			goto unavailable;
 		notify__publish(n, TOPIC_SETTINGS, user, settings.p, settings.len, true);	/* retained: the latest wins */
 		mute_list_json(&mute, l->e, l->count);

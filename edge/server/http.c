@@ -135,6 +135,8 @@ static const char *not_ready_reason(const struct edge *e)
 		return "broker_down";
 	if (!e->notify.inbox)
 		return "store_unavailable";
+	if (inbox_write_failing(e->notify.inbox))
+		return "store_write_failing";
 	if (!bridge_is_up(e->inbox_bridge))
 		return "inbox_broker_down";
 	return NULL;

@@ -89,6 +89,8 @@ void metrics_render(const struct edge *e, struct textbuf *o)
 		       is.checkpoints);
 		metric(o, "mqedge_inbox_commit_failures_total", "counter", "Batches not stored (not acknowledged).",
 		       ns->commit_failures);
+		metric(o, "mqedge_inbox_write_failing", "gauge", "1 from a failed store commit (disk full, I/O error) until one succeeds.",
+		       e->notify.inbox && inbox_write_failing(e->notify.inbox));
 		metric(o, "mqedge_notifications_received_total", "counter", "Notifications received over MQTT.", ns->received);
 		metric(o, "mqedge_notifications_rejected_total", "counter", "Notifications rejected as malformed.", ns->rejected);
 		metric(o, "mqedge_notifications_pushed_total", "counter", "Notification frames pushed to sessions.", ns->pushed);

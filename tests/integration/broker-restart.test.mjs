@@ -1,18 +1,23 @@
-// The broker dies under the edges. Two edges, two members of room "ops" on each. Phase 1: messages flow
-// normally. Then the broker is killed with SIGKILL; both edges notice (/readyz stops answering 200) and
-// stay up. Phase 2: while the broker is down, members on both edges publish; every request gets a reply --
-// ok (held in the edge's queue and acknowledged after the broker is back) or unavailable (queue full,
-// nothing published) -- never silence. The broker restarts on the same port with the same persistence
-// directory; the edges reconnect by themselves (/readyz 200 again). Phase 3: messages flow again on both
-// edges. In the end every message that got ok was delivered to every member exactly once, and none that
-// got unavailable was delivered at all.
+// The broker dies, or hangs, under the edges. Two edges, two members of room "ops" on each. Phase 1:
+// messages flow normally. Then the fault: the broker is killed with SIGKILL, or stopped with SIGSTOP (a
+// hung broker: its kernel still accepts TCP connections and buffers what the edges write, but nothing
+// answers) for longer than the edges' MQTT keepalive. Both edges notice (/readyz stops answering 200)
+// and stay up. Phase 2: while the broker is away, members on both edges publish; every request gets a
+// reply -- ok (held in the edge's queue and acknowledged after the broker is back) or unavailable
+// (queue full, nothing published) -- never silence. The broker restarts on the same port with the same
+// persistence directory (or gets SIGCONT); the edges reconnect by themselves (/readyz 200 again).
+// Phase 3: messages flow again on both edges. In the end every message that got ok was delivered to
+// every member exactly once (a hung broker reads what the edges wrote before they gave up on it, and
+// the edges resend the same messages on the new session: the receivers' dedup must drop the second
+// copy), and none that got unavailable was delivered at all.
 import assert from 'node:assert/strict';
-import { scenario, topics, counts } from './lib/harness.mjs';
+import { scenario, topics, counts, httpGet } from './lib/harness.mjs';
 
 const ROOM = 'ops';
 
-scenario('broker SIGKILL + restart: every ok\'d message delivered once everywhere', { timeout: 150000 }, async (env) => {
-  const { broker, edges } = await env.cluster(2);
+// fault: { inject(broker), heal(broker), extra: edge flags, notReadyMs }
+async function throughFault(env, fault) {
+  const { broker, edges } = await env.cluster(2, { extra: fault.extra ?? [] });
   const [e1, e2] = edges;
   const claims = { rooms: [ROOM] };
   const members = [
@@ -40,23 +45,28 @@ scenario('broker SIGKILL + restart: every ok\'d message delivered once everywher
   const phase1Ids = replies.map((e) => e.reply.id);
   for (const m of members) await m.until((c) => phase1Ids.every((id) => c.roomMsgs(ROOM).some((f) => f.id === id)), 10000, `phase 1 at ${m.name}`);
 
-  // Kill the broker; both edges must notice and stay alive.
-  await broker.kill('SIGKILL');
-  for (const e of edges) await e.waitNotReady(15000);
+  // The fault; both edges must notice and stay alive.
+  const logFrom = edges.map((e) => e.proc.lines.length);
+  await fault.inject(broker);
+  // Phase 2a, under load: 100 messages at the moment of the fault, before the edges can know (a hung
+  // broker's kernel takes them into its socket buffer).
+  const phase2a = publishRound('2a', 25);
+  for (const e of edges) await e.waitNotReady(fault.notReadyMs ?? 15000);
+  edges.forEach((e, i) => assert.ok(e.proc.lines.slice(logFrom[i]).some((l) => /mqtt_disconnected/.test(l)), `${e.name} logs the lost broker`));
   for (const e of edges) assert.equal((await e.healthz()).status, 200, `${e.name} alive without a broker`);
 
-  // Phase 2: publish while the broker is down. A ping behind the pubs proves the edge has read them
+  // Phase 2b: publish while the edges know the broker is away. A ping behind the pubs proves the edge has read them
   // (pong does not need the broker) before the broker comes back.
-  const phase2 = publishRound(2, 5);
+  const phase2b = publishRound('2b', 5);
   for (const m of members) {
     const p = await m.request({ op: 'ping' }, { timeoutMs: 10000 });
     assert.equal(p.op, 'pong', `${m.name} answers ping while the broker is down`);
   }
-  await broker.restart();
+  await fault.heal(broker);
   for (const e of edges) await e.waitReady(30000);
   // Every phase 2 request gets exactly one reply: ok or unavailable.
-  await Promise.all(phase2);
-  for (const e of replies.filter((x) => x.phase === 2)) {
+  await Promise.all([...phase2a, ...phase2b]);
+  for (const e of replies.filter((x) => String(x.phase).startsWith('2'))) {
     assert.ok(e.reply.op === 'ok' || (e.reply.op === 'error' && e.reply.code === 'unavailable'), `phase 2 reply: ${JSON.stringify(e.reply)}`);
   }
 
@@ -65,7 +75,7 @@ scenario('broker SIGKILL + restart: every ok\'d message delivered once everywher
   for (const e of replies.filter((x) => x.phase === 3)) assert.equal(e.reply.op, 'ok', `phase 3: ${JSON.stringify(e.reply)}`);
 
   const okIds = replies.filter((e) => e.reply.op === 'ok').map((e) => e.reply.id);
-  const refused = replies.filter((e) => e.reply.op === 'error').map((e) => `${e.from}#${e.n}`);
+  const refused = replies.filter((e) => e.reply.op === 'error').map((e) => `${e.phase}:${e.from}#${e.n}`);
   for (const m of members)
     await m.until((c) => okIds.every((id) => c.roomMsgs(ROOM).some((f) => f.id === id)), 30000, `every ok'd message at ${m.name}`).catch((err) => {
       const have = new Set(m.roomMsgs(ROOM).map((f) => f.id));
@@ -78,9 +88,31 @@ scenario('broker SIGKILL + restart: every ok\'d message delivered once everywher
     const got = m.roomMsgs(ROOM);
     const dup = [...counts(got.map((f) => f.id))].filter(([, n]) => n > 1);
     assert.deepEqual(dup, [], `${m.name}: duplicates`);
-    const stray = got.filter((f) => f.data?.phase === 2 && refused.includes(`${f.data.from}#${f.data.n}`));
+    const stray = got.filter((f) => refused.includes(`${f.data?.phase}:${f.data?.from}#${f.data?.n}`));
     assert.deepEqual(stray, [], `${m.name}: a message answered unavailable was published anyway`);
     assert.equal(got.length, okIds.length, `${m.name}: exactly the ok'd messages`);
   }
   for (const m of members) assert.equal(m.closed, null, `${m.name} stayed connected through the broker restart`);
-});
+  for (const e of edges) {
+    const dups = /mqedge_drops_total\{reason="duplicate"\} (\d+)/.exec((await httpGet(e.port, '/metrics')).body)?.[1];
+    env.t.diagnostic(`${e.name}: ${dups} duplicate deliveries dropped`);
+  }
+}
+
+scenario('broker SIGKILL + restart: every ok\'d message delivered once everywhere', { timeout: 150000 }, (env) =>
+  throughFault(env, { inject: (b) => b.kill('SIGKILL'), heal: (b) => b.restart() }),
+);
+
+// broker-keepalive 5: libmosquitto sends PINGREQ after 5 s of silence and gives up 5 s later
+scenario('broker SIGSTOPped past the keepalive, then SIGCONT: every ok\'d message delivered once everywhere', { timeout: 150000 }, (env) =>
+  throughFault(env, {
+    extra: ['--broker-keepalive', '5'],
+    notReadyMs: 20000,
+    inject: (b) => {
+      b.proc.signal('SIGSTOP');
+      // a failing test must not leave a stopped broker behind (teardown's SIGTERM would wait on it)
+      env.onCleanup(() => b.proc.signal('SIGCONT'));
+    },
+    heal: (b) => b.proc.signal('SIGCONT'),
+  }),
+);

@@ -391,13 +391,13 @@ static void test_duplicates(void)
 	/* a NOT NULL violation (a NULL kind or json) is an error, never taken for a duplicate: a
 	 * caller would acknowledge a notification that was never stored */
 	CHECK(inbox_put(ib, "alice", "nokind", 1, NULL, "{}", 2, false) == -EIO);
-	CHECK(inbox_put(ib, "alice", "nojson", 1, "remind", NULL, 0, false) == -EIO);
-	CHECK(inbox_commit(ib) == 0);
+	CHECK(inbox_put(ib, "alice", "nojson", 1, "remind", NULL, 0, false) == -EIO);	/* the tx failed */
+	CHECK(inbox_commit(ib) == -EIO);
 	CHECK(inbox_seq_of(ib, "alice", "nokind") == 0);	/* not stored */
 	CHECK(inbox_seq_of(ib, "alice", "nojson") == 0);
 	CHECK(db_int(dir, "SELECT COUNT(*) FROM notifications") == 3);
 	inbox_get_stats(ib, &st);
-	CHECK(st.duplicates == 3 && st.errors == 2);
+	CHECK(st.duplicates == 3 && st.errors == 1);	/* the second never reached SQLite */
 	inbox_close(ib);
 out:
 	remove_dir(dir);
@@ -1194,8 +1194,16 @@ static void test_busy(void)
 	CHECK(strstr(inbox_last_error(ib), "locked") != NULL);
 	CHECK(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(other);
+	/* a transaction in which a statement failed takes nothing more and commits nothing: the
+	 * caller acknowledges none of it, so none of it may be stored */
+	CHECK(put(ib, "alice", "busy2", 2, false) == -EIO);
+	CHECK(inbox_commit(ib) == -EIO);
+	CHECK(inbox_write_failing(ib));
+	CHECK(db_int(dir, "SELECT COUNT(*) FROM notifications") == 0);
+	/* the next transaction works again */
 	CHECK(put(ib, "alice", "busy1", 1, false) == 0);
 	CHECK(inbox_commit(ib) == 0);
+	CHECK(!inbox_write_failing(ib));
 	CHECK(db_int(dir, "SELECT COUNT(*) FROM notifications") == 1);
 	inbox_get_stats(ib, &st);
 	CHECK(st.errors == 1);

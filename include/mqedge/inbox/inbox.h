@@ -43,8 +43,11 @@ int inbox_put(struct inbox *ib, const char *user, const char *id, int64_t ts, co
 	      const char *json, size_t json_len, bool read);
 
 /* Ends the open transaction, if any. Returns 0 or an error (then the rows of that transaction
- * are gone: the caller must not acknowledge them). */
+ * are gone: the caller must not acknowledge them). A transaction in which any statement failed
+ * commits nothing: all of a burst is stored, or none of it. */
 int inbox_commit(struct inbox *ib);
+/* True from a failed commit (disk full, I/O error) until the next one succeeds. */
+bool inbox_write_failing(const struct inbox *ib);
 bool inbox_in_transaction(const struct inbox *ib);
 
 /* Calls fn for user's notifications (their own and announcements) in arrival order: unread only
