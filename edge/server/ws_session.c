@@ -15,10 +15,10 @@
 #include "http.h"
 #include "mqedge/base/clock.h"
 #include "mqedge/base/log.h"
+#include "mqedge/wire/reassembly.h"
 #include "ws_session.h"
 
 #define RX_BUFFER_SIZE 1024	/* lws allocates this per connection: keep idle sessions small */
-#define RX_KEEP_BYTES 4096	/* reassembly buffers above this are freed after each message */
 
 _Static_assert(FRAME_HEADROOM >= LWS_PRE, "frames must leave LWS_PRE headroom");
 
@@ -28,9 +28,7 @@ struct edge_pss {
 	struct http_req *http;		/* an HTTP API request on this connection */
 	lws_sorted_usec_list_t sul_expiry;
 	lws_sorted_usec_list_t sul_linger;	/* after our close frame: how long we wait for the answer */
-	char *rx;			/* reassembly of a fragmented message (malloc'd) */
-	size_t rx_len, rx_cap;
-	bool rx_binary;
+	struct reassembly rx;		/* a fragmented message being put together */
 	bool close_issued;		/* lws is sending our close frame and waiting for the answer */
 };
 
@@ -187,59 +185,35 @@ static int on_receive(struct edge *e, struct edge_pss *pss, const char *in, size
 {
 	struct lws *wsi = pss->wsi;
 	struct session *s = &pss->s;
-	bool first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
-	size_t total;
+	struct reassembly_piece piece = {
+		.data = in, .len = len,
+		.first = lws_is_first_fragment(wsi), .final = lws_is_final_fragment(wsi),
+		.binary = lws_frame_is_binary(wsi), .frame_remaining = lws_remaining_packet_payload(wsi),
+	};
+	const char *msg = NULL;
+	size_t msg_len = 0;
 
 	if (s->peer.closing)
 		return 0;
-	if (first) {
-		pss->rx_len = 0;
-		pss->rx_binary = lws_frame_is_binary(wsi);
-	}
-	/* what we hold + this piece + the rest of the current frame, before buffering any of it */
-	total = pss->rx_len + len + lws_remaining_packet_payload(wsi);
-	if (total > (size_t)e->cfg->max_frame) {
+	switch (reassembly_feed(&pss->rx, &piece, (size_t)e->cfg->max_frame, &msg, &msg_len)) {
+	case REASSEMBLY_MORE:
+		break;
+	case REASSEMBLY_TEXT:
+		on_message(e, pss, msg, msg_len);
+		reassembly_done(&pss->rx);
+		break;
+	case REASSEMBLY_BINARY:
+		fanout_send_error(&e->fanout, &s->peer, "", "binary_unsupported", "binary frames are not supported; send JSON text");
+		break;
+	case REASSEMBLY_TOO_BIG:
 		/* close from WRITEABLE, not from here: lws 4.1.6 sometimes kills the connection
 		 * without the close frame when RECEIVE returns -1 while the peer is still sending */
 		e->stats.closed_oversize++;
 		fanout_close(&e->fanout, &s->peer, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
-		return 0;
-	}
-	if (pss->rx_binary) {
-		pss->rx_len += len;	/* counted for the size limit, never stored */
-		if (final)
-			fanout_send_error(&e->fanout, &s->peer, "", "binary_unsupported",
-					  "binary frames are not supported; send JSON text");
-		return 0;
-	}
-	if (first && final) {
-		on_message(e, pss, in, len);	/* the common case: no copy */
-		return 0;
-	}
-	if (pss->rx_len + len > pss->rx_cap) {
-		size_t cap = pss->rx_cap ? pss->rx_cap : 1024;
-		char *nrx;
-
-		while (cap < pss->rx_len + len)
-			cap *= 2;
-		nrx = realloc(pss->rx, cap);
-		if (!nrx) {
-			fanout_close(&e->fanout, &s->peer, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
-			return 0;
-		}
-		pss->rx = nrx;
-		pss->rx_cap = cap;
-	}
-	memcpy(pss->rx + pss->rx_len, in, len);
-	pss->rx_len += len;
-	if (!final)
-		return 0;
-	on_message(e, pss, pss->rx, pss->rx_len);
-	pss->rx_len = 0;
-	if (pss->rx_cap > RX_KEEP_BYTES) {
-		free(pss->rx);
-		pss->rx = NULL;
-		pss->rx_cap = 0;
+		break;
+	case REASSEMBLY_NOMEM:
+		fanout_close(&e->fanout, &s->peer, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+		break;
 	}
 	return 0;
 }
@@ -446,8 +420,7 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 		lws_sul_cancel(&pss->sul_expiry);
 		lws_sul_cancel(&pss->sul_linger);
 		dispatch_session_closed(e, &pss->s);
-		free(pss->rx);
-		pss->rx = NULL;
+		reassembly_free(&pss->rx);
 		pss->wsi = NULL;
 		return 0;
 
