@@ -63,7 +63,7 @@ const answers = (...preds) => ({ kind: 'answers', preds });
 const fails = (code, { endMs = END_MS } = {}) => ({ kind: 'fails', code, endMs });
 const drops = () => ({ kind: 'drops' });
 
-// A case: { id, what, send(c) (writes; may be async), expect, check?(c) extra assertions, deflate?,
+// A case: { id, what, send(c, env, edge) (writes; may be async), expect, check?(c) extra assertions, deflate?,
 // autoClose (default true) }.
 // BAD is the ref of the offending message in failing cases: it must never be answered.
 const BAD = 'bad';
@@ -72,7 +72,7 @@ async function runCase(env, edge, k) {
   const c = await env.raw(edge, { autoClose: k.autoClose ?? true, deflate: !!k.deflate });
   await c.nextJson((j) => j.op === 'welcome', ANSWER_MS, 'welcome');
   if (k.deflate) assert.match(c.extensions, /permessage-deflate/, `${k.id}: permessage-deflate negotiated`);
-  await k.send(c);
+  await k.send(c, env, edge);
   const t0 = Date.now();
   if (k.expect.kind === 'answers') {
     for (const [i, pred] of k.expect.preds.entries()) await c.nextJson(pred, ANSWER_MS, `${k.id}: answer ${i + 1}`);
@@ -101,10 +101,10 @@ async function runCase(env, edge, k) {
 }
 
 // Runs a group's cases, a few at a time, and reports every failing case at once.
-async function runGroup(env, edge, cases) {
+async function runGroup(env, edge, cases, { parallel = 8 } = {}) {
   const failures = [];
-  for (let i = 0; i < cases.length; i += 8) {
-    await Promise.all(cases.slice(i, i + 8).map((k) => runCase(env, edge, k).catch((e) => failures.push(`${k.id} (${k.what}): ${e.message}`))));
+  for (let i = 0; i < cases.length; i += parallel) {
+    await Promise.all(cases.slice(i, i + parallel).map((k) => runCase(env, edge, k).catch((e) => failures.push(`${k.id} (${k.what}): ${e.message}`))));
   }
   assert.deepEqual(failures, [], `${failures.length} of ${cases.length} cases failed:\n  ${failures.join('\n  ')}`);
   assert.equal((await edge.healthz()).status, 200, 'the edge is healthy after the group');
@@ -187,7 +187,6 @@ const G5 = [
   { id: '5.4', what: 'text in 1-byte fragments, one write each', send: (c) => c.writeSplit(fragments(msg5, 1), 7, 1), expect: answers(pongOp('frag')) },
   { id: '5.5', what: 'a ping between two fragments', send: (c) => c.sock.write(B(f(OP.text, msg5.subarray(0, 10), { fin: false }), f(OP.ping, 'mid'), f(OP.cont, msg5.subarray(10)))), expect: answers(pongOp('frag')), check: pongIs(Buffer.from('mid')) },
   { id: '5.6', what: 'an unsolicited pong between two fragments', send: (c) => c.sock.write(B(f(OP.text, msg5.subarray(0, 10), { fin: false }), f(OP.pong, 'mid'), f(OP.cont, msg5.subarray(10)))), expect: answers(pongOp('frag')) },
-  { id: '5.7', what: 'empty first and last fragments', send: (c) => c.sock.write(B(f(OP.text, '', { fin: false }), f(OP.cont, msg5, { fin: false }), f(OP.cont, ''))), expect: answers(pongOp('frag')) },
   { id: '5.8', what: 'continuation (fin=1) with nothing to continue', send: (c) => c.sendFrame(OP.cont, pingRef(BAD)), expect: fails(1002) },
   { id: '5.9', what: 'continuation (fin=0) with nothing to continue', send: (c) => c.sendFrame(OP.cont, pingRef(BAD), { fin: false }), expect: fails(1002) },
   { id: '5.10', what: 'a continuation after a complete message', send: (c) => c.sock.write(B(f(OP.text, pingRef('ok')), f(OP.cont, pingRef(BAD)))), expect: fails(1002) },
@@ -268,12 +267,14 @@ const G12 = [
   { id: '12.3', what: 'compressed message in 3 fragments (RSV1 on the first only)', send: (c) => c.sock.write(fragments(z(pingOf('zf', 2000)), 5, { rsvFirst: 4 })), expect: answers(pongOp('zf')) },
   { id: '12.4', what: 'uncompressed message on a deflate connection', send: (c) => c.sendFrame(OP.text, pingRef('plain')), expect: answers(pongOp('plain')) },
   { id: '12.5', what: 'compressed, then uncompressed, then compressed', send: (c) => c.sock.write(B(f(OP.text, z(pingRef('a')), { rsv: 4 }), f(OP.text, pingRef('b')), f(OP.text, z(pingRef('c')), { rsv: 4 }))), expect: answers(pongOp('a'), pongOp('b'), pongOp('c')) },
-  { id: '12.6', what: 'a compression bomb: 4 MB of spaces in 4 KB → 1009', send: (c) => c.sendFrame(OP.text, z(B('{"op":"ping","pad":"', Buffer.alloc(4 << 20, 0x20), '"}')), { rsv: 4 }), expect: fails(1009) },
   { id: '12.7', what: 'compressed invalid UTF-8', send: (c) => c.sendFrame(OP.text, z(pingRef(Buffer.from([0xed, 0xa0, 0x80]))), { rsv: 4 }), expect: fails(1007) },
   { id: '12.8', what: 'RSV2 on a compressed message', send: (c) => c.sendFrame(OP.text, z(pingRef(BAD)), { rsv: 6 }), expect: rsvFails() },
   { id: '12.9', what: 'RSV3 on a compressed message', send: (c) => c.sendFrame(OP.text, z(pingRef(BAD)), { rsv: 5 }), expect: rsvFails() },
   { id: '12.10', what: 'RSV1 with a payload that is not deflate data', send: (c) => c.sendFrame(OP.text, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x11]), { rsv: 4 }), expect: drops() },
 ].map((k) => ({ ...k, deflate: true }));
+// Alone, after the others: while it closes it holds up other connections' compressed messages (D12).
+const bomb = () => z(B('{"op":"ping","pad":"', Buffer.alloc(4 << 20, 0x20), '"}'));
+const BOMB = { id: '12.6', deflate: true, what: 'a compression bomb: 4 MB of spaces in 4 KB → 1009', send: (c) => c.sendFrame(OP.text, bomb(), { rsv: 4 }), expect: fails(1009) };
 
 // ---- Known defects: each asserts what RFC 6455/7692 (or PROTOCOL.md) wants; the edge does otherwise
 // (docs/TESTING.md has bytes, observations and whether the edge has a hook). Run apart, as todo. ----
@@ -301,6 +302,23 @@ const KNOWN_DEFECTS = [
   { id: 'D8', deflate: true, what: 'deflate: RSV1 on a continuation', send: (c) => c.sock.write(B(f(OP.text, z(pingRef(BAD)), { rsv: 4, fin: false }), f(OP.cont, '', { rsv: 4 }))), expect: fails(1002) },
   { id: 'D9', deflate: true, what: 'deflate: RSV1 on a ping', send: (c) => c.sendFrame(OP.ping, 'hi', { rsv: 4 }), expect: fails(1002) },
   { id: 'D10', deflate: true, what: 'deflate: RSV1 on a close', send: (c) => c.sendFrame(OP.close, closeBody(1000), { rsv: 4 }), expect: fails(1002) },
+  // D12: another client's compression bomb (closed with 1009) holds up this client's compressed
+  // message until the bomb's TCP connection is gone (the edge's 1 s linger).
+  { id: 'D12', deflate: true, what: 'a compressed 65536-byte message beside a bomb: answered within 300 ms', async send(c, env, edge) {
+    const b = await env.raw(edge, { autoClose: true, deflate: true });
+    await b.nextJson((j) => j.op === 'welcome', ANSWER_MS, 'welcome');
+    b.sendFrame(OP.text, bomb(), { rsv: 4 });
+    const t0 = Date.now();
+    c.sendFrame(OP.text, z(pingOf('beside', 65536)), { rsv: 4 });
+    await c.nextJson(pongOp('beside'), 300, 'pong beside a bomb').catch((e) => c.nextJson(pongOp('beside'), ANSWER_MS).then(() => {
+      throw new Error(`${e.message}: it came after ${Date.now() - t0} ms`);
+    }));
+  }, expect: answers() },
+];
+// D11: undefined behaviour in the edge (UBSan halts it, so its own scenario): an empty first fragment
+// reaches memcpy(pss->rx = NULL, in, 0) in on_receive (edge/server/ws_session.c:233).
+const UB_DEFECTS = [
+  { id: 'D11', what: 'empty first and last fragments', send: (c) => c.sock.write(B(f(OP.text, '', { fin: false }), f(OP.cont, msg5, { fin: false }), f(OP.cont, ''))), expect: answers(pongOp('frag')) },
 ];
 
 const EDGE = { extra: ['--allow-anonymous'] };
@@ -335,9 +353,16 @@ scenario('framing 9: many fragments up to max-frame; an oversize length refused 
 });
 scenario('framing 12/13: permessage-deflate (compressed, fragmented, mixed; bomb 1009; RSV2/3 1002)', T, async (env) => {
   const { edges: [e1] } = await env.cluster(1, EDGE);
-  await runGroup(env, e1, G12);
+  // one at a time: run 8 at once, 12.2 went unanswered for > 3 s in the ASan tree (not isolated yet;
+  // docs/TESTING.md, next to D12)
+  await runGroup(env, e1, G12, { parallel: 1 });
+  await runGroup(env, e1, [BOMB]);
 });
 scenario('framing: known defects (what the RFC wants and the edge does not do yet)', { ...T, todo: 'KNOWN_DEFECTS, see docs/TESTING.md' }, async (env) => {
   const { edges: [e1] } = await env.cluster(1, EDGE);
   await runGroup(env, e1, KNOWN_DEFECTS);
+});
+scenario('framing: known defect D11 (undefined behaviour, halts the edge under UBSan)', { ...T, todo: 'D11, see docs/TESTING.md' }, async (env) => {
+  const { edges: [e1] } = await env.cluster(1, EDGE);
+  await runGroup(env, e1, UB_DEFECTS);
 });
