@@ -563,10 +563,11 @@ export class Env {
   }
 
   // Raw WebSocket client (for malformed frames, not answering pings, not reading).
-  async raw(edge, { token, user, extra = {}, autoPong = true, path = '/ws', headers = {}, version } = {}) {
+  // autoClose / deflate: see RawWs.connect.
+  async raw(edge, { token, user, extra = {}, autoPong = true, autoClose = false, deflate = false, path = '/ws', headers = {}, version } = {}) {
     if (token === undefined && user) token = this.token(user, extra);
     const p = token ? `${path}?token=${encodeURIComponent(token)}` : path;
-    const c = await RawWs.connect({ port: edge.port, path: p, headers, autoPong, version });
+    const c = await RawWs.connect({ port: edge.port, path: p, headers, autoPong, autoClose, deflate, version });
     this.raws.push(c);
     return c;
   }
@@ -649,7 +650,8 @@ export class Env {
 }
 
 // Declares one integration test. fn(env, t) runs with a fresh Env; teardown always runs; logs are
-// printed on failure. opts: { timeout (ms, default 60000), needsEdge (default true), skip }.
+// printed on failure. opts: { timeout (ms, default 60000), needsEdge (default true), skip, todo (runs,
+// reported, does not fail the run: known defects) }.
 export function scenario(name, opts, fn) {
   if (typeof opts === 'function') [fn, opts] = [opts, {}];
   const needsEdge = opts.needsEdge ?? true;
@@ -665,7 +667,7 @@ export function scenario(name, opts, fn) {
     skip = missing;
   }
   const timeout = opts.timeout ?? 60000;
-  return test(name, { timeout: timeout + 15000, skip }, async (t) => {
+  return test(name, { timeout: timeout + 15000, skip, todo: opts.todo }, async (t) => {
     const env = new Env(t, name);
     let failed = null;
     let timer;

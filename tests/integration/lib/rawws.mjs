@@ -2,11 +2,50 @@
 // send malformed frames (invalid UTF-8 in a text frame), never answer PINGs, or stop reading altogether.
 // Main flows use npm `ws`; this is only for misbehaving peers.
 import net from 'node:net';
+import zlib from 'node:zlib';
 import { randomBytes, createHash } from 'node:crypto';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 export const OP = { cont: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 };
+
+// The bytes of one client frame. Masked unless mask:false; rsv sets RSV1-3 (4 = RSV1, 2 = RSV2,
+// 1 = RSV3); len overrides the length field (a header that lies about its payload); maskKey fixes the
+// key (4 zero bytes: the payload goes out as it is, so more of it can follow in later writes).
+export function encodeFrame(opcode, payload = Buffer.alloc(0), { fin = true, mask = true, rsv = 0, len, maskKey } = {}) {
+  payload = Buffer.isBuffer(payload) ? payload : Buffer.from(payload, 'utf8');
+  const n = len ?? payload.length;
+  let header;
+  if (n < 126) {
+    header = Buffer.alloc(2);
+    header[1] = n;
+  } else if (n < 65536) {
+    header = Buffer.alloc(4);
+    header[1] = 126;
+    header.writeUInt16BE(n, 2);
+  } else {
+    header = Buffer.alloc(10);
+    header[1] = 127;
+    header.writeBigUInt64BE(BigInt(n), 2);
+  }
+  header[0] = (fin ? 0x80 : 0) | ((rsv & 7) << 4) | (opcode & 0x0f);
+  let body = payload;
+  if (mask) {
+    header[1] |= 0x80;
+    const key = maskKey ?? randomBytes(4);
+    body = Buffer.from(payload);
+    for (let i = 0; i < body.length; i++) body[i] ^= key[i & 3];
+    header = Buffer.concat([header, key]);
+  }
+  return Buffer.concat([header, body]);
+}
+
+// permessage-deflate (RFC 7692 7.2.1): a raw deflate stream flushed with Z_SYNC_FLUSH, without
+// its trailing 00 00 ff ff. Each message is its own stream, valid with or without context takeover.
+export function deflateMessage(buf) {
+  const out = zlib.deflateRawSync(Buffer.isBuffer(buf) ? buf : Buffer.from(buf, 'utf8'), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  return out.subarray(0, out.length - 4);
+}
 
 export class RawWs {
   constructor() {
@@ -18,6 +57,8 @@ export class RawWs {
     this.ended = false; // TCP closed (end or error)
     this.endError = null;
     this.autoPong = true;
+    this.autoClose = false; // answer the peer's close frame with the same code, as RFC 6455 5.5.1 asks
+    this.extensions = ''; // Sec-WebSocket-Extensions of the 101 answer
     this._buf = Buffer.alloc(0);
     this._endWaiters = [];
   }
@@ -25,9 +66,13 @@ export class RawWs {
   // Opens a TCP connection, performs the HTTP upgrade, resolves once 101 arrived.
   // Rejects with err.status / err.body when the server answers something else.
   // version: the Sec-WebSocket-Version sent (null: none).
-  static async connect({ host = '127.0.0.1', port, path = '/ws', headers = {}, autoPong = true, timeoutMs = 5000, version = '13' }) {
+  // autoClose: echo the peer's close frame. deflate: offer permessage-deflate (without context
+  // takeover both ways, so each compressed message from the edge inflates on its own).
+  static async connect({ host = '127.0.0.1', port, path = '/ws', headers = {}, autoPong = true, autoClose = false, deflate = false, timeoutMs = 5000, version = '13' }) {
     const c = new RawWs();
     c.autoPong = autoPong;
+    c.autoClose = autoClose;
+    if (deflate) headers = { 'Sec-WebSocket-Extensions': 'permessage-deflate; client_no_context_takeover; server_no_context_takeover', ...headers };
     await c._handshake({ host, port, path, headers, timeoutMs, version });
     return c;
   }
@@ -82,8 +127,10 @@ export class RawWs {
         }
         const accept = /sec-websocket-accept:\s*(\S+)/i.exec(text)?.[1];
         if (accept !== expectAccept) return fail(new Error(`bad Sec-WebSocket-Accept: ${accept}`));
+        this.extensions = /sec-websocket-extensions:\s*([^\r\n]*)/i.exec(text)?.[1] ?? '';
         done = true;
         clearTimeout(timer);
+        sock.setNoDelay(true);
         sock.off('data', onData);
         sock.off('error', fail);
         sock.on('data', (d) => this._onData(d));
@@ -111,6 +158,7 @@ export class RawWs {
       const b = this._buf;
       if (b.length < 2) return;
       const fin = (b[0] & 0x80) !== 0;
+      const rsv1 = (b[0] & 0x40) !== 0;
       const opcode = b[0] & 0x0f;
       const masked = (b[1] & 0x80) !== 0;
       let len = b[1] & 0x7f;
@@ -134,7 +182,9 @@ export class RawWs {
       let payload = Buffer.from(b.subarray(off, off + len));
       if (mask) for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i & 3];
       this._buf = b.subarray(off + len);
-      this._onFrame({ fin, opcode, payload, masked });
+      // a compressed message from the edge (unfragmented: the replies here are small)
+      if (rsv1 && fin) payload = zlib.inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]));
+      this._onFrame({ fin, opcode, payload, masked, rsv1 });
     }
   }
 
@@ -147,6 +197,7 @@ export class RawWs {
         code: f.payload.length >= 2 ? f.payload.readUInt16BE(0) : 1005,
         reason: f.payload.subarray(2).toString('utf8'),
       };
+      if (this.autoClose && !this.ended && !this.closeSent) this.sendFrame(OP.close, f.payload.subarray(0, 2));
     }
     this.frames.push(f);
     this._wake();
@@ -156,33 +207,22 @@ export class RawWs {
     for (const w of this.waiters.slice()) w();
   }
 
-  // Sends one frame. Client frames are masked unless mask:false. rsv sets RSV bits (0-7).
-  sendFrame(opcode, payload = Buffer.alloc(0), { fin = true, mask = true, rsv = 0 } = {}) {
-    payload = Buffer.isBuffer(payload) ? payload : Buffer.from(payload, 'utf8');
-    const len = payload.length;
-    let header;
-    if (len < 126) {
-      header = Buffer.alloc(2);
-      header[1] = len;
-    } else if (len < 65536) {
-      header = Buffer.alloc(4);
-      header[1] = 126;
-      header.writeUInt16BE(len, 2);
-    } else {
-      header = Buffer.alloc(10);
-      header[1] = 127;
-      header.writeBigUInt64BE(BigInt(len), 2);
+  // Sends one frame (see encodeFrame for the options).
+  sendFrame(opcode, payload = Buffer.alloc(0), opts = {}) {
+    if (opcode === OP.close) this.closeSent = true;
+    return this.sock.write(encodeFrame(opcode, payload, opts));
+  }
+
+  // Writes bytes in pieces of `pieces` bytes (a number, or an array of sizes, the last one repeated),
+  // each its own TCP write with gapMs between them, so the edge reads a frame in parts.
+  async writeSplit(bytes, pieces, gapMs = 2) {
+    const sizes = Array.isArray(pieces) ? pieces : [pieces];
+    for (let off = 0, i = 0; off < bytes.length; i++) {
+      const n = sizes[Math.min(i, sizes.length - 1)];
+      this.sock.write(bytes.subarray(off, off + n));
+      off += n;
+      if (off < bytes.length) await new Promise((r) => setTimeout(r, gapMs));
     }
-    header[0] = (fin ? 0x80 : 0) | ((rsv & 7) << 4) | (opcode & 0x0f);
-    let body = payload;
-    if (mask) {
-      header[1] |= 0x80;
-      const key = randomBytes(4);
-      body = Buffer.from(payload);
-      for (let i = 0; i < body.length; i++) body[i] ^= key[i & 3];
-      header = Buffer.concat([header, key]);
-    }
-    return this.sock.write(Buffer.concat([header, body]));
   }
 
   sendText(str) {
