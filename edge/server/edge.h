@@ -34,7 +34,7 @@ struct edge_stats {
 	uint64_t sessions_user, sessions_device;	/* gauges */
 	uint64_t frames_in;
 	uint64_t auth_failures, handshake_rejects;
-	uint64_t rate_limited, closed_flood, closed_oversize, closed_expired;
+	uint64_t rate_limited, closed_flood, closed_oversize, closed_bad_utf8, closed_expired;
 };
 
 struct edge {

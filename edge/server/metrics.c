@@ -47,6 +47,7 @@ void metrics_render(const struct edge *e, struct textbuf *o)
 	textbuf_printf(o, "# HELP mqedge_closes_total Sessions closed by the edge, by reason.\n# TYPE mqedge_closes_total counter\n");
 	textbuf_printf(o, "mqedge_closes_total{reason=\"flood\"} %llu\n", (unsigned long long)st->closed_flood);
 	textbuf_printf(o, "mqedge_closes_total{reason=\"oversize\"} %llu\n", (unsigned long long)st->closed_oversize);
+	textbuf_printf(o, "mqedge_closes_total{reason=\"bad_utf8\"} %llu\n", (unsigned long long)st->closed_bad_utf8);
 	textbuf_printf(o, "mqedge_closes_total{reason=\"slow_consumer\"} %llu\n", (unsigned long long)fs->closed_slow);
 	textbuf_printf(o, "mqedge_closes_total{reason=\"token_expired\"} %llu\n", (unsigned long long)st->closed_expired);
 	metric(o, "mqedge_outq_bytes", "gauge", "Bytes queued for clients, not yet written.", fs->outq_bytes);

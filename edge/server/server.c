@@ -375,9 +375,9 @@ int server_run(struct edge_config *cfg)
 	retry.secs_since_valid_hangup = (uint16_t)(cfg->ping_interval + cfg->ping_timeout);
 
 	memset(&info, 0, sizeof(info));
-	/* VALIDATE_UTF8 is read from the context (not the vhost) in lws 4.1.6: bad text -> 1007 */
-	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-		       (cfg->tls_port ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+	/* no LWS_SERVER_OPTION_VALIDATE_UTF8: lws 4.1.6 runs it over pong payloads too and keeps its
+	 * state across frames; text is checked in wire/reassembly.c, close reasons in ws_session.c */
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | (cfg->tls_port ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
 	info.user = e;
 	info.max_http_header_data = 8192 + 1024;	/* tokens travel in the URL or a header */
 	info.timeout_secs = (unsigned int)cfg->handshake_timeout;	/* accept -> upgrade, TLS included */

@@ -211,6 +211,10 @@ static int on_receive(struct edge *e, struct edge_pss *pss, const char *in, size
 		e->stats.closed_oversize++;
 		fanout_close(&e->fanout, &s->peer, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
 		break;
+	case REASSEMBLY_BAD_UTF8:
+		e->stats.closed_bad_utf8++;
+		fanout_close(&e->fanout, &s->peer, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
+		break;
 	case REASSEMBLY_NOMEM:
 		fanout_close(&e->fanout, &s->peer, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
 		break;
@@ -395,12 +399,26 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 		return on_receive(e, pss, in, len);
 
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		/* lws answers a bad code with 1002 and a reason that is not UTF-8 by failing the
-		 * connection, but echoes a 1-byte body, which RFC 6455 5.5.1 makes a protocol error */
-		if (len == 1) {
-			log_info("session_bad_close", "sess=%s len=1", pss->s.id);
-			return close_now(pss, LWS_CLOSE_STATUS_PROTOCOL_ERR, "close frame of 1 byte");
+		/* lws answers a reserved code with 1002 but echoes a 1-byte body (RFC 6455 5.5.1: a
+		 * protocol error), any reason bytes (8.1: UTF-8, so 1007), and RSV1 on a close when
+		 * permessage-deflate is on (RFC 7692 6.1: only data frames may carry it) */
+		if (len == 1 || (lws_get_reserved_bits(wsi) & 0x40)) {
+			log_info("session_bad_close", "sess=%s len=%zu rsv=%d", pss->s.id, len, lws_get_reserved_bits(wsi));
+			return close_now(pss, LWS_CLOSE_STATUS_PROTOCOL_ERR, "bad close frame");
 		}
+		if (len > 2 && !utf8_valid((const unsigned char *)in + 2, len - 2)) {
+			log_info("session_bad_close", "sess=%s reason=not_utf8", pss->s.id);
+			return close_now(pss, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "close reason not UTF-8");
+		}
+		return 0;
+
+	case LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL:
+		/* lws closes on its own parser errors (reserved opcode or bits, a bad continuation, an
+		 * oversize control frame) and then waits 5 s for the answer: hold it to our 1 s, as for
+		 * our own closes (what is queued still goes out first). CLOSED, which always follows,
+		 * cancels the timer. */
+		if (pss && pss->wsi && !pss->close_issued)
+			lws_sul_schedule(lws_get_context(wsi), 0, &pss->sul_linger, on_linger, CLOSE_ANSWER_WAIT_US);
 		return 0;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:

@@ -55,6 +55,44 @@ bool utf8_valid(const unsigned char *buf, size_t len)
 	return true;
 }
 
+bool utf8_stream_feed(struct utf8_stream *u, const unsigned char *buf, size_t len)
+{
+	for (const unsigned char *p = buf, *end = buf + len; p < end; p++) {
+		unsigned c = *p;
+
+		if (u->need) {
+			if (c < u->lo || c > u->hi)
+				return false;
+			u->need--;
+			u->lo = 0x80;
+			u->hi = 0xBF;
+			continue;
+		}
+		if (c < 0x80)
+			continue;
+		u->lo = 0x80;
+		u->hi = 0xBF;
+		if (c >= 0xC2 && c <= 0xDF) {
+			u->need = 1;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			u->need = 2;
+			if (c == 0xE0)
+				u->lo = 0xA0;	/* overlong */
+			else if (c == 0xED)
+				u->hi = 0x9F;	/* UTF-16 surrogates */
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			u->need = 3;
+			if (c == 0xF0)
+				u->lo = 0x90;	/* overlong */
+			else if (c == 0xF4)
+				u->hi = 0x8F;	/* above U+10FFFF */
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
 bool jsontext_plain_string(struct json_span v, struct json_span *out)
 {
 	if (v.len < 2 || v.p[0] != '"' || memchr(v.p + 1, '\\', v.len - 2))

@@ -1,7 +1,7 @@
 /*
  * reassembly.c - a WebSocket message from its pieces, bounded before anything is buffered.
- * Owns: the reassembly buffer of one connection. Must not: read sockets or look inside the
- * message (UTF-8 is the WebSocket library's, JSON the dispatcher's).
+ * Owns: the reassembly buffer of one connection and its UTF-8 check (RFC 6455 8.1). Must not: read
+ * sockets or look inside the message beyond that (JSON is the dispatcher's).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +40,7 @@ enum reassembly_result reassembly_feed(struct reassembly *r, const struct reasse
 	if (p->first) {
 		r->len = 0;
 		r->binary = p->binary;
+		r->utf8 = (struct utf8_stream){ 0 };
 	}
 	/* what we hold + this piece + the rest of its frame, before buffering any of it; each term
 	 * is bounded by max_bytes first, so the sum cannot wrap */
@@ -54,6 +55,14 @@ enum reassembly_result reassembly_feed(struct reassembly *r, const struct reasse
 			return REASSEMBLY_MORE;
 		r->len = 0;
 		return REASSEMBLY_BINARY;
+	}
+	/* checked as it arrives (fail fast), and complete at the end: a message may not stop inside
+	 * a character */
+	if (!utf8_stream_feed(&r->utf8, (const unsigned char *)p->data, p->len) ||
+	    (p->final && !utf8_stream_complete(&r->utf8))) {
+		r->len = 0;
+		release_if_large(r);
+		return REASSEMBLY_BAD_UTF8;
 	}
 	if (p->first && p->final) {	/* the common case: no copy */
 		*msg = p->data;

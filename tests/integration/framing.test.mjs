@@ -19,9 +19,6 @@ import { encodeFrame, deflateMessage } from './lib/rawws.mjs';
 const ANSWER_MS = 3000; // an answer must come within
 const FAIL_MS = 1000; // the close frame of a failed connection must come within (from the last write)
 const END_MS = 2000; // and the TCP connection must end within, after the close frame
-// lws 4.1.6 waits 5 s (hard-coded) for the answer to a close frame *it* sent (parser errors), and
-// after an RSV error its parser swallows that answer: those cases get this bound (KNOWN_DEFECTS D1/D2).
-const LWS_CLOSE_ACK_MS = 6000;
 const ZERO_KEY = Buffer.alloc(4);
 
 const B = (...parts) => Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
@@ -154,8 +151,7 @@ const G2 = [
 ];
 
 // ---- 3 reserved bits: no extension negotiated, so any RSV bit fails the connection ----
-// (TCP ends only after lws's 5 s close-ack timer: KNOWN_DEFECTS D2; the close frame itself is prompt)
-const rsvFails = () => fails(1002, { endMs: LWS_CLOSE_ACK_MS });
+const rsvFails = () => fails(1002);
 const G3 = [
   ...[1, 2, 3, 4, 5, 6, 7].map((rsv) => ({ id: `3.${rsv}`, what: `text with RSV=${rsv}`, send: (c) => c.sendFrame(OP.text, pingRef(BAD), { rsv }), expect: rsvFails() })),
   { id: '3.8', what: 'a good message, then text with RSV=2, in one write: the first answered, then 1002', send: (c) => c.sock.write(B(f(OP.text, pingRef('ok')), f(OP.text, pingRef(BAD), { rsv: 2 }))), expect: rsvFails(),
@@ -279,17 +275,6 @@ const BOMB = { id: '12.6', deflate: true, what: 'a compression bomb: 4 MB of spa
 // ---- Known defects: each asserts what RFC 6455/7692 (or PROTOCOL.md) wants; the edge does otherwise
 // (docs/TESTING.md has bytes, observations and whether the edge has a hook). Run apart, as todo. ----
 const KNOWN_DEFECTS = [
-  // D1: a close lws sends on a parser error (bad opcode, bad continuation, RSV, bad UTF-8) is followed
-  // by lws's own 5 s close-ack timer; PROTOCOL.md promises 1 s for the answering close frame.
-  { id: 'D1.a', what: 'opcode 3, the client does not answer the close: TCP ends within END_MS', autoClose: false, send: (c) => c.sendFrame(3, ''), expect: fails(1002) },
-  { id: 'D1.b', what: 'invalid UTF-8, the client does not answer the close: TCP ends within END_MS', autoClose: false, send: (c) => c.sendFrame(OP.text, pingRef(Buffer.from([0xff]))), expect: fails(1007) },
-  // D2: after an RSV error lws's parser is left past the header byte, and the client's answering
-  // close is sometimes not seen (about 1 connection in 3 here): that client waits 5 s. 8 tries.
-  ...Array.from({ length: 8 }, (_, i) => ({ id: `D2.${i + 1}`, what: 'text with RSV=1, the client answers the close: TCP ends within END_MS', send: (c) => c.sendFrame(OP.text, pingRef(BAD), { rsv: 1 }), expect: fails(1002) })),
-  // D3, D4, D5: lws runs its text UTF-8 validator over pong payloads and keeps its state across messages.
-  { id: 'D3', what: 'an unsolicited pong with a non-UTF-8 payload (ff fe 00) after a text message is ignored', send: (c) => c.sock.write(B(f(OP.text, pingRef('a')), f(OP.pong, Buffer.from([0xff, 0xfe, 0x00])), f(OP.text, pingRef('b')))), expect: answers(pongOp('a'), pongOp('b')) },
-  { id: 'D4', what: 'a pong between fragments, the first fragment ending inside "κ" (ce | ba): a valid message', send: (c) => c.sock.write(B(f(OP.text, B('{"op":"ping","ref":"', [0xce]), { fin: false }), f(OP.pong, 'abc'), f(OP.cont, B([0xba], '"}')))), expect: answers(pongOp('κ')) },
-  { id: 'D5', what: 'a text message ending inside a character (e2), then an empty final continuation: 1007', send: (c) => c.sock.write(B(f(OP.text, B(pingRef(BAD), [0xe2]), { fin: false }), f(OP.cont, ''))), expect: fails(1007) },
   // D6: lws keeps one pending pong and drops the pings that arrive before it is written.
   { id: 'D6', what: '10 pings in one write: 10 pongs in order (RFC 6455 5.5.3 allows only the last; Autobahn 2.10)', send: (c) => c.sock.write(B(...Array.from({ length: 10 }, (_, i) => f(OP.ping, `seq-${i}`)))), expect: answers(), check: async (c) => {
     await c.waitFor(() => controlPongs(c).length >= 10, ANSWER_MS, '10 pongs').catch(() => {});
@@ -301,7 +286,6 @@ const KNOWN_DEFECTS = [
   // (RFC 7692 6); anywhere else no extension defines it and RFC 6455 5.2 says fail.
   { id: 'D8', deflate: true, what: 'deflate: RSV1 on a continuation', send: (c) => c.sock.write(B(f(OP.text, z(pingRef(BAD)), { rsv: 4, fin: false }), f(OP.cont, '', { rsv: 4 }))), expect: fails(1002) },
   { id: 'D9', deflate: true, what: 'deflate: RSV1 on a ping', send: (c) => c.sendFrame(OP.ping, 'hi', { rsv: 4 }), expect: fails(1002) },
-  { id: 'D10', deflate: true, what: 'deflate: RSV1 on a close', send: (c) => c.sendFrame(OP.close, closeBody(1000), { rsv: 4 }), expect: fails(1002) },
   // D12: another client's compression bomb (closed with 1009) holds up this client's compressed
   // message until the bomb's TCP connection is gone (the edge's 1 s linger).
   { id: 'D12', deflate: true, what: 'a compressed 65536-byte message beside a bomb: answered within 300 ms', async send(c, env, edge) {
@@ -315,9 +299,24 @@ const KNOWN_DEFECTS = [
     }));
   }, expect: answers() },
 ];
-// D11: undefined behaviour in the edge (UBSan halts it, so its own scenario): an empty first fragment
-// reaches memcpy(pss->rx = NULL, in, 0) in on_receive (edge/server/ws_session.c:233).
-const UB_DEFECTS = [
+// Cases this list found and the edge now gets right (each was a KNOWN_DEFECTS entry; docs/TESTING.md).
+// D1/D2: lws's own closes (parser errors) waited its hard-coded 5 s for the answer: the edge now
+// holds them to its 1 s. D3-D5: lws's UTF-8 check ran over pong payloads and missed a message
+// ending inside a character: the edge checks text itself (wire/reassembly.c). D10: RSV1 on a close.
+// D11: an empty first fragment reached memcpy(NULL, ..., 0) (undefined behaviour).
+const FOUND_AND_FIXED = [
+  // D1: a close lws sends on a parser error (bad opcode, bad continuation, RSV, bad UTF-8) is followed
+  // by lws's own 5 s close-ack timer; PROTOCOL.md promises 1 s for the answering close frame.
+  { id: 'D1.a', what: 'opcode 3, the client does not answer the close: TCP ends within END_MS', autoClose: false, send: (c) => c.sendFrame(3, ''), expect: fails(1002) },
+  { id: 'D1.b', what: 'invalid UTF-8, the client does not answer the close: TCP ends within END_MS', autoClose: false, send: (c) => c.sendFrame(OP.text, pingRef(Buffer.from([0xff]))), expect: fails(1007) },
+  // D2: after an RSV error lws's parser is left past the header byte, and the client's answering
+  // close is sometimes not seen (about 1 connection in 3 here): that client waits 5 s. 8 tries.
+  ...Array.from({ length: 8 }, (_, i) => ({ id: `D2.${i + 1}`, what: 'text with RSV=1, the client answers the close: TCP ends within END_MS', send: (c) => c.sendFrame(OP.text, pingRef(BAD), { rsv: 1 }), expect: fails(1002) })),
+  // D3, D4, D5: lws runs its text UTF-8 validator over pong payloads and keeps its state across messages.
+  { id: 'D3', what: 'an unsolicited pong with a non-UTF-8 payload (ff fe 00) after a text message is ignored', send: (c) => c.sock.write(B(f(OP.text, pingRef('a')), f(OP.pong, Buffer.from([0xff, 0xfe, 0x00])), f(OP.text, pingRef('b')))), expect: answers(pongOp('a'), pongOp('b')) },
+  { id: 'D4', what: 'a pong between fragments, the first fragment ending inside "κ" (ce | ba): a valid message', send: (c) => c.sock.write(B(f(OP.text, B('{"op":"ping","ref":"', [0xce]), { fin: false }), f(OP.pong, 'abc'), f(OP.cont, B([0xba], '"}')))), expect: answers(pongOp('κ')) },
+  { id: 'D5', what: 'a text message ending inside a character (e2), then an empty final continuation: 1007', send: (c) => c.sock.write(B(f(OP.text, B(pingRef(BAD), [0xe2]), { fin: false }), f(OP.cont, ''))), expect: fails(1007) },
+  { id: 'D10', deflate: true, what: 'deflate: RSV1 on a close', send: (c) => c.sendFrame(OP.close, closeBody(1000), { rsv: 4 }), expect: fails(1002) },
   { id: 'D11', what: 'empty first and last fragments', send: (c) => c.sock.write(B(f(OP.text, '', { fin: false }), f(OP.cont, msg5, { fin: false }), f(OP.cont, ''))), expect: answers(pongOp('frag')) },
 ];
 
@@ -362,7 +361,7 @@ scenario('framing: known defects (what the RFC wants and the edge does not do ye
   const { edges: [e1] } = await env.cluster(1, EDGE);
   await runGroup(env, e1, KNOWN_DEFECTS);
 });
-scenario('framing: known defect D11 (undefined behaviour, halts the edge under UBSan)', { ...T, todo: 'D11, see docs/TESTING.md' }, async (env) => {
+scenario('framing 10: cases this list found, fixed (close answered within 1 s, UTF-8 checked by the edge, RSV1 on a close, empty fragments)', T, async (env) => {
   const { edges: [e1] } = await env.cluster(1, EDGE);
-  await runGroup(env, e1, UB_DEFECTS);
+  await runGroup(env, e1, FOUND_AND_FIXED);
 });

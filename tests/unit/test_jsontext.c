@@ -431,6 +431,26 @@ static bool ref_utf8(const unsigned char *s, size_t len)
 	return true;
 }
 
+/* utf8_stream over b[0..n) cut at every point: each split must agree with utf8_valid on the whole,
+ * and a bad byte must be refused in the piece that holds it. Returns the disagreements. */
+static long stream_mismatches(const unsigned char *b, size_t n)
+{
+	bool whole = utf8_valid(b, n);
+	long bad = 0;
+
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct utf8_stream u = { 0 };
+		bool first_ok = utf8_stream_feed(&u, b, cut);
+		bool ok = first_ok && utf8_stream_feed(&u, b + cut, n - cut) && utf8_stream_complete(&u);
+
+		bad += ok != whole;
+		/* fail fast: a prefix that cannot be completed is refused in its own piece */
+		if (!first_ok)
+			bad += whole;
+	}
+	return bad;
+}
+
 static void test_utf8(void)
 {
 	static const struct {
@@ -496,9 +516,11 @@ static void test_utf8(void)
 	for (unsigned x = 0; x < 256; x++) {
 		b[0] = (unsigned char)x;
 		mismatches += utf8_valid(b, 1) != ref_utf8(b, 1);
+		mismatches += stream_mismatches(b, 1);
 		for (unsigned y = 0; y < 256; y++) {
 			b[1] = (unsigned char)y;
 			mismatches += utf8_valid(b, 2) != ref_utf8(b, 2);
+			mismatches += stream_mismatches(b, 2);
 		}
 	}
 	for (unsigned x = 0xE0; x < 0x100; x++)
@@ -508,6 +530,7 @@ static void test_utf8(void)
 				b[1] = (unsigned char)y;
 				b[2] = (unsigned char)z;
 				mismatches += utf8_valid(b, 3) != ref_utf8(b, 3);
+				mismatches += stream_mismatches(b, 3);
 			}
 	for (unsigned x = 0xF0; x < 0x100; x++)
 		for (unsigned y = 0; y < 256; y++)
@@ -518,6 +541,7 @@ static void test_utf8(void)
 					b[2] = edge[z];
 					b[3] = edge[w];
 					mismatches += utf8_valid(b, 4) != ref_utf8(b, 4);
+					mismatches += stream_mismatches(b, 4);
 				}
 	CHECK(mismatches == 0);
 }

@@ -29,6 +29,19 @@ bool jsontext_plain_string(struct json_span v, struct json_span *out);
 /* True when buf[0..len) is well-formed UTF-8 (no overlongs, surrogates or values > U+10FFFF). */
 bool utf8_valid(const unsigned char *buf, size_t len);
 
+/* The same check over text that arrives in pieces (a character may be cut between two): feed each
+ * piece; false as soon as a byte cannot continue valid UTF-8. The text is complete and valid when
+ * every piece was accepted and utf8_stream_complete is true. Start from a zeroed struct. */
+struct utf8_stream {
+	unsigned char need;	/* continuation bytes still expected */
+	unsigned char lo, hi;	/* the range allowed for the next one */
+};
+bool utf8_stream_feed(struct utf8_stream *u, const unsigned char *buf, size_t len);
+static inline bool utf8_stream_complete(const struct utf8_stream *u)
+{
+	return u->need == 0;
+}
+
 /* Called for each member of a top-level object: key text (without quotes, escapes not decoded)
  * and the value's exact span. Return non-zero to stop the scan (jsontext_validate returns it). */
 typedef int (*jsontext_member_fn)(void *ctx, const char *key, size_t keylen, bool key_escaped,

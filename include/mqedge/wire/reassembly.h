@@ -1,7 +1,8 @@
 /*
  * reassembly.h - one WebSocket message put together from the pieces libwebsockets hands over
  * (a frame may arrive in several reads, a message in several frames), under a size limit that is
- * checked before anything is buffered. Text only is kept; binary messages are counted for the
+ * checked before anything is buffered, and text checked for UTF-8 piece by piece (a bad byte fails
+ * the message at once, not when it ends). Text only is kept; binary messages are counted for the
  * limit and dropped. No I/O: the server feeds it, the fuzzer too (tests/fuzz/fuzz_reassembly.c).
  */
 #ifndef MQEDGE_WIRE_REASSEMBLY_H
@@ -10,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mqedge/wire/jsontext.h"
+
 /* Buffers above this are freed after each message, so an idle session holds none. */
 #define REASSEMBLY_KEEP_BYTES 4096
 
@@ -17,6 +20,7 @@ struct reassembly {
 	char *buf;		/* malloc'd; the pieces of the current text message */
 	size_t len, cap;
 	bool binary;		/* the current message is binary: counted, never stored */
+	struct utf8_stream utf8;	/* of the current text message so far */
 };
 
 /* One piece as libwebsockets reports it: first/final piece of the message, binary (read on the
@@ -33,6 +37,7 @@ enum reassembly_result {
 	REASSEMBLY_TEXT,	/* a whole text message: *msg, *msg_len (valid until the next feed) */
 	REASSEMBLY_BINARY,	/* a whole binary message ended (its bytes were not kept) */
 	REASSEMBLY_TOO_BIG,	/* the message would pass max_bytes: nothing of it was kept */
+	REASSEMBLY_BAD_UTF8,	/* text that is not UTF-8 (RFC 6455 close 1007) */
 	REASSEMBLY_NOMEM,
 };
 
