@@ -50,6 +50,8 @@ struct bridge {
 	bool wiped;		/* the clean-session connection of this process is done */
 	int backoff_ms;
 	bool keep_backoff;	/* we dropped the connection: the next CONNACK does not reset the backoff */
+	/* a broker that stays away must not write lines forever: repeats are held back */
+	struct log_limit limit_connect, limit_lost, limit_libmosq;
 	char *host, *username, *password, *cafile, *client_id;
 	char *status_topic, *online_payload, *offline_payload;
 	int port, keepalive;
@@ -109,7 +111,7 @@ static int configure(struct bridge *b)
 	if (!rc && b->ack_after_batch)
 		rc = mosquitto_threaded_set(b->mosq, true);
 	if (rc)
-		log_error("mqtt_configure_failed", "rc=%d err=\"%s\"", rc, err_name(rc));
+		log_error("mqtt_configure_failed", "session=%s rc=%d err=\"%s\"", b->client_id, rc, err_name(rc));
 	return rc ? -1 : 0;
 }
 
@@ -122,14 +124,14 @@ static void start_connect(struct bridge *b)
 	/* non-blocking TCP connect; only name resolution can block, use an address to avoid it */
 	rc = mosquitto_connect_async(b->mosq, b->host, b->port, b->keepalive);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		log_warn("mqtt_connect_failed", "host=%s port=%d rc=%d err=\"%s\"", b->host, b->port, rc,
+		log_limited(&b->limit_connect, LOG_WARN, "mqtt_connect_failed", "session=%s host=%s port=%d rc=%d err=\"%s\"", b->client_id, b->host, b->port, rc,
 			 err_name(rc));
 		schedule_reconnect(b);
 		return;
 	}
 	fd = mosquitto_socket(b->mosq);
 	if (fd < 0 || (fd = dup(fd)) < 0 || mqtt_loop_attach(b->loop, fd)) {
-		log_error("mqtt_attach_failed", "errno=%d", errno);
+		log_error("mqtt_attach_failed", "session=%s errno=%d", b->client_id, errno);
 		mosquitto_disconnect(b->mosq);
 		schedule_reconnect(b);
 		return;
@@ -144,7 +146,7 @@ static void schedule_reconnect(struct bridge *b)
 	/* full jitter on the upper half keeps many edges from reconnecting in lockstep */
 	delay = delay / 2 + (int)((unsigned)rand() % (unsigned)(delay / 2 + 1));
 	b->backoff_ms = b->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b->backoff_ms * 2;
-	log_info("mqtt_reconnect_scheduled", "delay_ms=%d", delay);
+	log_debug("mqtt_reconnect_scheduled", "session=%s delay_ms=%d", b->client_id, delay);
 	mqtt_loop_timer(b->loop, MQTT_TIMER_RECONNECT, delay);
 }
 
@@ -160,7 +162,7 @@ static void send_publish(struct bridge *b, const char *topic, const void *payloa
 		b->stats.publishes++;
 		return;
 	}
-	log_error("mqtt_publish_failed", "topic=%s rc=%d err=\"%s\"", topic, rc, err_name(rc));
+	log_error("mqtt_publish_failed", "session=%s topic=%s rc=%d err=\"%s\"", b->client_id, topic, rc, err_name(rc));
 	if (cookie && b->hooks.on_published)
 		b->hooks.on_published(b->ctx, cookie, -1);
 }
@@ -171,7 +173,7 @@ static void subscribe_one(struct bridge *b, struct bridge_sub *s)
 
 	if (rc != MOSQ_ERR_SUCCESS) {
 		/* the connection is failing; the next CONNACK resubscribes */
-		log_warn("mqtt_subscribe_failed", "topic=%s rc=%d err=\"%s\"", s->topic, rc, err_name(rc));
+		log_warn("mqtt_subscribe_failed", "session=%s topic=%s rc=%d err=\"%s\"", b->client_id, s->topic, rc, err_name(rc));
 		s->mid = -1;
 	}
 }
@@ -182,13 +184,14 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags)
 
 	(void)mosq;
 	if (rc != 0) {
-		log_error("mqtt_connack_refused", "rc=%d reason=\"%s\"", rc, mosquitto_connack_string(rc));
+		log_limited(&b->limit_connect, LOG_ERROR, "mqtt_connack_refused", "session=%s rc=%d reason=\"%s\"", b->client_id, rc,
+			    mosquitto_connack_string(rc));
 		mosquitto_disconnect(b->mosq);
 		return;	/* on_disconnect schedules the retry */
 	}
 	if (b->state == ST_WIPING) {
 		/* the clean session has erased what an earlier run left; now become persistent */
-		log_info("mqtt_session_reset", "client_id=%s", b->client_id);
+		log_info("mqtt_session_reset", "session=%s", b->client_id);
 		mosquitto_disconnect(b->mosq);
 		return;
 	}
@@ -200,8 +203,10 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags)
 		b->backoff_ms = BACKOFF_MIN_MS;
 	b->keep_backoff = false;
 	b->stats.connects++;
-	log_info("mqtt_connected", "host=%s port=%d session_present=%d subs=%zu queued=%zu", b->host,
-		 b->port, flags & 1, b->stats.subscriptions, b->pubq.count);
+	/* the trouble is over: say how much of it was held back, and log the next at once */
+	log_info("mqtt_connected", "session=%s host=%s port=%d session_present=%d subs=%zu queued=%zu held_back_lines=%u",
+		 b->client_id, b->host, b->port, flags & 1, b->stats.subscriptions, b->pubq.count,
+		 log_limit_reset(&b->limit_connect) + log_limit_reset(&b->limit_lost) + log_limit_reset(&b->limit_libmosq));
 	while (b->stale) {
 		struct stale_topic *st = b->stale;
 
@@ -234,7 +239,7 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc)
 	}
 	if (was == ST_STOPPING) {
 		b->state = ST_STOPPED;
-		log_info("mqtt_disconnected", "reason=shutdown");
+		log_info("mqtt_disconnected", "session=%s reason=shutdown", b->client_id);
 		return;
 	}
 	if (was == ST_WIPING) {
@@ -249,7 +254,7 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc)
 		b->state = ST_CONNECTING;
 	}
 	b->stats.disconnects++;
-	log_warn("mqtt_disconnected", "rc=%d err=\"%s\"", rc, err_name(rc));
+	log_limited(&b->limit_lost, LOG_WARN, "mqtt_disconnected", "session=%s rc=%d err=\"%s\"", b->client_id, rc, err_name(rc));
 	if (was == ST_UP && b->hooks.on_state)
 		b->hooks.on_state(b->ctx, false);
 	schedule_reconnect(b);
@@ -290,7 +295,7 @@ static void on_subscribe_cb(struct mosquitto *mosq, void *obj, int mid, int qos_
 			continue;
 		s->mid = -1;
 		if (qos_count < 1 || granted[0] > 2) {
-			log_error("mqtt_subscribe_refused", "topic=%s", s->topic);
+			log_error("mqtt_subscribe_refused", "session=%s topic=%s", b->client_id, s->topic);
 			return;
 		}
 		s->active = true;
@@ -302,12 +307,13 @@ static void on_subscribe_cb(struct mosquitto *mosq, void *obj, int mid, int qos_
 
 static void on_log_cb(struct mosquitto *mosq, void *obj, int level, const char *str)
 {
+	struct bridge *b = obj;
+
 	(void)mosq;
-	(void)obj;
 	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
-		log_warn("libmosquitto", "msg=\"%s\"", str);
+		log_limited(&b->limit_libmosq, LOG_WARN, "libmosquitto", "session=%s msg=\"%s\"", b->client_id, str);
 	else
-		log_debug("libmosquitto", "msg=\"%s\"", str);
+		log_debug("libmosquitto", "session=%s msg=\"%s\"", b->client_id, str);
 }
 
 /* ---- loop adapter callbacks ---- */
@@ -361,7 +367,7 @@ static void on_timer(void *ctx, enum mqtt_timer which)
 		if (b->state == ST_WIPING && b->wiped) {
 			/* same handle, persistent session from now on */
 			if (mosquitto_reinitialise(b->mosq, b->client_id, false, b) || configure(b)) {
-				log_error("mqtt_reinitialise_failed", "client_id=%s", b->client_id);
+				log_error("mqtt_reinitialise_failed", "session=%s", b->client_id);
 				schedule_reconnect(b);
 				return;
 			}
@@ -433,7 +439,7 @@ struct bridge *bridge_create(struct bridge_loop *loop, const struct bridge_optio
 	start_connect(b);
 	return b;
 fail:
-	log_error("mqtt_create_failed", "client_id=%s", opt->client_id ? opt->client_id : "");
+	log_error("mqtt_create_failed", "session=%s", opt->client_id ? opt->client_id : "");
 	bridge_destroy(b);
 	return NULL;
 }
@@ -480,7 +486,7 @@ void bridge_unsubscribe(struct bridge *b, struct bridge_sub *s)
 		int rc = mosquitto_unsubscribe(b->mosq, NULL, s->topic);
 
 		if (rc != MOSQ_ERR_SUCCESS)
-			log_warn("mqtt_unsubscribe_failed", "topic=%s rc=%d", s->topic, rc);
+			log_warn("mqtt_unsubscribe_failed", "session=%s topic=%s rc=%d", b->client_id, s->topic, rc);
 		after_io(b);
 	} else if (b->state == ST_CONNECTING) {
 		/* the persistent session still holds it: drop it after reconnecting */
@@ -492,7 +498,7 @@ void bridge_unsubscribe(struct bridge *b, struct bridge_sub *s)
 			st->next = b->stale;
 			b->stale = st;
 		} else {
-			log_warn("mqtt_stale_topic_lost", "topic=%s", s->topic);
+			log_warn("mqtt_stale_topic_lost", "session=%s topic=%s", b->client_id, s->topic);
 		}
 	}
 	free(s);
@@ -520,7 +526,7 @@ void bridge_drop_connection(struct bridge *b)
 
 	if (fd < 0)
 		return;
-	log_warn("mqtt_drop_connection", "client_id=%s", b->client_id);
+	log_warn("mqtt_drop_connection", "session=%s", b->client_id);
 	/* the same failure will likely meet the redelivery: retry slower each time */
 	b->keep_backoff = true;
 	/* shutdown, not close: libmosquitto still owns the descriptor. Its next read or write fails,

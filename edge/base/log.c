@@ -30,13 +30,12 @@ const char *log_level_name(enum log_level level)
 	return (unsigned)level < 4 ? level_names[level] : "?";
 }
 
-void log_write(enum log_level level, const char *event, const char *fmt, ...)
+static void write_line(enum log_level level, const char *event, unsigned repeated, const char *fmt, va_list ap)
 {
 	char line[2048];
 	struct timespec now;
 	struct tm tm;
 	size_t n;
-	va_list ap;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
@@ -44,9 +43,14 @@ void log_write(enum log_level level, const char *event, const char *fmt, ...)
 	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ %s %s ",
 			      now.tv_nsec / 1000000, log_level_name(level), event);
 	if (n < sizeof(line)) {
-		va_start(ap, fmt);
 		int m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-		va_end(ap);
+
+		if (m > 0)
+			n += (size_t)m;
+	}
+	if (repeated && n < sizeof(line)) {
+		int m = snprintf(line + n, sizeof(line) - n, " repeated=%u", repeated);
+
 		if (m > 0)
 			n += (size_t)m;
 	}
@@ -54,4 +58,48 @@ void log_write(enum log_level level, const char *event, const char *fmt, ...)
 		n = sizeof(line) - 2;	/* truncated: keep one line */
 	line[n++] = '\n';
 	fwrite(line, 1, n, stderr);
+}
+
+void log_write(enum log_level level, const char *event, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	write_line(level, event, 0, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void log_write_limited(struct log_limit *limit, enum log_level level, const char *event, const char *fmt, ...)
+{
+	int64_t now = monotonic_ms();
+	unsigned repeated;
+	va_list ap;
+
+	if (limit->next_ms && now < limit->next_ms) {
+		limit->held_back++;
+		return;
+	}
+	repeated = limit->held_back;
+	limit->held_back = 0;
+	limit->next_ms = now + LOG_LIMIT_WINDOW_MS;
+	va_start(ap, fmt);
+	write_line(level, event, repeated, fmt, ap);
+	va_end(ap);
+}
+
+unsigned log_limit_reset(struct log_limit *limit)
+{
+	unsigned held = limit->held_back;
+
+	limit->held_back = 0;
+	limit->next_ms = 0;
+	return held;
 }

@@ -20,6 +20,7 @@ struct checkpointer {
 	sqlite3 *db;
 	bool stop;
 	atomic_uint_fast64_t runs, busy_us_max;
+	struct log_limit limit_failed;	/* used by the checkpoint thread only */
 };
 
 static int64_t now_us(void)
@@ -51,7 +52,7 @@ static void *checkpoint_main(void *arg)
 
 		/* -1 frames: the connection has no WAL open, the checkpoint did nothing */
 		if ((rc != SQLITE_OK && rc != SQLITE_BUSY) || wal_frames < 0)
-			log_warn("store_checkpoint_failed", "sqlite_rc=%d wal_frames=%d", rc, wal_frames);
+			log_limited(&cp->limit_failed, LOG_WARN, "store_checkpoint_failed", "sqlite_rc=%d wal_frames=%d", rc, wal_frames);
 		else
 			atomic_fetch_add(&cp->runs, 1);
 		if (took > atomic_load(&cp->busy_us_max))

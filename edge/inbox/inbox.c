@@ -101,7 +101,7 @@ int inbox__fail(struct inbox *ib, int rc, const char *what)
 	if (ib->in_tx)
 		ib->tx_failed = true;
 	snprintf(ib->last_error, sizeof(ib->last_error), "%s: %s", what, sqlite3_errmsg(ib->db));
-	log_error("store_error", "op=%s sqlite_rc=%d err=\"%s\"", what, rc, sqlite3_errmsg(ib->db));
+	log_limited(&ib->limit_error, LOG_ERROR, "store_error", "op=%s sqlite_rc=%d err=\"%s\"", what, rc, sqlite3_errmsg(ib->db));
 	switch (rc & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
@@ -295,6 +295,8 @@ int inbox_commit(struct inbox *ib)
 	}
 	ib->in_tx = false;
 	ib->tx_failed = false;
+	if (rc == 0 && ib->write_failing)
+		log_info("store_writable", "held_back_errors=%u", log_limit_reset(&ib->limit_error));
 	ib->write_failing = rc != 0;
 	ib->stats.commits++;
 	if ((uint64_t)(now_us() - t0) > ib->stats.commit_us_max)

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 
+#include "mqedge/base/log.h"
 #include "mqedge/inbox/inbox.h"
 
 enum stmt_id {
@@ -32,6 +33,7 @@ struct inbox {
 	bool tx_failed;		/* a statement of the open transaction failed: it commits nothing */
 	bool write_failing;	/* the last commit failed (disk full, I/O error) */
 	struct touched touched;
+	struct log_limit limit_error;	/* a full disk fails every retry: one line per window */
 	struct inbox_stats stats;
 	char last_error[256];
 };

@@ -157,8 +157,8 @@ void notify_on_batch_done(void *ctx)
 
 	/* not stored: acknowledge nothing. The broker redelivers after the reconnect. */
 	if (notify__commit(n) < 0) {
-		log_error("inbox_batch_not_stored", "err=\"%s\" effect=\"not acknowledged, redelivered after a reconnect\"",
-			  inbox_last_error(n->inbox));
+		log_limited(&n->limit_not_stored, LOG_ERROR, "inbox_batch_not_stored",
+			    "err=\"%s\" effect=\"not acknowledged, redelivered after a reconnect\"", inbox_last_error(n->inbox));
 		bridge_drop_connection(n->bridge);
 	}
 }

@@ -134,7 +134,6 @@ int dispatch_session_open(struct edge *e, struct session *s)
 	/* the unread backlog goes out before anything live: this loop turn sends nothing else */
 	if (w.unread > 0)
 		notify_push_backlog(&e->notify, &s->peer, s->ident.id);
-	log_debug("session_open", "sess=%s user=%s kind=%s", s->id, s->ident.id, w.kind);
 	return 0;
 }
 
@@ -164,7 +163,6 @@ void dispatch_session_closed(struct edge *e, struct session *s)
 		e->stats.sessions_device--;
 	else
 		e->stats.sessions_user--;
-	log_debug("session_closed", "sess=%s user=%s", s->id, s->ident.id);
 	identity_release(&s->ident);
 	s->opened = false;
 }

@@ -4,11 +4,14 @@
  * validate notifications (the inbox does) or touch WebSocket sessions.
  */
 #include <libwebsockets.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "http.h"
+#include "mqedge/base/clock.h"
+#include "mqedge/base/log.h"
 #include "metrics.h"
 #include "mqedge/bridge/bridge.h"
 #include "mqedge/wire/api_body.h"
@@ -24,7 +27,35 @@ struct http_req {
 	unsigned status;
 	char *out;
 	size_t out_len;
+	int64_t started_ms;	/* for the api_request log line */
 };
+
+void http_peer_addr(struct lws *wsi, char *buf, size_t len)
+{
+	if (!lws_get_peer_simple(wsi, buf, len)) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	/* an IPv4 client of a dual-stack socket: show it as IPv4 */
+	if (!strncmp(buf, "::ffff:", 7) && strchr(buf + 7, '.'))
+		memmove(buf, buf + 7, strlen(buf + 7) + 1);
+}
+
+/* One info line per API call (never for probes and scrapes: they would drown it). */
+static void log_api(struct lws *wsi, unsigned status, const char *error, size_t body_bytes, int64_t started_ms)
+{
+	char addr[64];
+
+	http_peer_addr(wsi, addr, sizeof(addr));
+	log_info("api_request", "path=%s status=%u error=%s body_bytes=%zu ms=%lld addr=%s", API_PATH, status,
+		 error ? error : "-", body_bytes, started_ms ? (long long)(clock_now_ms() - started_ms) : 0LL, addr);
+}
+
+static int api_error(struct lws *wsi, unsigned status, const char *code, const char *message, bool complete)
+{
+	log_api(wsi, status, code, 0, 0);
+	return http_json_error(wsi, status, code, message, complete);
+}
 
 /* Sends a complete HTTP response, with one extra header when extra_name ("name:") is not NULL.
  * Returns 0, or -1 to drop the connection. */
@@ -109,21 +140,22 @@ static int on_api(struct edge *e, struct lws *wsi, struct http_req **req)
 	long len = -1;
 
 	if (!e->cfg->api_key)
-		return http_json_error(wsi, 404, "not_found", "the HTTP API is disabled (no api-key)", true);
+		return api_error(wsi, 404, "not_found", "the HTTP API is disabled (no api-key)", true);
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
-		return http_json_error(wsi, 405, "method_not_allowed", "POST a notification", true);
+		return api_error(wsi, 405, "method_not_allowed", "POST a notification", true);
 	if (!api_authorized(e, wsi)) {
 		e->stats.auth_failures++;
-		return http_json_error(wsi, 401, "unauthorized", "a valid API key is required", true);
+		return api_error(wsi, 401, "unauthorized", "a valid API key is required", true);
 	}
 	if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
 		len = strtol(clen, NULL, 10);
 	if (len > e->cfg->api_max_body)
-		return http_json_error(wsi, 413, "too_large", "the body is larger than api-max-body", true);
+		return api_error(wsi, 413, "too_large", "the body is larger than api-max-body", true);
 	*req = calloc(1, sizeof(**req));
 	if (!*req)
-		return http_json_error(wsi, 500, "internal", "out of memory", true);
+		return api_error(wsi, 500, "internal", "out of memory", true);
 	(*req)->wsi = wsi;
+	(*req)->started_ms = clock_now_ms();
 	return 0;
 }
 
@@ -179,7 +211,7 @@ int http_on_body(struct edge *e, struct lws *wsi, struct http_req *r, const char
 	if (!len)
 		return 0;
 	if (r->len + len > (size_t)e->cfg->api_max_body) {
-		http_json_error(wsi, 413, "too_large", "the body is larger than api-max-body", false);
+		api_error(wsi, 413, "too_large", "the body is larger than api-max-body", false);
 		return -1;
 	}
 	if (r->len + len > r->cap) {
@@ -231,12 +263,31 @@ static void req_free(struct http_req **req)
 	*req = NULL;
 }
 
+/* The code of an error body (api_body_error writes it first, never escaped), or NULL. */
+static const char *error_code_of(const struct http_req *r, char *buf, size_t buflen)
+{
+	static const char head[] = "{\"error\":\"";
+	const size_t hl = sizeof(head) - 1;
+	const char *end;
+
+	if (r->status == 201 || !r->out || r->out_len <= hl || memcmp(r->out, head, hl))
+		return NULL;
+	end = memchr(r->out + hl, '"', r->out_len - hl);
+	if (!end || (size_t)(end - r->out) - hl >= buflen)
+		return NULL;
+	memcpy(buf, r->out + hl, (size_t)(end - r->out) - hl);
+	buf[(size_t)(end - r->out) - hl] = '\0';
+	return buf;
+}
+
 int http_on_writeable(struct lws *wsi, struct http_req **req)
 {
+	char code[32];
 	int rc;
 
 	if (!*req || !(*req)->answered)
 		return 0;
+	log_api(wsi, (*req)->status, error_code_of(*req, code, sizeof(code)), (*req)->len, (*req)->started_ms);
 	rc = respond(wsi, (*req)->status, "application/json", (*req)->out, (*req)->out_len, true);
 	req_free(req);
 	return rc;

@@ -32,5 +32,7 @@ void http_on_closed(struct edge *e, struct http_req **req);
 int http_json_error(struct lws *wsi, unsigned status, const char *code, const char *message, bool complete);
 /* 426 Upgrade Required with Sec-WebSocket-Version: 13 (RFC 6455 4.2.2), a JSON error body. */
 int http_upgrade_required(struct lws *wsi);
+/* The client's address for logs ("1.2.3.4" also on a dual-stack socket; "?" when unknown). */
+void http_peer_addr(struct lws *wsi, char *buf, size_t len);
 
 #endif

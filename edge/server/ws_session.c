@@ -30,6 +30,13 @@ struct edge_pss {
 	lws_sorted_usec_list_t sul_linger;	/* after our close frame: how long we wait for the answer */
 	struct reassembly rx;		/* a fragmented message being put together */
 	bool close_issued;		/* lws is sending our close frame and waiting for the answer */
+	/* for the session_closed log line */
+	int64_t opened_ms;
+	uint64_t frames_in, frames_out;
+	char addr[64];			/* the client's address as the socket sees it */
+	uint16_t closed_code;		/* ours (edge) or the client's (client); 0: neither sent one */
+	const char *closed_by;		/* "edge", "client"; NULL: the connection just ended */
+	const char *closed_reason;	/* static string, ours only */
 };
 
 static struct edge_pss *pss_of_peer(struct peer *p)
@@ -85,6 +92,7 @@ static int write_queued(struct edge *e, struct edge_pss *pss)
 	if (lws_write(pss->wsi, (unsigned char *)src, total, LWS_WRITE_RAW) < (int)total)
 		return -1;
 	fanout_written(&e->fanout, p, n, total, now_us);
+	pss->frames_out += n;
 	if (p->outq.count || p->closing)	/* more to write, or the close frame after the rest */
 		lws_callback_on_writable(pss->wsi);
 	return 0;
@@ -164,6 +172,9 @@ static void on_linger(lws_sorted_usec_list_t *sul)
 
 static int close_now(struct edge_pss *pss, enum lws_close_status code, const char *reason)
 {
+	pss->closed_code = (uint16_t)code;
+	pss->closed_by = "edge";
+	pss->closed_reason = reason;
 	pss->s.peer.closing = true;
 	pss->close_issued = true;
 	lws_close_reason(pss->wsi, code, (unsigned char *)reason, strlen(reason));
@@ -176,6 +187,7 @@ static void on_message(struct edge *e, struct edge_pss *pss, const char *text, s
 {
 	int64_t exp = pss->s.ident.exp;
 
+	pss->frames_in++;
 	dispatch_frame(e, &pss->s, text, len);
 	if (pss->s.ident.exp != exp)
 		arm_expiry(pss);
@@ -390,8 +402,12 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 
 	case LWS_CALLBACK_ESTABLISHED:
 		pss->wsi = wsi;
+		pss->opened_ms = clock_now_ms();
+		http_peer_addr(wsi, pss->addr, sizeof(pss->addr));
 		if (dispatch_session_open(e, &pss->s))
 			return close_now(pss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "cannot serve session");
+		log_info("session_open", "sess=%s user=%s kind=%s addr=%s", pss->s.id, pss->s.ident.id,
+			 pss->s.ident.anonymous ? "anonymous" : pss->s.ident.kind == IDENTITY_USER ? "user" : "device", pss->addr);
 		arm_expiry(pss);
 		return 0;
 
@@ -399,6 +415,11 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 		return on_receive(e, pss, in, len);
 
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (!pss->closed_by) {
+			pss->closed_by = "client";
+			pss->closed_code = len >= 2 ? (uint16_t)(((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1]) :
+						      LWS_CLOSE_STATUS_NO_STATUS;
+		}
 		/* lws answers a reserved code with 1002 but echoes a 1-byte body (RFC 6455 5.5.1: a
 		 * protocol error), any reason bytes (8.1: UTF-8, so 1007), and RSV1 on a close when
 		 * permessage-deflate is on (RFC 7692 6.1: only data frames may carry it) */
@@ -437,6 +458,10 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 			return 0;
 		lws_sul_cancel(&pss->sul_expiry);
 		lws_sul_cancel(&pss->sul_linger);
+		log_info("session_closed", "sess=%s user=%s addr=%s by=%s code=%u reason=\"%s\" duration_ms=%lld frames_in=%llu frames_out=%llu",
+			 pss->s.id, pss->s.ident.id, pss->addr, pss->closed_by ? pss->closed_by : "network", pss->closed_code,
+			 pss->closed_reason ? pss->closed_reason : "", (long long)(clock_now_ms() - pss->opened_ms),
+			 (unsigned long long)pss->frames_in, (unsigned long long)pss->frames_out);
 		dispatch_session_closed(e, &pss->s);
 		reassembly_free(&pss->rx);
 		pss->wsi = NULL;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "mqedge/base/idgen.h"
+#include "mqedge/base/log.h"
 #include "mqedge/fanout/fanout.h"
 #include "mqedge/inbox/inbox.h"
 #include "mqedge/wire/client_frame.h"
@@ -55,6 +56,7 @@ struct notify {
 	char topics[4][TOPICS_TOPIC_MAX];
 	const char *topic_list[5];
 	struct notify_stats stats;
+	struct log_limit limit_not_stored;	/* a full disk fails every redelivery */
 };
 
 /* Opens the store under opt->data_dir (a failure is logged and leaves inbox NULL: live traffic
