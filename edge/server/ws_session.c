@@ -193,6 +193,16 @@ static void on_message(struct edge *e, struct edge_pss *pss, const char *text, s
 		arm_expiry(pss);
 }
 
+/* The rest of a refused message is garbage: stop reading it. With permessage-deflate this also
+ * matters to everyone else: under the libev loop, lws 4.1.6 keeps force-servicing a closing
+ * connection that still has inflated data to drain, and every other connection's compressed
+ * message waited behind it until it was gone (a bomb held the others up for the 1 s linger). Not
+ * reading also means the client's answering close is not read: the linger ends the connection. */
+static void stop_reading(struct lws *wsi)
+{
+	lws_rx_flow_control(wsi, 0);
+}
+
 static int on_receive(struct edge *e, struct edge_pss *pss, const char *in, size_t len)
 {
 	struct lws *wsi = pss->wsi;
@@ -222,10 +232,12 @@ static int on_receive(struct edge *e, struct edge_pss *pss, const char *in, size
 		 * without the close frame when RECEIVE returns -1 while the peer is still sending */
 		e->stats.closed_oversize++;
 		fanout_close(&e->fanout, &s->peer, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
+		stop_reading(wsi);
 		break;
 	case REASSEMBLY_BAD_UTF8:
 		e->stats.closed_bad_utf8++;
 		fanout_close(&e->fanout, &s->peer, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
+		stop_reading(wsi);
 		break;
 	case REASSEMBLY_NOMEM:
 		fanout_close(&e->fanout, &s->peer, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
