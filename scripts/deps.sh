@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake pkg-config libwebsockets-dev libmosquitto-dev libcjson-dev libsqlite3-dev
       libjwt-dev libssl-dev libev-dev mosquitto mosquitto-clients openssl curl)
 if [ "${MQEDGE_WITH_TEST_DEPS:-0}" = 1 ]; then
-	pkgs+=(chromium fonts-noto-color-emoji fonts-noto-cjk)
+	pkgs+=(chromium fonts-noto-color-emoji fonts-noto-cjk nginx-light)
 	command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 missing=()
@@ -25,9 +25,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # the distribution's mosquitto service would hold port 1883; we always run our own on a free port
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mosquitto 2>/dev/null; then
-	systemctl stop mosquitto || true
-fi
+for svc in mosquitto nginx; do	# tests run their own nginx too (nginx.test.mjs), never port 80
+	if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+		systemctl stop "$svc" || true
+	fi
+done
 if [ "${MQEDGE_WITH_TEST_DEPS:-0}" = 1 ]; then
 	npm ci --no-audit --no-fund --loglevel=error
 fi

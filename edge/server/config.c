@@ -36,6 +36,8 @@ static const struct option_def options[] = {
 	STR(cert, NULL, "PEM certificate chain for the TLS port"),
 	STR(key, NULL, "PEM private key for the TLS port"),
 	STR(origins, "", "comma-separated Origin allowlist for upgrades; empty allows any"),
+	STR(trusted_proxies, "",
+	    "comma-separated addresses or networks (10.0.0.0/8) of reverse proxies whose X-Forwarded-For names the client"),
 	STR(web_root, NULL, "directory served over HTTP at /demo/ (the browser demo: examples/web)"),
 	BOOL(permessage_deflate, "true", "accept permessage-deflate when a client offers it"),
 	STR(broker, "127.0.0.1:1883", "MQTT broker as HOST:PORT"),
@@ -279,6 +281,8 @@ static int split_broker(struct edge_config *cfg, char *err, size_t errlen)
 
 int config_finish(struct edge_config *cfg, char *err, size_t errlen)
 {
+	char why[160];
+
 	if (split_broker(cfg, err, errlen))
 		return -1;
 	if (!cfg->port && !cfg->tls_port) {
@@ -350,6 +354,10 @@ int config_finish(struct edge_config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->ping_timeout < 1) {
 		snprintf(err, errlen, "ping-timeout must be at least 1");
+		return -1;
+	}
+	if (netaddr_list_parse(cfg->trusted_proxies, &cfg->trusted, why, sizeof(why))) {
+		snprintf(err, errlen, "trusted-proxies: %s", why);
 		return -1;
 	}
 	if (cfg->outq_hard_bytes < cfg->outq_max_bytes) {

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "mqedge/base/netaddr.h"
+
 #define MQEDGE_VERSION "0.1.0"
 
 struct edge_config {
@@ -19,6 +21,8 @@ struct edge_config {
 	char *cert;
 	char *key;
 	char *origins;		/* comma-separated allowlist; empty = any origin */
+	char *trusted_proxies;	/* reverse proxies whose X-Forwarded-For is believed */
+	struct netaddr_list trusted;	/* derived from trusted_proxies by config_finish */
 	char *web_root;		/* directory served at /demo/, or NULL */
 	bool permessage_deflate;
 	/* broker */

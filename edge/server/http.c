@@ -30,30 +30,36 @@ struct http_req {
 	int64_t started_ms;	/* for the api_request log line */
 };
 
-void http_peer_addr(struct lws *wsi, char *buf, size_t len)
+void http_client_addr(const struct edge *e, struct lws *wsi, char *buf, size_t len)
 {
-	if (!lws_get_peer_simple(wsi, buf, len)) {
-		snprintf(buf, len, "?");
-		return;
-	}
+	char peer[NETADDR_TEXT_MAX + 8], xff[512];
+	int n = -1;
+
+	if (!lws_get_peer_simple(wsi, peer, sizeof(peer)))
+		snprintf(peer, sizeof(peer), "?");
 	/* an IPv4 client of a dual-stack socket: show it as IPv4 */
-	if (!strncmp(buf, "::ffff:", 7) && strchr(buf + 7, '.'))
-		memmove(buf, buf + 7, strlen(buf + 7) + 1);
+	if (!strncmp(peer, "::ffff:", 7) && strchr(peer + 7, '.'))
+		memmove(peer, peer + 7, strlen(peer + 7) + 1);
+	if (e->cfg->trusted.count)
+		n = lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR);
+	netaddr_client(&e->cfg->trusted, peer, n > 0 ? xff : NULL, buf, len);
 }
 
 /* One info line per API call (never for probes and scrapes: they would drown it). */
-static void log_api(struct lws *wsi, unsigned status, const char *error, size_t body_bytes, int64_t started_ms)
+static void log_api(const struct edge *e, struct lws *wsi, unsigned status, const char *error, size_t body_bytes,
+		    int64_t started_ms)
 {
-	char addr[64];
+	char addr[NETADDR_TEXT_MAX + 1];
 
-	http_peer_addr(wsi, addr, sizeof(addr));
+	http_client_addr(e, wsi, addr, sizeof(addr));
 	log_info("api_request", "path=%s status=%u error=%s body_bytes=%zu ms=%lld addr=%s", API_PATH, status,
 		 error ? error : "-", body_bytes, started_ms ? (long long)(clock_now_ms() - started_ms) : 0LL, addr);
 }
 
-static int api_error(struct lws *wsi, unsigned status, const char *code, const char *message, bool complete)
+static int api_error(const struct edge *e, struct lws *wsi, unsigned status, const char *code, const char *message,
+		     bool complete)
 {
-	log_api(wsi, status, code, 0, 0);
+	log_api(e, wsi, status, code, 0, 0);
 	return http_json_error(wsi, status, code, message, complete);
 }
 
@@ -140,20 +146,20 @@ static int on_api(struct edge *e, struct lws *wsi, struct http_req **req)
 	long len = -1;
 
 	if (!e->cfg->api_key)
-		return api_error(wsi, 404, "not_found", "the HTTP API is disabled (no api-key)", true);
+		return api_error(e, wsi, 404, "not_found", "the HTTP API is disabled (no api-key)", true);
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
-		return api_error(wsi, 405, "method_not_allowed", "POST a notification", true);
+		return api_error(e, wsi, 405, "method_not_allowed", "POST a notification", true);
 	if (!api_authorized(e, wsi)) {
 		e->stats.auth_failures++;
-		return api_error(wsi, 401, "unauthorized", "a valid API key is required", true);
+		return api_error(e, wsi, 401, "unauthorized", "a valid API key is required", true);
 	}
 	if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
 		len = strtol(clen, NULL, 10);
 	if (len > e->cfg->api_max_body)
-		return api_error(wsi, 413, "too_large", "the body is larger than api-max-body", true);
+		return api_error(e, wsi, 413, "too_large", "the body is larger than api-max-body", true);
 	*req = calloc(1, sizeof(**req));
 	if (!*req)
-		return api_error(wsi, 500, "internal", "out of memory", true);
+		return api_error(e, wsi, 500, "internal", "out of memory", true);
 	(*req)->wsi = wsi;
 	(*req)->started_ms = clock_now_ms();
 	return 0;
@@ -211,7 +217,7 @@ int http_on_body(struct edge *e, struct lws *wsi, struct http_req *r, const char
 	if (!len)
 		return 0;
 	if (r->len + len > (size_t)e->cfg->api_max_body) {
-		api_error(wsi, 413, "too_large", "the body is larger than api-max-body", false);
+		api_error(e, wsi, 413, "too_large", "the body is larger than api-max-body", false);
 		return -1;
 	}
 	if (r->len + len > r->cap) {
@@ -280,14 +286,14 @@ static const char *error_code_of(const struct http_req *r, char *buf, size_t buf
 	return buf;
 }
 
-int http_on_writeable(struct lws *wsi, struct http_req **req)
+int http_on_writeable(const struct edge *e, struct lws *wsi, struct http_req **req)
 {
 	char code[32];
 	int rc;
 
 	if (!*req || !(*req)->answered)
 		return 0;
-	log_api(wsi, (*req)->status, error_code_of(*req, code, sizeof(code)), (*req)->len, (*req)->started_ms);
+	log_api(e, wsi, (*req)->status, error_code_of(*req, code, sizeof(code)), (*req)->len, (*req)->started_ms);
 	rc = respond(wsi, (*req)->status, "application/json", (*req)->out, (*req)->out_len, true);
 	req_free(req);
 	return rc;

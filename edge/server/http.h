@@ -23,7 +23,7 @@ int http_on_body(struct edge *e, struct lws *wsi, struct http_req *req, const ch
 /* The body is complete: hand it to the inbox, which answers now or after the broker's PUBACKs. */
 int http_on_body_done(struct edge *e, struct http_req *req);
 /* The connection is writable: send the answer if it is ready (then *req is freed). */
-int http_on_writeable(struct lws *wsi, struct http_req **req);
+int http_on_writeable(const struct edge *e, struct lws *wsi, struct http_req **req);
 /* The connection is gone: stop a pending answer and free *req. */
 void http_on_closed(struct edge *e, struct http_req **req);
 
@@ -32,7 +32,9 @@ void http_on_closed(struct edge *e, struct http_req **req);
 int http_json_error(struct lws *wsi, unsigned status, const char *code, const char *message, bool complete);
 /* 426 Upgrade Required with Sec-WebSocket-Version: 13 (RFC 6455 4.2.2), a JSON error body. */
 int http_upgrade_required(struct lws *wsi);
-/* The client's address for logs ("1.2.3.4" also on a dual-stack socket; "?" when unknown). */
-void http_peer_addr(struct lws *wsi, char *buf, size_t len);
+/* The client's address for logs: the peer ("1.2.3.4" also on a dual-stack socket), or, when the
+ * peer is a trusted proxy (trusted-proxies), the client its X-Forwarded-For names. Needs the
+ * request headers: call it before the upgrade completes. */
+void http_client_addr(const struct edge *e, struct lws *wsi, char *buf, size_t len);
 
 #endif

@@ -33,7 +33,7 @@ struct edge_pss {
 	/* for the session_closed log line */
 	int64_t opened_ms;
 	uint64_t frames_in, frames_out;
-	char addr[64];			/* the client's address as the socket sees it */
+	char addr[NETADDR_TEXT_MAX + 1];	/* the client's (http_client_addr) */
 	uint16_t closed_code;		/* ours (edge) or the client's (client); 0: neither sent one */
 	const char *closed_by;		/* "edge", "client"; NULL: the connection just ended */
 	const char *closed_reason;	/* static string, ours only */
@@ -302,6 +302,16 @@ static void stash_clear(struct edge *e)
 	e->stash.wsi = NULL;
 }
 
+/* Makes header text safe inside a quoted log value: quotes, backslashes and anything not
+ * printable ASCII become '?', so a client cannot end the value or forge another key. In place. */
+static const char *printable(char *s)
+{
+	for (char *p = s; *p; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+			*p = '?';
+	return s;
+}
+
 /* An HTTP error before the upgrade: 1 (answered), or -1 when even that failed. */
 static int refuse(struct lws *wsi, unsigned status, const char *code, const char *message)
 {
@@ -311,18 +321,19 @@ static int refuse(struct lws *wsi, unsigned status, const char *code, const char
 /* Decides the upgrade. Returns 0 to allow (identity stashed), 1 after answering with an error. */
 static int confirm_upgrade(struct edge *e, struct lws *wsi)
 {
-	char path[64], origin[256], tokbuf[8300];
+	char path[64], origin[256], tokbuf[8300], addr[NETADDR_TEXT_MAX + 1];
 	const char *token;
 	struct identity ident;
 	enum auth_result r;
 
 	stash_clear(e);
+	http_client_addr(e, wsi, addr, sizeof(addr));
 	if (e->draining)
 		return refuse(wsi, 503, "draining", "this edge is shutting down");
 	/* lws would upgrade any version; RFC 6455 4.2.2 answers others with 426 and the one we speak */
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_VERSION) <= 0 || strcmp(path, "13")) {
 		e->stats.handshake_rejects++;
-		log_info("handshake_rejected", "reason=version");
+		log_info("handshake_rejected", "reason=version addr=%s", addr);
 		return http_upgrade_required(wsi) ? -1 : 1;
 	}
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 || strcmp(path, "/ws")) {
@@ -332,7 +343,7 @@ static int confirm_upgrade(struct edge *e, struct lws *wsi)
 	if (*e->cfg->origins && lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) > 0 &&
 	    !origin_allowed(e->cfg->origins, origin)) {
 		e->stats.handshake_rejects++;
-		log_info("handshake_rejected", "reason=origin origin=%s", origin);
+		log_info("handshake_rejected", "reason=origin origin=\"%s\" addr=%s", printable(origin), addr);
 		return refuse(wsi, 403, "origin_forbidden", "origin not allowed");
 	}
 	token = find_token(wsi, tokbuf, sizeof(tokbuf));
@@ -343,14 +354,14 @@ static int confirm_upgrade(struct edge *e, struct lws *wsi)
 		if (r != AUTH_OK) {
 			e->stats.auth_failures++;
 			e->stats.handshake_rejects++;
-			log_info("handshake_rejected", "reason=%s", auth_result_code(r));
+			log_info("handshake_rejected", "reason=%s addr=%s", auth_result_code(r), addr);
 			return refuse(wsi, r == AUTH_NOMEM ? 500 : 401, auth_result_code(r),
 				      r == AUTH_MISSING ? "a token is required" :
 				      r == AUTH_EXPIRED ? "the token has expired" : "the token is not valid");
 		}
 		if (dispatch_user_connections(e, &ident) >= (uint32_t)e->cfg->max_conns_per_user) {
 			e->stats.handshake_rejects++;
-			log_info("handshake_rejected", "reason=too_many_connections user=%s", ident.id);
+			log_info("handshake_rejected", "reason=too_many_connections user=%s addr=%s", ident.id, addr);
 			identity_release(&ident);
 			return refuse(wsi, 429, "too_many_connections", "connection limit for this user reached");
 		}
@@ -391,7 +402,7 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 		return http_on_body_done(e, pss->http);
 
 	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return pss ? http_on_writeable(wsi, &pss->http) : 0;
+		return pss ? http_on_writeable(e, wsi, &pss->http) : 0;
 
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (pss)
@@ -410,12 +421,12 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 		memset(pss, 0, sizeof(*pss));
 		pss->s.ident = e->stash.ident;
 		memset(&e->stash, 0, sizeof(e->stash));
+		http_client_addr(e, wsi, pss->addr, sizeof(pss->addr));	/* the headers are still here */
 		return 0;
 
 	case LWS_CALLBACK_ESTABLISHED:
 		pss->wsi = wsi;
 		pss->opened_ms = clock_now_ms();
-		http_peer_addr(wsi, pss->addr, sizeof(pss->addr));
 		if (dispatch_session_open(e, &pss->s))
 			return close_now(pss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "cannot serve session");
 		log_info("session_open", "sess=%s user=%s kind=%s addr=%s", pss->s.id, pss->s.ident.id,

@@ -234,7 +234,8 @@ export class Client {
 
 // Opens a WebSocket. Resolves { client } on upgrade (after the welcome frame), or { status, body, headers }
 // when the edge answers with a plain HTTP response instead. via: 'query' | 'header' | 'cookie'.
-export function openWs(url, { token, via = 'query', origin, protocols, headers = {}, name = 'client', timeoutMs = 5000, maxPayload } = {}) {
+// wsOptions: more options for npm ws (localAddress, rejectUnauthorized, ...).
+export function openWs(url, { token, via = 'query', origin, protocols, headers = {}, name = 'client', timeoutMs = 5000, maxPayload, wsOptions = {} } = {}) {
   const u = new URL(url);
   const h = { ...headers };
   if (token !== undefined && token !== null) {
@@ -246,6 +247,7 @@ export function openWs(url, { token, via = 'query', origin, protocols, headers =
   const opts = { headers: h, handshakeTimeout: timeoutMs, perMessageDeflate: false };
   if (origin) opts.origin = origin;
   if (maxPayload) opts.maxPayload = maxPayload;
+  Object.assign(opts, wsOptions);
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(u.toString(), protocols, opts);
     let settled = false;

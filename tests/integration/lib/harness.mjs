@@ -25,7 +25,7 @@ import { openWs, Client, uniqueRef } from './client.mjs';
 import { RawWs, OP } from './rawws.mjs';
 import { MqttPeer } from './mqttc.mjs';
 
-export { signJwt, userClaims, makeKeyPair, nowSec, RawWs, OP, MqttPeer, Client, uniqueRef };
+export { signJwt, userClaims, makeKeyPair, nowSec, RawWs, OP, MqttPeer, Client, uniqueRef, openWs };
 export { assertEdgeFrame, assertClientFrame, assertEnvelope, assertEdgeStatus, assertHttpError, checkEdgeFrame, checkEnvelope, checkEdgeStatus } from './schemas.mjs';
 
 export const PREFIX = 'mqedge/v1';
@@ -136,7 +136,8 @@ process.on('exit', () => {
   }
 });
 
-class Proc {
+// A child process with its output kept (and written to logFile); used for every server a test starts.
+export class Proc {
   constructor(name, logFile) {
     this.name = name;
     this.logFile = logFile;

@@ -7,6 +7,7 @@
 // session has subscribed would never reach the edge, so tests wait for the broker's own subscription log
 // ("mqedge-<edge>-inbox 1 mqedge/v1/user/+/notify") -- an answer from the broker, not a sleep.
 import http from 'node:http';
+import https from 'node:https';
 import { PREFIX, topics, waitFor } from './harness.mjs';
 import { checkNotificationCreated, checkHttpErrorStatus, checkReadSync, checkSettingsSync, checkNotification } from './schemas.mjs';
 
@@ -50,12 +51,18 @@ export async function restartEdge(edge, broker) {
 // Any HTTP request to 127.0.0.1:port. Resolves { status, headers, body, json } as soon as the response is
 // complete, even when the server answered (e.g. 413) before reading the whole request body. A body is sent
 // with Content-Length unless headers say otherwise (transfer-encoding: chunked; undefined drops a header).
-export function httpRequest(port, path, { method = 'GET', headers = {}, body, timeoutMs = 15000 } = {}) {
+// url (instead of port and path): any http:// or https:// address (certificates are not checked);
+// localAddress: the local address to connect from.
+export function httpRequest(port, path, { method = 'GET', headers = {}, body, timeoutMs = 15000, url, localAddress } = {}) {
   return new Promise((resolve, reject) => {
     const buf = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
     const h = Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined));
     if (buf && !('content-length' in h) && !('transfer-encoding' in h)) h['content-length'] = String(buf.length);
-    const req = http.request({ host: '127.0.0.1', port, path, method, headers: h, agent: false, timeout: timeoutMs });
+    const target = url ? new URL(url) : null;
+    const req = (target?.protocol === 'https:' ? https : http).request({
+      host: target ? target.hostname : '127.0.0.1', port: target ? target.port : port, path: target ? target.pathname + target.search : path,
+      method, headers: h, agent: false, timeout: timeoutMs, localAddress, rejectUnauthorized: false,
+    });
     let settled = false;
     req.on('response', (res) => {
       const chunks = [];
