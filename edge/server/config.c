@@ -200,6 +200,54 @@ static char *trim(char *s)
 	return s;
 }
 
+/* One line of the file grammar (documented in examples/mqedge.conf and --help): blank, a comment
+ * ('#' first), or "name = value". A value opening with '"' runs to the next '"' (no escapes), and
+ * only blanks or a comment may follow it; an unquoted value ends where a '#' opens a comment - at
+ * its start or after a blank - and loses its surrounding blanks. So "s#x" keeps its '#', while
+ * "s # note" is "s". Splits s in place: *name NULL for a line without a setting. Returns 0, or -1
+ * with *why set. */
+static int parse_line(char *s, char **name, char **value, const char **why)
+{
+	char *eq, *v, *end;
+
+	*name = *value = NULL;
+	s = trim(s);
+	if (!*s || *s == '#')
+		return 0;
+	eq = strchr(s, '=');
+	if (!eq) {
+		*why = "expected 'key = value'";
+		return -1;
+	}
+	*eq = '\0';
+	*name = trim(s);
+	v = eq + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v == '"') {
+		end = strchr(v + 1, '"');
+		if (!end) {
+			*why = "unterminated quoted value (a quoted value ends at the next '\"')";
+			return -1;
+		}
+		*end = '\0';
+		*value = v + 1;
+		for (end++; *end == ' ' || *end == '\t'; end++)
+			;
+		if (*end && *end != '#') {
+			*why = "unexpected text after the quoted value";
+			return -1;
+		}
+		return 0;
+	}
+	for (end = v; *end; end++)
+		if (*end == '#' && (end == v || end[-1] == ' ' || end[-1] == '\t'))
+			break;
+	*end = '\0';
+	*value = trim(v);
+	return 0;
+}
+
 int config_load_file(struct edge_config *cfg, const char *path)
 {
 	char line[4096], err[256];
@@ -211,26 +259,15 @@ int config_load_file(struct edge_config *cfg, const char *path)
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		char *s = trim(line), *eq, *name, *value;
-		size_t vlen;
+		char *name, *value;
+		const char *why = NULL;
 
 		lineno++;
-		if (!*s || *s == '#')
-			continue;
-		eq = strchr(s, '=');
-		if (!eq) {
-			fprintf(stderr, "mqedge: %s:%u: expected 'key = value'\n", path, lineno);
+		if (parse_line(line, &name, &value, &why)) {
+			fprintf(stderr, "mqedge: %s:%u: %s\n", path, lineno, why);
 			goto fail;
 		}
-		*eq = '\0';
-		name = trim(s);
-		value = trim(eq + 1);
-		vlen = strlen(value);
-		if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
-			value[vlen - 1] = '\0';
-			value++;
-		}
-		if (config_set(cfg, name, value, err, sizeof(err))) {
+		if (name && config_set(cfg, name, value, err, sizeof(err))) {
 			fprintf(stderr, "mqedge: %s:%u: %s\n", path, lineno, err);
 			goto fail;
 		}
@@ -367,9 +404,11 @@ void config_print_help(FILE *out, const char *prog)
 	fprintf(out,
 		"Usage: %s [--config FILE] [--OPTION VALUE]...\n"
 		"mqedge %s: a WebSocket edge for browsers and devices over a shared MQTT broker.\n\n"
-		"Every option may also be set in the config file as 'option = value' (one per line;\n"
-		"a line starting with '#' is a comment); flags override the file. Booleans take true/false; a boolean\n"
-		"flag given alone means true.\n\n"
+		"Every option may also be set in the config file as 'option = value' (one per line).\n"
+		"A '#' at the start of a line, at the start of a value or after a blank starts a comment\n"
+		"(\"s#1\" keeps its '#'); a value in double quotes (no escapes) keeps every '#' and blank\n"
+		"inside them. Flags override the file. Booleans take true/false; a boolean flag given alone\n"
+		"means true.\n\n"
 		"  --config FILE                  read options from FILE first\n"
 		"  --help                         print this help and exit\n"
 		"  --version                      print the version and exit\n",

@@ -222,7 +222,6 @@ static void test_file(void)
 			  "rate = 50\r\n"
 			  "broker_password = a=b=c\n"
 			  "anonymous-rooms = \"\"\n"
-			  "jwt-issuer = \"\n"
 			  "cert =\n"
 			  "log-level = debug");	/* no final newline */
 	CHECK(path != NULL);
@@ -238,7 +237,6 @@ static void test_file(void)
 	CHECK(cfg.rate == 50);
 	CHECK_STR(cfg.broker_password, "a=b=c");
 	CHECK_STR(cfg.anonymous_rooms, "");
-	CHECK_STR(cfg.jwt_issuer, "\"");
 	CHECK_STR(cfg.cert, "");
 	CHECK_STR(cfg.log_level, "debug");
 	CHECK(cfg.burst == 200);	/* untouched */
@@ -252,6 +250,12 @@ static void test_file(void)
 		"allow-anonymous = perhaps\n",
 		"= 5\n",
 		"--port = 5\n",
+		"jwt-issuer = \"\n",			/* unterminated quote */
+		"jwt-issuer = \"abc\n",
+		"jwt-issuer = \"a\"b\"\n",		/* text after the closing quote */
+		"jwt-issuer = \"a\" b\n",
+		"port # = 5\n",				/* the name is "port #" */
+		"port = 9000 # ok\nrate = 5 #\nburst = 1x # not a number\n",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -268,6 +272,61 @@ static void test_file(void)
 	CHECK(path && config_load_file(&cfg, path) == 0);
 	CHECK(cfg.port == 8080);
 	config_free(&cfg);
+}
+
+/* Comments after values (the case that bit: "jwt-secret = s # my secret" was the secret
+ * "s # my secret"): a '#' opens a comment at the start of a value or after a blank, never inside
+ * a word or inside quotes. */
+static void test_comments(void)
+{
+	static const struct {
+		const char *line, *value;	/* jwt-secret after loading the line */
+	} cases[] = {
+		{ "jwt-secret = s # my secret\n", "s" },
+		{ "jwt-secret = s\t# tab before the comment\n", "s" },
+		{ "jwt-secret = s#1\n", "s#1" },
+		{ "jwt-secret = s#1 # and a comment\n", "s#1" },
+		{ "jwt-secret = two words # comment\n", "two words" },
+		{ "jwt-secret = \"s # not a comment\"\n", "s # not a comment" },
+		{ "jwt-secret = \"s # kept\" # a comment\n", "s # kept" },
+		{ "jwt-secret = \"s\"# a comment\n", "s" },
+		{ "jwt-secret = \" padded \"  \n", " padded " },
+		{ "jwt-secret = \"#\"\n", "#" },
+		{ "jwt-secret = \"\"\n", "" },
+		{ "jwt-secret = # nothing but a comment\n", "" },
+		{ "jwt-secret =#x\n", "" },
+		{ "jwt-secret = a\"b\n", "a\"b" },	/* a quote inside an unquoted value is plain text */
+		{ "jwt-secret = s #\n", "s" },
+		{ "jwt-secret = s ##\r\n", "s" },
+		{ "  # jwt-secret = commented out\njwt-secret = t\n", "t" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct edge_config cfg;
+		const char *path = write_file("comments.conf", cases[i].line);
+		int rc;
+
+		CHECK(config_defaults(&cfg) == 0);
+		rc = path ? load_file_quiet(&cfg, path) : -1;
+		if (rc || !cfg.jwt_secret || strcmp(cfg.jwt_secret, cases[i].value))
+			fprintf(stderr, "comment case %zu (%s): rc %d value '%s'\n", i, cases[i].line, rc,
+				cfg.jwt_secret ? cfg.jwt_secret : "(null)");
+		CHECK(rc == 0);
+		CHECK_STR(cfg.jwt_secret, cases[i].value);
+		config_free(&cfg);
+	}
+	{	/* numbers and booleans take trailing comments too */
+		struct edge_config cfg;
+		const char *path = write_file("comments.conf", "port = 9000 # the plain port\n"
+							       "allow-anonymous = yes # for the demo\n"
+							       "origins = http://a.example/#frag\n");
+
+		CHECK(config_defaults(&cfg) == 0);
+		CHECK(path && config_load_file(&cfg, path) == 0);
+		CHECK(cfg.port == 9000 && cfg.allow_anonymous);
+		CHECK_STR(cfg.origins, "http://a.example/#frag");
+		config_free(&cfg);
+	}
 }
 
 /* config_load on a NULL-terminated list of arguments (argv[0] added). */
@@ -591,12 +650,13 @@ int main(void)
 	test_defaults();
 	test_set();
 	test_file();
+	test_comments();
 	test_argv();
 	test_help();
 	test_finish();
 	test_examples();
 	{
-		const char *names[] = { "good.conf", "bad.conf", "empty.conf", "flags.conf" };
+		const char *names[] = { "good.conf", "bad.conf", "empty.conf", "flags.conf", "comments.conf" };
 		char path[512];
 
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
