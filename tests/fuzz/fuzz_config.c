@@ -12,7 +12,8 @@
  * and examples/mqedge.conf holds; loading is deterministic; after config_finish succeeds the
  * edge id and topic prefix are valid, the broker has a port in 1-65535 and the JWT algorithm
  * matches the key; the anonymous permissions auth_create builds hold only valid patterns; nothing
- * leaks (config_free, auth_destroy).
+ * leaks (config_free, auth_destroy). The *-file options read whatever path the input names: only
+ * regular files are read (a FIFO or device would block the run), so both readings see the same.
  */
 #include <sys/mman.h>
 #include <unistd.h>

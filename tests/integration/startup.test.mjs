@@ -1,0 +1,65 @@
+// What an operator meets before the first client connects. Secrets need not be flags (which `ps`
+// shows): an edge takes its JWT secret from MQEDGE_JWT_SECRET or from --jwt-secret-file, accepts
+// tokens signed with it and refuses others, and its command line holds no secret. A secret file that
+// is missing or empty stops the start with exit status 2 and a message naming the file.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { scenario, signJwt, nowSec, MQEDGE_BIN } from './lib/harness.mjs';
+
+// Runs the edge binary to its exit (it must exit by itself); resolves { code, signal, out } with
+// stdout and stderr together. The caller's MQEDGE_* variables are not passed on.
+function runEdge(args, { env = {}, timeoutMs = 10000 } = {}) {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MQEDGE_')));
+  return new Promise((resolve, reject) => {
+    const child = spawn(MQEDGE_BIN, args, { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`mqedge ${args.join(' ')} did not exit within ${timeoutMs} ms; output: ${out}`));
+    }, timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out });
+    });
+  });
+}
+
+const cmdline = (pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+
+async function acceptsOnlyItsSecret(env, edge) {
+  const alice = await env.connect(edge, { name: 'alice', token: env.token('alice', { rooms: ['lobby'] }) });
+  await alice.ok({ op: 'sub', room: 'lobby' });
+  alice.close();
+  const r = await env.connectRefused(edge, { name: 'other-secret', token: signJwt({ sub: 'mallory', exp: nowSec() + 60 }, { key: 'some-other-secret' }) });
+  assert.equal(r.status, 401);
+  assert.equal(r.body.error, 'token_invalid');
+  assert.ok(!cmdline(edge.proc.pid).includes(env.secret), 'the secret is not on the command line');
+}
+
+scenario('the JWT secret from MQEDGE_JWT_SECRET', { timeout: 60000 }, async (env) => {
+  await env.startBroker();
+  const edge = await env.startEdge({ secret: null, env: { MQEDGE_JWT_SECRET: env.secret } });
+  await acceptsOnlyItsSecret(env, edge);
+});
+
+scenario('the JWT secret from --jwt-secret-file (one trailing newline stripped)', { timeout: 60000 }, async (env) => {
+  const file = join(env.tmp, 'jwt-secret');
+  writeFileSync(file, `${env.secret}\n`, { mode: 0o600 });
+  await env.startBroker();
+  const edge = await env.startEdge({ secret: null, extra: ['--jwt-secret-file', file] });
+  await acceptsOnlyItsSecret(env, edge);
+});
+
+scenario('a missing or empty secret file stops the start: exit 2, the file named', async (env) => {
+  const missing = join(env.tmp, 'no-such-secret');
+  let r = await runEdge(['--jwt-secret-file', missing]);
+  assert.deepEqual([r.code, r.out], [2, `mqedge: jwt-secret-file: cannot read ${missing}: No such file or directory\n`]);
+  const empty = join(env.tmp, 'empty-secret');
+  writeFileSync(empty, '\n');
+  r = await runEdge([], { env: { MQEDGE_API_KEY_FILE: empty, MQEDGE_ALLOW_ANONYMOUS: 'true' } });
+  assert.deepEqual([r.code, r.out], [2, `mqedge: environment MQEDGE_API_KEY_FILE: api-key-file: ${empty} is empty\n`]);
+});
