@@ -541,6 +541,9 @@ void config_print_help(FILE *out, const char *prog)
 		"newline stripped), so secrets need not show in ps. Booleans take true/false; a boolean\n"
 		"flag given alone means true.\n\n"
 		"  --config FILE                  read options from FILE first\n"
+		"  --check-config                 check the settings (file, environment, flags), the files they\n"
+		"                                 name and the data dir, start nothing; print 'config ok' and\n"
+		"                                 exit 0, or the error and exit 2\n"
 		"  --help                         print this help and exit\n"
 		"  --version                      print the version and exit\n",
 		prog, MQEDGE_VERSION);
@@ -608,6 +611,14 @@ int config_load(struct edge_config *cfg, int argc, char **argv)
 		if (!strcmp(name, "config")) {
 			if (!eq)
 				i++;
+			continue;
+		}
+		if (!strcmp(name, "check-config")) {
+			if (eq) {
+				fprintf(stderr, "mqedge: --check-config takes no value\n");
+				return -1;
+			}
+			cfg->check_only = true;
 			continue;
 		}
 		o = find_option(name);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dispatch.h"
@@ -31,6 +32,7 @@
 #define SIGNAL_PROTOCOL_NAME "mqedge-signal"
 #define STOP_GRACE_US (5 * LWS_US_PER_SEC)
 #define STOP_POLL_US (20 * LWS_US_PER_MS)
+#define BAD_HISTORY_ROOMS "bad history-rooms: give PATTERN[=SIZE[/TTL]],... (SIZE >= 1, TTL in seconds)"
 
 struct server {
 	struct edge edge;		/* first: the lws context's user pointer */
@@ -326,8 +328,7 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 
 	rc = history_init(&srv->edge.history, &ho, &srv->edge.fanout);
 	if (rc) {
-		snprintf(err, errlen, rc == -ENOMEM ? "out of memory" :
-			 "bad history-rooms: give PATTERN[=SIZE[/TTL]],... (SIZE >= 1, TTL in seconds)");
+		snprintf(err, errlen, rc == -ENOMEM ? "out of memory" : BAD_HISTORY_ROOMS);
 		return rc;
 	}
 	if (presence_init(&srv->edge.presence, &po, &srv->edge.fanout) ||
@@ -338,6 +339,89 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* A file the edge will read at start: readable now, by this user. */
+static int check_readable(const char *what, const char *path, bool dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		goto fail;
+	if (dir ? !S_ISDIR(st.st_mode) : S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s is %sa directory", what, path, dir ? "not " : "");
+		return -1;
+	}
+	if (access(path, R_OK | (dir ? X_OK : 0)))
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: cannot read %s: %s", what, path, strerror(errno));
+	return -1;
+}
+
+/* The data dir exists and is writable, or its parent is (start-up creates it, not -p). */
+static int check_data_dir(const char *path, char *err, size_t errlen)
+{
+	char parent[4096];
+	const char *slash;
+	struct stat st;
+
+	if (!stat(path, &st)) {
+		if (!S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "data-dir: %s is not a directory", path);
+			return -1;
+		}
+		if (access(path, W_OK | X_OK)) {
+			snprintf(err, errlen, "data-dir: cannot write %s: %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "data-dir: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	slash = strrchr(path, '/');
+	snprintf(parent, sizeof(parent), "%.*s", slash ? (slash == path ? 1 : (int)(slash - path)) : 1, slash ? path : ".");
+	if (access(parent, W_OK | X_OK)) {
+		snprintf(err, errlen, "data-dir: %s does not exist and cannot be created in %s: %s", path, parent,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int server_check_config(const struct edge_config *cfg, char *err, size_t errlen)
+{
+	struct history_options ho = { cfg->topic_prefix, cfg->edge_id, cfg->history_rooms, 1, 0, 0, 0, 0, NULL, NULL };
+	struct history history;
+	struct idgen ids;
+	struct auth *auth;
+	int rc;
+
+	if (idgen_init(&ids, cfg->edge_id, clock_now_ms())) {
+		snprintf(err, errlen, "edge id too long for message ids");
+		return -1;
+	}
+	auth = auth_create(cfg, err, errlen);	/* the public key file, the anonymous room patterns */
+	if (!auth)
+		return -1;
+	auth_destroy(auth);
+	rc = history_init(&history, &ho, NULL);
+	history_fini(&history);
+	if (rc) {
+		snprintf(err, errlen, rc == -ENOMEM ? "out of memory" : BAD_HISTORY_ROOMS);
+		return -1;
+	}
+	if (cfg->tls_port && (check_readable("cert", cfg->cert, false, err, errlen) ||
+			      check_readable("key", cfg->key, false, err, errlen)))
+		return -1;
+	if (cfg->web_root && check_readable("web-root", cfg->web_root, true, err, errlen))
+		return -1;
+	if (cfg->broker_cafile && check_readable("broker-cafile", cfg->broker_cafile, false, err, errlen))
+		return -1;
+	return check_data_dir(cfg->data_dir, err, errlen);
 }
 
 int server_run(struct edge_config *cfg)

@@ -421,6 +421,18 @@ static void test_argv(void)
 		CHECK(!cfg.allow_anonymous);
 		config_free(&cfg);
 	}
+	{	/* --check-config is a flag of its own, anywhere, and takes no value */
+		const char *a[] = { "--port", "9006", "--check-config", "--allow-anonymous", NULL };
+		const char *b[] = { "--allow-anonymous", "--check-config=yes", NULL };
+
+		CHECK(load(&cfg, a) == 0);
+		CHECK(cfg.check_only && cfg.port == 9006 && cfg.allow_anonymous);
+		config_free(&cfg);
+		CHECK(load(&cfg, b) == -1);
+		config_free(&cfg);
+		CHECK(config_defaults(&cfg) == 0 && !cfg.check_only);
+		config_free(&cfg);
+	}
 	{
 		const char *a[] = { "--version", NULL };
 
