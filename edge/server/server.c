@@ -9,11 +9,13 @@
 #include <ev.h>
 #include <libwebsockets.h>
 #include <malloc.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -341,6 +343,37 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 	return 0;
 }
 
+/* Why a listener could not be made, in words: lws logs only "ERROR on binding fd N to port P
+ * (-1 98)" and its errno is gone by now, so bind the address again ourselves, as lws does
+ * (SO_REUSEADDR), and keep what bind() says. Fills why with "ADDR:PORT: reason". */
+static void listen_failure(const char *bind_addr, long port, char *why, size_t whylen)
+{
+	struct addrinfo hints, *ai = NULL;
+	char service[16], shown[96];
+	const char *reason = "listener refused by libwebsockets (see the error above)";
+	int one = 1, fd = -1, rc;
+
+	snprintf(shown, sizeof(shown), strchr(bind_addr, ':') ? "[%.64s]:%ld" : "%.64s:%ld", bind_addr, port);
+	snprintf(service, sizeof(service), "%ld", port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(bind_addr, service, &hints, &ai);
+	if (rc) {	/* lws also takes an interface name here: say so rather than guess */
+		snprintf(why, whylen, "%s: not an address (%s)", shown, gai_strerror(rc));
+		return;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		reason = strerror(errno);
+	else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) || bind(fd, ai->ai_addr, ai->ai_addrlen))
+		reason = strerror(errno);
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	snprintf(why, whylen, "%s: %s", shown, reason);
+}
+
 /* A file the edge will read at start: readable now, by this user. */
 static int check_readable(const char *what, const char *path, bool dir, char *err, size_t errlen)
 {
@@ -484,11 +517,14 @@ int server_run(struct edge_config *cfg)
 		goto out;
 	}
 	if (cfg->port && !(e->vh_ws = create_vhost(&srv, protocols, &retry, false))) {
-		log_error("startup_failed", "reason=\"cannot listen\" bind=%s port=%ld", cfg->bind, cfg->port);
+		listen_failure(cfg->bind, cfg->port, err, sizeof(err));
+		log_error("startup_failed", "reason=\"cannot listen on %s\" bind=%s port=%ld", err, cfg->bind, cfg->port);
 		goto out;
 	}
 	if (cfg->tls_port && !(e->vh_wss = create_vhost(&srv, protocols, &retry, true))) {
-		log_error("startup_failed", "reason=\"cannot listen (TLS)\" bind=%s port=%ld", cfg->bind, cfg->tls_port);
+		listen_failure(cfg->bind, cfg->tls_port, err, sizeof(err));
+		log_error("startup_failed", "reason=\"cannot listen (TLS) on %s\" bind=%s port=%ld", err, cfg->bind,
+			  cfg->tls_port);
 		goto out;
 	}
 	if (setup_signals(&srv)) {

@@ -4,11 +4,13 @@
 // is missing or empty stops the start with exit status 2 and a message naming the file.
 // `mqedge --check-config` (CI, systemd's ExecStartPre) reads the same sources and files and says
 // "config ok" with status 0, or the precise error with status 2, without starting: no broker is
-// needed, no port is taken, no data dir is created.
+// needed, no port is taken, no data dir is created. A port that another process holds stops the
+// start with exit status 1 and a log line naming the address and the reason.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import net from 'node:net';
 import { scenario, signJwt, nowSec, freePort, httpGet, MQEDGE_BIN } from './lib/harness.mjs';
 
 // Runs the edge binary to its exit (it must exit by itself); resolves { code, signal, out } with
@@ -100,4 +102,17 @@ scenario('--check-config: "config ok" and 0, or the precise error and 2, startin
   writeFileSync(conf, 'jwt-secret = "unterminated # oops\n');
   const r = await runEdge(['--config', conf, '--check-config']);
   assert.deepEqual([r.code, r.out], [2, `mqedge: ${conf}:1: unterminated quoted value (a quoted value ends at the next '"')\n`]);
+});
+
+scenario('a port in use: exit 1, "cannot listen on ADDR:PORT: Address already in use"', async (env) => {
+  const holder = net.createServer();
+  await new Promise((resolve, reject) => holder.once('error', reject).listen(0, '127.0.0.1', resolve));
+  env.onCleanup(() => new Promise((r) => holder.close(r)));
+  const port = holder.address().port;
+  const r = await runEdge(['--bind', '127.0.0.1', '--port', String(port), '--allow-anonymous', '--broker', '127.0.0.1:1',
+    '--data-dir', join(env.tmp, 'data'), '--edge-id', 'busy']);
+  assert.equal(r.code, 1, r.out);
+  const failed = r.out.split('\n').filter((l) => / startup_failed /.test(l));
+  assert.equal(failed.length, 1, r.out);
+  assert.match(failed[0], new RegExp(`^\\S+ error startup_failed reason="cannot listen on 127\\.0\\.0\\.1:${port}: Address already in use" bind=127\\.0\\.0\\.1 port=${port}$`));
 });
