@@ -26,6 +26,7 @@ while [ $# -gt 0 ]; do
 done
 IFS=, read -r port1 port2 <<<"$edge_ports"
 [ "$build" = 1 ] && scripts/build.sh build >/dev/null
+. scripts/lib/broker-state.sh
 
 busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$broker_port" "$port1" "$port2"; do
@@ -46,8 +47,9 @@ trap stop EXIT
 trap 'exit 0' INT TERM
 
 # the broker config of docker-compose.yml, with a loopback listener and local paths
+state=$(broker_state_dir "$dir/broker" "cluster-$broker_port")
 sed -e "s|^listener 1883.*|listener $broker_port 127.0.0.1|" \
-    -e "s|^persistence_location .*|persistence_location $dir/broker/|" \
+    -e "s|^persistence_location .*|persistence_location $state/|" \
     docker/mosquitto.conf >"$dir/broker/mosquitto.conf"
 mosquitto -c "$dir/broker/mosquitto.conf" >"$dir/broker/mosquitto.log" 2>&1 &
 pids+=($!)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, start a private Mosquitto on loopback (unless
 # --broker is given) and one edge, and print where to connect. Ctrl-C stops both.
-#   scripts/run.sh [mqedge options...]
+#   scripts/run.sh [mqedge options...]     (--help, --version, --check-config: answered by mqedge)
+# "mqedge is running" is printed once /readyz answers; if the edge exits first, its status is ours.
 # Environment: MQEDGE_PORT (default 8080), MQEDGE_BROKER_PORT (default 1883),
 #              MQEDGE_JWT_SECRET (default: a random one, printed with a dev token).
 set -euo pipefail
@@ -10,6 +11,14 @@ root=$PWD
 
 scripts/deps.sh
 scripts/build.sh build
+. scripts/lib/broker-state.sh
+
+# questions to the binary itself: answer them, start nothing
+for a in "$@"; do
+	case $a in
+	--help|-h|--version|--check-config) exec build/bin/mqedge "$@" ;;
+	esac
+done
 
 port=${MQEDGE_PORT:-8080}
 broker_port=${MQEDGE_BROKER_PORT:-1883}
@@ -23,17 +32,25 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT INT TERM
 
 args=("$@")
+# the port the edge will really use: the last --port among the arguments wins, as in mqedge
+for ((i = 0; i < ${#args[@]}; i++)); do
+	case ${args[i]} in
+	--port) port=${args[i + 1]:-$port} ;;
+	--port=*) port=${args[i]#--port=} ;;
+	esac
+done
 if [[ " ${args[*]} " != *" --broker "* && " ${args[*]} " != *" --broker="* ]]; then
 	if busy "$broker_port"; then
 		echo "run: port $broker_port is taken; set MQEDGE_BROKER_PORT or pass --broker HOST:PORT" >&2
 		exit 1
 	fi
+	state=$(broker_state_dir "$rundir/broker" "run-$broker_port")
 	cat >"$rundir/broker/mosquitto.conf" <<CONF
 # private development broker written by scripts/run.sh (see examples/mosquitto.conf)
 listener $broker_port 127.0.0.1
 allow_anonymous true
 persistence true
-persistence_location $rundir/broker/
+persistence_location $state/
 max_queued_messages 100000
 max_inflight_messages 0
 CONF
@@ -52,13 +69,28 @@ api_key=${MQEDGE_API_KEY:-dev-api-key}
 build/bin/mqedge --port "$port" --edge-id "dev-$port" --jwt-secret "$secret" --data-dir "$rundir/data" \
 	--web-root "$root/examples/web" --api-key "$api_key" \
 	--history-rooms 'lobby,chat-*=500/600' --presence-rooms 'lobby,chat-*' "${args[@]}" &
-pids+=($!)
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+edge=$!
+pids+=($edge)
+# "running" only once it answers /readyz (broker session up, store open); if it exits first, say so
+ready=0
+for _ in $(seq 100); do
+	if ! kill -0 "$edge" 2>/dev/null; then
+		rc=0
+		wait "$edge" || rc=$?
+		echo "run: mqedge exited with status $rc (see its messages above); nothing is running" >&2
+		exit $((rc ? rc : 1))
+	fi
+	curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && { ready=1; break; }
+	sleep 0.1
+done
+if [ "$ready" = 0 ]; then
+	echo "run: mqedge is up but not ready after 10 s (GET http://127.0.0.1:$port/readyz; is the broker reachable?)" >&2
+fi
 
 token=$(build/bin/mqedge-token --secret "$secret" --sub alice --rooms '*' --devices '*' --cmd '*' --ttl 86400)
 cat <<MSG
 
-mqedge is running.
+mqedge is running$([ "$ready" = 1 ] || echo ' (not ready yet)').
   Demo page:  http://127.0.0.1:$port/demo/?token=$token&room=lobby&device=d1
   WebSocket:  ws://127.0.0.1:$port/ws?token=$token
   Health:     http://127.0.0.1:$port/healthz   Ready: http://127.0.0.1:$port/readyz   Metrics: http://127.0.0.1:$port/metrics

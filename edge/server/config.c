@@ -1,19 +1,24 @@
 /*
- * config.c - the option table and the three sources that fill it: defaults, a "key = value" file,
- * and "--key value" flags. Owns: parsing, bounds, --help text, derived fields.
- * Must not: open sockets or files other than the config file itself.
+ * config.c - the option table and the four sources that fill it, later winning: defaults, a
+ * "key = value" file, MQEDGE_* environment variables and "--key value" flags. Owns: parsing,
+ * bounds, --help text, derived fields, reading the secret files that *-file options name.
+ * Must not: open sockets, or files other than the config file and those secret files.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "mqedge/wire/topics.h"
 
-enum opt_type { OPT_STR, OPT_INT, OPT_BOOL };
+/* OPT_FILE: the value is a path; the file's content (one trailing newline stripped) is stored in
+ * the string field at offset, as if that option had been given at this point. */
+enum opt_type { OPT_STR, OPT_INT, OPT_BOOL, OPT_FILE };
 
 struct option_def {
 	const char *name;
@@ -27,8 +32,12 @@ struct option_def {
 #define STR(field, def, help) { #field, OPT_STR, offsetof(struct edge_config, field), 0, 0, def, help }
 #define NUM(field, lo, hi, def, help) { #field, OPT_INT, offsetof(struct edge_config, field), lo, hi, def, help }
 #define BOOL(field, def, help) { #field, OPT_BOOL, offsetof(struct edge_config, field), 0, 1, def, help }
+#define FROM_FILE(field, help) { #field "_file", OPT_FILE, offsetof(struct edge_config, field), 0, 0, NULL, help }
 
-/* Names use '_' here and are shown with '-' ("tls_port" is --tls-port / "tls-port = "). */
+#define SECRET_FILE_MAX 65536	/* bytes; a secret or key list, not a document */
+
+/* Names use '_' here and are shown with '-' ("tls_port" is --tls-port / "tls-port = " /
+ * MQEDGE_TLS_PORT). */
 static const struct option_def options[] = {
 	STR(bind, "127.0.0.1", "address the WebSocket listeners bind to (0.0.0.0 for all)"),
 	NUM(port, 0, 65535, "8080", "plain ws:// port; 0 disables it"),
@@ -43,6 +52,7 @@ static const struct option_def options[] = {
 	STR(broker, "127.0.0.1:1883", "MQTT broker as HOST:PORT"),
 	STR(broker_username, NULL, "MQTT username"),
 	STR(broker_password, NULL, "MQTT password"),
+	FROM_FILE(broker_password, "read broker-password from FILE (kept out of ps)"),
 	STR(broker_cafile, NULL, "CA file; when set the broker connection uses TLS"),
 	NUM(broker_keepalive, 5, 3600, "30", "MQTT keepalive in seconds"),
 	NUM(offline_queue, 0, 60000, "1000", "messages held for the broker while it is away"),
@@ -55,8 +65,10 @@ static const struct option_def options[] = {
 	NUM(inbox_max_age, 1, 315360000, "2592000", "seconds a notification is kept"),
 	NUM(inbox_backlog, 0, 100000, "1000", "unread notifications pushed on connect (0: the client pages)"),
 	STR(api_key, NULL, "comma-separated keys for POST /api/v1/notifications; unset disables the API"),
+	FROM_FILE(api_key, "read api-key from FILE (kept out of ps)"),
 	NUM(api_max_body, 1024, 64L << 20, "1048576", "largest HTTP request body in bytes (413 above)"),
 	STR(jwt_secret, NULL, "HS256 shared secret for tokens"),
+	FROM_FILE(jwt_secret, "read jwt-secret from FILE (kept out of ps)"),
 	STR(jwt_public_key, NULL, "PEM public key file for RS256/ES256 tokens"),
 	STR(jwt_alg, NULL, "token algorithm: HS256, RS256 or ES256 (default from the key given)"),
 	STR(jwt_audience, NULL, "required aud claim, if set"),
@@ -123,6 +135,69 @@ static int parse_bool(const char *v, bool *out)
 	return 0;
 }
 
+/* Reads a secret file whole: a regular file (never a FIFO or device that could block or never
+ * end), at most SECRET_FILE_MAX bytes, no NUL, one trailing "\n" (or "\r\n") stripped, not empty
+ * after that. Returns a heap string (caller frees with free()) or NULL with a message naming the
+ * option and the file in err. */
+static char *read_secret_file(const char *shown, const char *path, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	ssize_t n;
+	int fd = -1;
+
+	if (!*path) {
+		snprintf(err, errlen, "%s: no file named", shown);
+		goto fail;
+	}
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		snprintf(err, errlen, "%s: cannot read %s: %s", shown, path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s is not a regular file", shown, path);
+		goto fail;
+	}
+	buf = malloc(SECRET_FILE_MAX + 1);
+	if (!buf) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	while (len <= SECRET_FILE_MAX && (n = read(fd, buf + len, SECRET_FILE_MAX + 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s: cannot read %s: %s", shown, path, strerror(errno));
+			goto fail;
+		}
+		len += (size_t)n;
+	}
+	if (len > SECRET_FILE_MAX) {
+		snprintf(err, errlen, "%s: %s is larger than %d bytes", shown, path, SECRET_FILE_MAX);
+		goto fail;
+	}
+	if (memchr(buf, '\0', len)) {
+		snprintf(err, errlen, "%s: %s contains a NUL byte", shown, path);
+		goto fail;
+	}
+	if (len && buf[len - 1] == '\n')
+		len -= len >= 2 && buf[len - 2] == '\r' ? 2 : 1;
+	if (!len) {
+		snprintf(err, errlen, "%s: %s is empty", shown, path);
+		goto fail;
+	}
+	buf[len] = '\0';
+	close(fd);
+	return buf;
+fail:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
 static int apply(struct edge_config *cfg, const struct option_def *o, const char *value,
 		 char *err, size_t errlen)
 {
@@ -163,8 +238,60 @@ static int apply(struct edge_config *cfg, const struct option_def *o, const char
 			return -1;
 		}
 		return 0;
+	case OPT_FILE: {
+		char **slot = field, *content = read_secret_file(shown, value, err, errlen);
+
+		if (!content)
+			return -1;
+		free(*slot);
+		*slot = content;
+		return 0;
+	}
 	}
 	return -1;
+}
+
+/* MQEDGE_ and the option name upper-cased ("jwt_secret_file" -> MQEDGE_JWT_SECRET_FILE). */
+static void env_name(const char *name, char *out, size_t outlen)
+{
+	size_t j = (size_t)snprintf(out, outlen, "MQEDGE_");
+
+	for (size_t i = 0; name[i] && j + 1 < outlen; i++)
+		out[j++] = (name[i] >= 'a' && name[i] <= 'z') ? (char)(name[i] - 'a' + 'A') : name[i];
+	out[j] = '\0';
+}
+
+/* The environment source: MQEDGE_<OPTION> for every option. An empty variable counts as unset (a
+ * compose file's "${X}" with X unset is empty: it must not become an empty secret). Other MQEDGE_*
+ * names (the scripts' MQEDGE_BIN, ...) are not options and are left alone. */
+static int load_env(struct edge_config *cfg, char *err, size_t errlen)
+{
+	char var[80], other[80], msg[256];
+
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct option_def *o = &options[i];
+		const char *v;
+
+		env_name(o->name, var, sizeof(var));
+		v = getenv(var);
+		if (!v || !*v)
+			continue;
+		if (o->type == OPT_FILE) {	/* both ways at one level: which one was meant? */
+			const char *direct;
+
+			snprintf(other, sizeof(other), "%.*s", (int)(strlen(var) - 5), var);
+			direct = getenv(other);
+			if (direct && *direct) {
+				snprintf(err, errlen, "environment: set %s or %s, not both", other, var);
+				return -1;
+			}
+		}
+		if (apply(cfg, o, v, msg, sizeof(msg))) {
+			snprintf(err, errlen, "environment %s: %.160s", var, msg);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int config_set(struct edge_config *cfg, const char *name, const char *value, char *err, size_t errlen)
@@ -202,6 +329,54 @@ static char *trim(char *s)
 	return s;
 }
 
+/* One line of the file grammar (documented in examples/mqedge.conf and --help): blank, a comment
+ * ('#' first), or "name = value". A value opening with '"' runs to the next '"' (no escapes), and
+ * only blanks or a comment may follow it; an unquoted value ends where a '#' opens a comment - at
+ * its start or after a blank - and loses its surrounding blanks. So "s#x" keeps its '#', while
+ * "s # note" is "s". Splits s in place: *name NULL for a line without a setting. Returns 0, or -1
+ * with *why set. */
+static int parse_line(char *s, char **name, char **value, const char **why)
+{
+	char *eq, *v, *end;
+
+	*name = *value = NULL;
+	s = trim(s);
+	if (!*s || *s == '#')
+		return 0;
+	eq = strchr(s, '=');
+	if (!eq) {
+		*why = "expected 'key = value'";
+		return -1;
+	}
+	*eq = '\0';
+	*name = trim(s);
+	v = eq + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v == '"') {
+		end = strchr(v + 1, '"');
+		if (!end) {
+			*why = "unterminated quoted value (a quoted value ends at the next '\"')";
+			return -1;
+		}
+		*end = '\0';
+		*value = v + 1;
+		for (end++; *end == ' ' || *end == '\t'; end++)
+			;
+		if (*end && *end != '#') {
+			*why = "unexpected text after the quoted value";
+			return -1;
+		}
+		return 0;
+	}
+	for (end = v; *end; end++)
+		if (*end == '#' && (end == v || end[-1] == ' ' || end[-1] == '\t'))
+			break;
+	*end = '\0';
+	*value = trim(v);
+	return 0;
+}
+
 int config_load_file(struct edge_config *cfg, const char *path)
 {
 	char line[4096], err[256];
@@ -213,26 +388,15 @@ int config_load_file(struct edge_config *cfg, const char *path)
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		char *s = trim(line), *eq, *name, *value;
-		size_t vlen;
+		char *name, *value;
+		const char *why = NULL;
 
 		lineno++;
-		if (!*s || *s == '#')
-			continue;
-		eq = strchr(s, '=');
-		if (!eq) {
-			fprintf(stderr, "mqedge: %s:%u: expected 'key = value'\n", path, lineno);
+		if (parse_line(line, &name, &value, &why)) {
+			fprintf(stderr, "mqedge: %s:%u: %s\n", path, lineno, why);
 			goto fail;
 		}
-		*eq = '\0';
-		name = trim(s);
-		value = trim(eq + 1);
-		vlen = strlen(value);
-		if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
-			value[vlen - 1] = '\0';
-			value++;
-		}
-		if (config_set(cfg, name, value, err, sizeof(err))) {
+		if (name && config_set(cfg, name, value, err, sizeof(err))) {
 			fprintf(stderr, "mqedge: %s:%u: %s\n", path, lineno, err);
 			goto fail;
 		}
@@ -375,10 +539,19 @@ void config_print_help(FILE *out, const char *prog)
 	fprintf(out,
 		"Usage: %s [--config FILE] [--OPTION VALUE]...\n"
 		"mqedge %s: a WebSocket edge for browsers and devices over a shared MQTT broker.\n\n"
-		"Every option may also be set in the config file as 'option = value' (one per line;\n"
-		"a line starting with '#' is a comment); flags override the file. Booleans take true/false; a boolean\n"
+		"Every option may also be set in the config file as 'option = value' (one per line).\n"
+		"A '#' at the start of a line, at the start of a value or after a blank starts a comment\n"
+		"(\"s#1\" keeps its '#'); a value in double quotes (no escapes) keeps every '#' and blank\n"
+		"inside them. Every option may also come from the environment as MQEDGE_ and its name\n"
+		"upper-cased with '_' for '-' (MQEDGE_JWT_SECRET); an empty variable counts as unset.\n"
+		"Later sources win: defaults < config file < environment < flags. --jwt-secret-file,\n"
+		"--api-key-file and --broker-password-file read those values from a file (one trailing\n"
+		"newline stripped), so secrets need not show in ps. Booleans take true/false; a boolean\n"
 		"flag given alone means true.\n\n"
 		"  --config FILE                  read options from FILE first\n"
+		"  --check-config                 check the settings (file, environment, flags), the files they\n"
+		"                                 name and the data dir, start nothing; print 'config ok' and\n"
+		"                                 exit 0, or the error and exit 2\n"
 		"  --help                         print this help and exit\n"
 		"  --version                      print the version and exit\n",
 		prog, MQEDGE_VERSION);
@@ -387,7 +560,7 @@ void config_print_help(FILE *out, const char *prog)
 
 		display_name(o->name, shown, sizeof(shown));
 		snprintf(arg, sizeof(arg), "--%s %s", shown,
-			 o->type == OPT_INT ? "N" : o->type == OPT_BOOL ? "[BOOL]" : "VALUE");
+			 o->type == OPT_INT ? "N" : o->type == OPT_BOOL ? "[BOOL]" : o->type == OPT_FILE ? "FILE" : "VALUE");
 		fprintf(out, "  %-30s %s", arg, o->help);
 		if (o->def && *o->def)
 			fprintf(out, " (default %s)", o->def);
@@ -427,6 +600,10 @@ int config_load(struct edge_config *cfg, int argc, char **argv)
 				return -1;
 		}
 	}
+	if (load_env(cfg, err, sizeof(err))) {
+		fprintf(stderr, "mqedge: %s\n", err);
+		return -1;
+	}
 	for (i = 1; i < argc; i++) {
 		char name[64];
 		const char *arg = argv[i], *value, *eq;
@@ -442,6 +619,14 @@ int config_load(struct edge_config *cfg, int argc, char **argv)
 		if (!strcmp(name, "config")) {
 			if (!eq)
 				i++;
+			continue;
+		}
+		if (!strcmp(name, "check-config")) {
+			if (eq) {
+				fprintf(stderr, "mqedge: --check-config takes no value\n");
+				return -1;
+			}
+			cfg->check_only = true;
 			continue;
 		}
 		o = find_option(name);

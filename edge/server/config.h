@@ -75,9 +75,11 @@ struct edge_config {
 	/* process */
 	char *log_level;
 	char *event_loop;	/* "poll" (lws' own) or "epoll" (libev, lws' evlib plugin) */
+	bool check_only;	/* --check-config: validate, print the verdict, start nothing (a flag only) */
 };
 
-/* Fills cfg from defaults, the file named by --config (if any), then argv. Returns 0 on success,
+/* Fills cfg from defaults, the file named by --config (if any), MQEDGE_* variables, then argv.
+ * Returns 0 on success (cfg->check_only set for --check-config),
  * 1 when --help or --version was handled (caller exits 0), -1 on error (message already printed).
  * Strings in cfg are heap copies owned by cfg; release with config_free(). */
 int config_load(struct edge_config *cfg, int argc, char **argv);

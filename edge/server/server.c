@@ -9,11 +9,14 @@
 #include <ev.h>
 #include <libwebsockets.h>
 #include <malloc.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dispatch.h"
@@ -31,6 +34,7 @@
 #define SIGNAL_PROTOCOL_NAME "mqedge-signal"
 #define STOP_GRACE_US (5 * LWS_US_PER_SEC)
 #define STOP_POLL_US (20 * LWS_US_PER_MS)
+#define BAD_HISTORY_ROOMS "bad history-rooms: give PATTERN[=SIZE[/TTL]],... (SIZE >= 1, TTL in seconds)"
 
 struct server {
 	struct edge edge;		/* first: the lws context's user pointer */
@@ -326,8 +330,7 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 
 	rc = history_init(&srv->edge.history, &ho, &srv->edge.fanout);
 	if (rc) {
-		snprintf(err, errlen, rc == -ENOMEM ? "out of memory" :
-			 "bad history-rooms: give PATTERN[=SIZE[/TTL]],... (SIZE >= 1, TTL in seconds)");
+		snprintf(err, errlen, rc == -ENOMEM ? "out of memory" : BAD_HISTORY_ROOMS);
 		return rc;
 	}
 	if (presence_init(&srv->edge.presence, &po, &srv->edge.fanout) ||
@@ -338,6 +341,120 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* Why a listener could not be made, in words: lws logs only "ERROR on binding fd N to port P
+ * (-1 98)" and its errno is gone by now, so bind the address again ourselves, as lws does
+ * (SO_REUSEADDR), and keep what bind() says. Fills why with "ADDR:PORT: reason". */
+static void listen_failure(const char *bind_addr, long port, char *why, size_t whylen)
+{
+	struct addrinfo hints, *ai = NULL;
+	char service[16], shown[96];
+	const char *reason = "listener refused by libwebsockets (see the error above)";
+	int one = 1, fd = -1, rc;
+
+	snprintf(shown, sizeof(shown), strchr(bind_addr, ':') ? "[%.64s]:%ld" : "%.64s:%ld", bind_addr, port);
+	snprintf(service, sizeof(service), "%ld", port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(bind_addr, service, &hints, &ai);
+	if (rc) {	/* lws also takes an interface name here: say so rather than guess */
+		snprintf(why, whylen, "%s: not an address (%s)", shown, gai_strerror(rc));
+		return;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		reason = strerror(errno);
+	else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) || bind(fd, ai->ai_addr, ai->ai_addrlen))
+		reason = strerror(errno);
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	snprintf(why, whylen, "%s: %s", shown, reason);
+}
+
+/* A file the edge will read at start: readable now, by this user. */
+static int check_readable(const char *what, const char *path, bool dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		goto fail;
+	if (dir ? !S_ISDIR(st.st_mode) : S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s is %sa directory", what, path, dir ? "not " : "");
+		return -1;
+	}
+	if (access(path, R_OK | (dir ? X_OK : 0)))
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: cannot read %s: %s", what, path, strerror(errno));
+	return -1;
+}
+
+/* The data dir exists and is writable, or its parent is (start-up creates it, not -p). */
+static int check_data_dir(const char *path, char *err, size_t errlen)
+{
+	char parent[4096];
+	const char *slash;
+	struct stat st;
+
+	if (!stat(path, &st)) {
+		if (!S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "data-dir: %s is not a directory", path);
+			return -1;
+		}
+		if (access(path, W_OK | X_OK)) {
+			snprintf(err, errlen, "data-dir: cannot write %s: %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "data-dir: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	slash = strrchr(path, '/');
+	snprintf(parent, sizeof(parent), "%.*s", slash ? (slash == path ? 1 : (int)(slash - path)) : 1, slash ? path : ".");
+	if (access(parent, W_OK | X_OK)) {
+		snprintf(err, errlen, "data-dir: %s does not exist and cannot be created in %s: %s", path, parent,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int server_check_config(const struct edge_config *cfg, char *err, size_t errlen)
+{
+	struct history_options ho = { cfg->topic_prefix, cfg->edge_id, cfg->history_rooms, 1, 0, 0, 0, 0, NULL, NULL };
+	struct history history;
+	struct idgen ids;
+	struct auth *auth;
+	int rc;
+
+	if (idgen_init(&ids, cfg->edge_id, clock_now_ms())) {
+		snprintf(err, errlen, "edge id too long for message ids");
+		return -1;
+	}
+	auth = auth_create(cfg, err, errlen);	/* the public key file, the anonymous room patterns */
+	if (!auth)
+		return -1;
+	auth_destroy(auth);
+	rc = history_init(&history, &ho, NULL);
+	history_fini(&history);
+	if (rc) {
+		snprintf(err, errlen, rc == -ENOMEM ? "out of memory" : BAD_HISTORY_ROOMS);
+		return -1;
+	}
+	if (cfg->tls_port && (check_readable("cert", cfg->cert, false, err, errlen) ||
+			      check_readable("key", cfg->key, false, err, errlen)))
+		return -1;
+	if (cfg->web_root && check_readable("web-root", cfg->web_root, true, err, errlen))
+		return -1;
+	if (cfg->broker_cafile && check_readable("broker-cafile", cfg->broker_cafile, false, err, errlen))
+		return -1;
+	return check_data_dir(cfg->data_dir, err, errlen);
 }
 
 int server_run(struct edge_config *cfg)
@@ -400,11 +517,14 @@ int server_run(struct edge_config *cfg)
 		goto out;
 	}
 	if (cfg->port && !(e->vh_ws = create_vhost(&srv, protocols, &retry, false))) {
-		log_error("startup_failed", "reason=\"cannot listen\" bind=%s port=%ld", cfg->bind, cfg->port);
+		listen_failure(cfg->bind, cfg->port, err, sizeof(err));
+		log_error("startup_failed", "reason=\"cannot listen on %s\" bind=%s port=%ld", err, cfg->bind, cfg->port);
 		goto out;
 	}
 	if (cfg->tls_port && !(e->vh_wss = create_vhost(&srv, protocols, &retry, true))) {
-		log_error("startup_failed", "reason=\"cannot listen (TLS)\" bind=%s port=%ld", cfg->bind, cfg->tls_port);
+		listen_failure(cfg->bind, cfg->tls_port, err, sizeof(err));
+		log_error("startup_failed", "reason=\"cannot listen (TLS) on %s\" bind=%s port=%ld", err, cfg->bind,
+			  cfg->tls_port);
 		goto out;
 	}
 	if (setup_signals(&srv)) {

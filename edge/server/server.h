@@ -6,6 +6,11 @@
 
 #include "config.h"
 
+/* What start-up would refuse, found without starting: the auth keys, room patterns, the files the
+ * edge reads and the data dir's permissions. No sockets, no broker, nothing written. Returns 0, or
+ * -1 with the reason in err. */
+int server_check_config(const struct edge_config *cfg, char *err, size_t errlen);
+
 /* Runs the edge until it is stopped by a signal. Returns the exit code. */
 int server_run(struct edge_config *cfg);
 

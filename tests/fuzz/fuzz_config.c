@@ -5,12 +5,15 @@
  * anonymous-rooms pattern list) as the server does at start.
  *
  * Invariants: the loader accepts a file exactly when a plain reading of it does - every line that
- * is not blank or a '#' comment is "name = value" (blanks and tabs around both, one pair of double
- * quotes around the value stripped) and config_set takes each pair - so the grammar of
- * docs and examples/mqedge.conf holds; loading is deterministic; after config_finish succeeds the
+ * is not blank or a '#' comment is "name = value" (blanks and tabs around both); a value opening
+ * with '"' is the text up to the next '"', followed by nothing but blanks and perhaps a '#' comment;
+ * an unquoted value ends before the first '#' at its start or after a blank; config_set takes
+ * each pair, and the settings loaded are the ones the reading gives - so the grammar of --help
+ * and examples/mqedge.conf holds; loading is deterministic; after config_finish succeeds the
  * edge id and topic prefix are valid, the broker has a port in 1-65535 and the JWT algorithm
  * matches the key; the anonymous permissions auth_create builds hold only valid patterns; nothing
- * leaks (config_free, auth_destroy).
+ * leaks (config_free, auth_destroy). The *-file options read whatever path the input names: only
+ * regular files are read (a FIFO or device would block the run), so both readings see the same.
  */
 #include <sys/mman.h>
 #include <unistd.h>
@@ -62,22 +65,56 @@ static char *trim_ref(char *s)
 	return s;
 }
 
-/* The reference reading: 0 when every line is a comment, blank, or a pair config_set takes; -1
- * otherwise; 1 when the input is outside what it models (NUL bytes, lines fgets would split). */
-static int reference(const uint8_t *data, size_t size)
+static int blank(char c)
 {
-	struct edge_config cfg;
-	char *text, *line, *next;
+	return c == ' ' || c == '\t';
+}
+
+/* The value of one setting, read left to right (the grammar in the header comment): a copy in
+ * out, 0; -1 when a quoted value is unterminated or followed by more than a comment. */
+static int reference_value(const char *v, char *out, size_t outlen)
+{
+	size_t n = 0, keep = 0;
+
+	while (blank(*v))
+		v++;
+	if (*v == '"') {
+		for (v++; *v && *v != '"'; v++)
+			out[n++] = *v;
+		if (!*v)
+			return -1;
+		for (v++; blank(*v); v++)
+			;
+		out[n] = '\0';
+		return *v == '\0' || *v == '#' ? 0 : -1;
+	}
+	/* unquoted: copy up to a comment, remembering where the last non-blank ended */
+	for (size_t i = 0; v[i] && n + 1 < outlen; i++) {
+		if (v[i] == '#' && (i == 0 || blank(v[i - 1])))
+			break;
+		out[n++] = v[i];
+		if (!blank(v[i]))
+			keep = n;
+	}
+	out[keep] = '\0';
+	return 0;
+}
+
+/* The reference reading: 0 when every line is a comment, blank, or a pair config_set takes, with
+ * what it read in cfg (caller frees with config_free); -1 otherwise; 1 when the input is outside
+ * what it models (NUL bytes, lines fgets would split). */
+static int reference(const uint8_t *data, size_t size, struct edge_config *cfg)
+{
+	char *text, *line, *next, value[4096];
 	int rc = 0;
 
+	if (config_defaults(cfg))
+		abort();
 	if (memchr(data, '\0', size))
 		return 1;
 	text = fuzz_strndup(data, size);
-	if (config_defaults(&cfg))
-		abort();
 	for (line = text; rc == 0 && line && *line; line = next) {
-		char *nl = strchr(line, '\n'), *s, *eq, *value, err[256];
-		size_t vlen;
+		char *nl = strchr(line, '\n'), *s, *eq, err[256];
 
 		next = nl ? nl + 1 : NULL;
 		if (nl)
@@ -95,18 +132,32 @@ static int reference(const uint8_t *data, size_t size)
 			break;
 		}
 		*eq = '\0';
-		value = trim_ref(eq + 1);
-		vlen = strlen(value);
-		if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
-			value[vlen - 1] = '\0';
-			value++;
-		}
-		if (config_set(&cfg, trim_ref(s), value, err, sizeof(err)))
+		if (reference_value(eq + 1, value, sizeof(value)) ||
+		    config_set(cfg, trim_ref(s), value, err, sizeof(err)))
 			rc = -1;
 	}
-	config_free(&cfg);
 	free(text);
 	return rc;
+}
+
+/* Every string field of struct edge_config: a field missing here fails at once (its pointers differ). */
+#define STRING_FIELDS(X) X(bind) X(cert) X(key) X(origins) X(web_root) X(broker) X(broker_host) \
+	X(broker_username) X(broker_password) X(broker_cafile) X(topic_prefix) X(edge_id) X(data_dir) \
+	X(inbox_scope) X(api_key) X(jwt_secret) X(jwt_public_key) X(jwt_alg) X(jwt_audience) X(jwt_issuer) \
+	X(anonymous_rooms) X(presence_rooms) X(history_rooms) X(log_level) X(event_loop)
+
+/* Whether two loaded configs hold the same settings (strings by content, the rest by bytes). */
+static int same_settings(const struct edge_config *a, const struct edge_config *b)
+{
+	struct edge_config x = *a, y = *b;
+
+#define SAME_STRING(f) \
+	if ((a->f == NULL) != (b->f == NULL) || (a->f && strcmp(a->f, b->f))) \
+		return 0; \
+	x.f = y.f = NULL;
+	STRING_FIELDS(SAME_STRING)
+#undef SAME_STRING
+	return !memcmp(&x, &y, sizeof(x));
 }
 
 static void check_auth(const struct edge_config *cfg)
@@ -142,12 +193,15 @@ static void check_auth(const struct edge_config *cfg)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct edge_config cfg, again;
+	struct edge_config cfg, again, read;
 	char err[512], err2[512];
-	int rc = load(&cfg, data, size), ref = reference(data, size);
+	int rc = load(&cfg, data, size), ref = reference(data, size, &read);
 
 	if (ref != 1)
 		FUZZ_CHECK(rc == ref);
+	if (ref == 0)
+		FUZZ_CHECK(same_settings(&cfg, &read));
+	config_free(&read);
 	FUZZ_CHECK(load(&again, data, size) == rc);
 	if (rc == 0) {
 		int fin = config_finish(&cfg, err, sizeof(err));

@@ -4,6 +4,7 @@
  */
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -222,7 +223,6 @@ static void test_file(void)
 			  "rate = 50\r\n"
 			  "broker_password = a=b=c\n"
 			  "anonymous-rooms = \"\"\n"
-			  "jwt-issuer = \"\n"
 			  "cert =\n"
 			  "log-level = debug");	/* no final newline */
 	CHECK(path != NULL);
@@ -238,7 +238,6 @@ static void test_file(void)
 	CHECK(cfg.rate == 50);
 	CHECK_STR(cfg.broker_password, "a=b=c");
 	CHECK_STR(cfg.anonymous_rooms, "");
-	CHECK_STR(cfg.jwt_issuer, "\"");
 	CHECK_STR(cfg.cert, "");
 	CHECK_STR(cfg.log_level, "debug");
 	CHECK(cfg.burst == 200);	/* untouched */
@@ -252,6 +251,12 @@ static void test_file(void)
 		"allow-anonymous = perhaps\n",
 		"= 5\n",
 		"--port = 5\n",
+		"jwt-issuer = \"\n",			/* unterminated quote */
+		"jwt-issuer = \"abc\n",
+		"jwt-issuer = \"a\"b\"\n",		/* text after the closing quote */
+		"jwt-issuer = \"a\" b\n",
+		"port # = 5\n",				/* the name is "port #" */
+		"port = 9000 # ok\nrate = 5 #\nburst = 1x # not a number\n",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -268,6 +273,61 @@ static void test_file(void)
 	CHECK(path && config_load_file(&cfg, path) == 0);
 	CHECK(cfg.port == 8080);
 	config_free(&cfg);
+}
+
+/* Comments after values (the case that bit: "jwt-secret = s # my secret" was the secret
+ * "s # my secret"): a '#' opens a comment at the start of a value or after a blank, never inside
+ * a word or inside quotes. */
+static void test_comments(void)
+{
+	static const struct {
+		const char *line, *value;	/* jwt-secret after loading the line */
+	} cases[] = {
+		{ "jwt-secret = s # my secret\n", "s" },
+		{ "jwt-secret = s\t# tab before the comment\n", "s" },
+		{ "jwt-secret = s#1\n", "s#1" },
+		{ "jwt-secret = s#1 # and a comment\n", "s#1" },
+		{ "jwt-secret = two words # comment\n", "two words" },
+		{ "jwt-secret = \"s # not a comment\"\n", "s # not a comment" },
+		{ "jwt-secret = \"s # kept\" # a comment\n", "s # kept" },
+		{ "jwt-secret = \"s\"# a comment\n", "s" },
+		{ "jwt-secret = \" padded \"  \n", " padded " },
+		{ "jwt-secret = \"#\"\n", "#" },
+		{ "jwt-secret = \"\"\n", "" },
+		{ "jwt-secret = # nothing but a comment\n", "" },
+		{ "jwt-secret =#x\n", "" },
+		{ "jwt-secret = a\"b\n", "a\"b" },	/* a quote inside an unquoted value is plain text */
+		{ "jwt-secret = s #\n", "s" },
+		{ "jwt-secret = s ##\r\n", "s" },
+		{ "  # jwt-secret = commented out\njwt-secret = t\n", "t" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct edge_config cfg;
+		const char *path = write_file("comments.conf", cases[i].line);
+		int rc;
+
+		CHECK(config_defaults(&cfg) == 0);
+		rc = path ? load_file_quiet(&cfg, path) : -1;
+		if (rc || !cfg.jwt_secret || strcmp(cfg.jwt_secret, cases[i].value))
+			fprintf(stderr, "comment case %zu (%s): rc %d value '%s'\n", i, cases[i].line, rc,
+				cfg.jwt_secret ? cfg.jwt_secret : "(null)");
+		CHECK(rc == 0);
+		CHECK_STR(cfg.jwt_secret, cases[i].value);
+		config_free(&cfg);
+	}
+	{	/* numbers and booleans take trailing comments too */
+		struct edge_config cfg;
+		const char *path = write_file("comments.conf", "port = 9000 # the plain port\n"
+							       "allow-anonymous = yes # for the demo\n"
+							       "origins = http://a.example/#frag\n");
+
+		CHECK(config_defaults(&cfg) == 0);
+		CHECK(path && config_load_file(&cfg, path) == 0);
+		CHECK(cfg.port == 9000 && cfg.allow_anonymous);
+		CHECK_STR(cfg.origins, "http://a.example/#frag");
+		config_free(&cfg);
+	}
 }
 
 /* config_load on a NULL-terminated list of arguments (argv[0] added). */
@@ -361,6 +421,18 @@ static void test_argv(void)
 		CHECK(!cfg.allow_anonymous);
 		config_free(&cfg);
 	}
+	{	/* --check-config is a flag of its own, anywhere, and takes no value */
+		const char *a[] = { "--port", "9006", "--check-config", "--allow-anonymous", NULL };
+		const char *b[] = { "--allow-anonymous", "--check-config=yes", NULL };
+
+		CHECK(load(&cfg, a) == 0);
+		CHECK(cfg.check_only && cfg.port == 9006 && cfg.allow_anonymous);
+		config_free(&cfg);
+		CHECK(load(&cfg, b) == -1);
+		config_free(&cfg);
+		CHECK(config_defaults(&cfg) == 0 && !cfg.check_only);
+		config_free(&cfg);
+	}
 	{
 		const char *a[] = { "--version", NULL };
 
@@ -404,6 +476,217 @@ static void test_argv(void)
 	}
 }
 
+/* Where a setting comes from: defaults < config file < MQEDGE_* environment < flags. */
+static void test_env(void)
+{
+	struct edge_config cfg;
+	char conf[512];
+	const char *path = write_file("env.conf", "port = 9000\nrate = 7\nburst = 9\njwt-secret = from-file\n");
+
+	CHECK(path != NULL);
+	snprintf(conf, sizeof(conf), "%s", path ? path : "");
+	{	/* each source over the one before it, option by option */
+		const char *a[] = { "--config", conf, "--burst", "11", NULL };
+
+		setenv("MQEDGE_RATE", "8", 1);
+		setenv("MQEDGE_BURST", "10", 1);
+		setenv("MQEDGE_MAX_ROOMS", "3", 1);
+		CHECK(load(&cfg, a) == 0);
+		CHECK(cfg.port == 9000);	/* file only */
+		CHECK(cfg.rate == 8);		/* env over file */
+		CHECK(cfg.burst == 11);		/* flag over env over file */
+		CHECK(cfg.max_rooms == 3);	/* env over the default */
+		CHECK(cfg.ping_interval == 20);	/* default */
+		CHECK_STR(cfg.jwt_secret, "from-file");
+		config_free(&cfg);
+	}
+	{	/* the secret from the environment; a flag still wins */
+		const char *a[] = { "--config", conf, NULL };
+		const char *b[] = { "--config", conf, "--jwt-secret", "from-flag", NULL };
+
+		setenv("MQEDGE_JWT_SECRET", "from-env", 1);
+		CHECK(load(&cfg, a) == 0);
+		CHECK_STR(cfg.jwt_secret, "from-env");
+		config_free(&cfg);
+		CHECK(load(&cfg, b) == 0);
+		CHECK_STR(cfg.jwt_secret, "from-flag");
+		config_free(&cfg);
+	}
+	{	/* an empty variable is unset; names that are not options are ignored */
+		const char *a[] = { "--config", conf, NULL };
+
+		setenv("MQEDGE_JWT_SECRET", "", 1);
+		setenv("MQEDGE_BIN", "/not/an/option", 1);
+		setenv("MQEDGE_NOPE", "1", 1);
+		CHECK(load(&cfg, a) == 0);
+		CHECK_STR(cfg.jwt_secret, "from-file");
+		config_free(&cfg);
+	}
+	{	/* every kind: booleans, dashed names, derived fields */
+		const char *a[] = { NULL };
+
+		setenv("MQEDGE_ALLOW_ANONYMOUS", "yes", 1);
+		setenv("MQEDGE_BROKER", "10.0.0.2:1884", 1);
+		setenv("MQEDGE_TOPIC_PREFIX", "acme/v1", 1);
+		CHECK(load(&cfg, a) == 0);
+		CHECK(cfg.allow_anonymous);
+		CHECK_STR(cfg.broker_host, "10.0.0.2");
+		CHECK(cfg.broker_port == 1884);
+		CHECK_STR(cfg.topic_prefix, "acme/v1");
+		config_free(&cfg);
+	}
+	{	/* a bad value in the environment refuses to start, like one in the file */
+		const char *a[] = { NULL };
+
+		setenv("MQEDGE_PORT", "80x", 1);
+		CHECK(load(&cfg, a) == -1);
+		config_free(&cfg);
+		unsetenv("MQEDGE_PORT");
+		setenv("MQEDGE_ALLOW_ANONYMOUS", "perhaps", 1);
+		CHECK(load(&cfg, a) == -1);
+		config_free(&cfg);
+	}
+	static const char *const vars[] = { "MQEDGE_RATE", "MQEDGE_BURST", "MQEDGE_MAX_ROOMS", "MQEDGE_JWT_SECRET",
+					    "MQEDGE_BIN", "MQEDGE_NOPE", "MQEDGE_ALLOW_ANONYMOUS", "MQEDGE_BROKER",
+					    "MQEDGE_TOPIC_PREFIX", "MQEDGE_PORT" };
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+}
+
+/* --jwt-secret-file, --api-key-file, --broker-password-file: the file's content, one trailing
+ * newline stripped; a missing, unreadable, empty or odd file is an error naming it. */
+static void test_secret_files(void)
+{
+	struct edge_config cfg;
+	char secret[512], key[512], pass[512], crlf[512], empty[512], blank[512], nul[512], big[512], conf[512];
+	char err[512];
+
+	snprintf(secret, sizeof(secret), "%s", write_file("secret.txt", "s3cret # not a comment\n"));
+	snprintf(key, sizeof(key), "%s", write_file("key.txt", "k1,k2"));	/* no newline */
+	snprintf(pass, sizeof(pass), "%s", write_file("pass.txt", "pw\n\n"));	/* only one newline goes */
+	snprintf(crlf, sizeof(crlf), "%s", write_file("crlf.txt", "win\r\n"));
+	snprintf(empty, sizeof(empty), "%s", write_file("empty.txt", ""));
+	snprintf(blank, sizeof(blank), "%s", write_file("blank.txt", "\n"));
+	{
+		FILE *f;
+
+		snprintf(nul, sizeof(nul), "%s/nul.txt", tmpdir);
+		f = fopen(nul, "w");
+		CHECK(f != NULL);
+		if (f) {
+			fwrite("a\0b", 1, 3, f);
+			fclose(f);
+		}
+		snprintf(big, sizeof(big), "%s/big.txt", tmpdir);
+		f = fopen(big, "w");
+		CHECK(f != NULL);
+		if (f) {
+			for (int i = 0; i < 65537; i++)
+				fputc('x', f);
+			fclose(f);
+		}
+	}
+	{
+		const char *a[] = { "--jwt-secret-file", secret, "--api-key-file", key, "--broker-password-file", pass,
+				    NULL };
+
+		CHECK(load(&cfg, a) == 0);
+		CHECK_STR(cfg.jwt_secret, "s3cret # not a comment");
+		CHECK_STR(cfg.api_key, "k1,k2");
+		CHECK_STR(cfg.broker_password, "pw\n");
+		config_free(&cfg);
+	}
+	{
+		const char *a[] = { "--jwt-secret-file=", NULL };
+		char arg[600];
+
+		snprintf(arg, sizeof(arg), "--jwt-secret-file=%s", crlf);
+		a[0] = arg;
+		CHECK(load(&cfg, a) == 0);
+		CHECK_STR(cfg.jwt_secret, "win");
+		config_free(&cfg);
+	}
+	{	/* the file form takes its place in the order of sources: a later flag wins, either way */
+		const char *a[] = { "--jwt-secret-file", secret, "--jwt-secret", "later", NULL };
+		const char *b[] = { "--jwt-secret", "earlier", "--jwt-secret-file", secret, NULL };
+		const char *c[] = { "--config", conf, NULL };
+
+		CHECK(load(&cfg, a) == 0);
+		CHECK_STR(cfg.jwt_secret, "later");
+		config_free(&cfg);
+		CHECK(load(&cfg, b) == 0);
+		CHECK_STR(cfg.jwt_secret, "s3cret # not a comment");
+		config_free(&cfg);
+		/* in the config file, and the environment over it */
+		{
+			char text[600];
+
+			snprintf(text, sizeof(text), "jwt-secret-file = %s\n", key);
+			snprintf(conf, sizeof(conf), "%s", write_file("secretfile.conf", text));
+		}
+		CHECK(load(&cfg, c) == 0);
+		CHECK_STR(cfg.jwt_secret, "k1,k2");
+		config_free(&cfg);
+		setenv("MQEDGE_JWT_SECRET_FILE", secret, 1);
+		CHECK(load(&cfg, c) == 0);
+		CHECK_STR(cfg.jwt_secret, "s3cret # not a comment");
+		config_free(&cfg);
+		setenv("MQEDGE_JWT_SECRET", "direct", 1);	/* both at one level: ambiguous */
+		CHECK(load(&cfg, c) == -1);
+		config_free(&cfg);
+		unsetenv("MQEDGE_JWT_SECRET_FILE");
+		unsetenv("MQEDGE_JWT_SECRET");
+	}
+
+	/* errors name the option and the file */
+	static const struct {
+		const char *opt, *file, *want;
+	} bad[] = {
+		{ "jwt-secret-file", "missing", "No such file" },
+		{ "api-key-file", "empty", "is empty" },
+		{ "broker-password-file", "blank", "is empty" },
+		{ "jwt-secret-file", "nul", "NUL" },
+		{ "jwt-secret-file", "big", "larger than" },
+		{ "jwt-secret-file", "dir", "not a regular file" },
+		{ "jwt-secret-file", "", "no file" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char path[600];
+		const char *file = !strcmp(bad[i].file, "missing") ? "/nonexistent/secret" :
+				   !strcmp(bad[i].file, "empty") ? empty : !strcmp(bad[i].file, "blank") ? blank :
+				   !strcmp(bad[i].file, "nul") ? nul : !strcmp(bad[i].file, "big") ? big :
+				   !strcmp(bad[i].file, "dir") ? tmpdir : "";
+
+		snprintf(path, sizeof(path), "%s", file);
+		CHECK(config_defaults(&cfg) == 0);
+		err[0] = '\0';
+		CHECK(config_set(&cfg, bad[i].opt, path, err, sizeof(err)) == -1);
+		if (!strstr(err, bad[i].want) || !strstr(err, bad[i].opt) || !strstr(err, path))
+			fprintf(stderr, "secret file case %zu: '%s'\n", i, err);
+		CHECK(strstr(err, bad[i].want) != NULL);
+		CHECK(strstr(err, bad[i].opt) != NULL);
+		CHECK(strstr(err, path) != NULL);
+		config_free(&cfg);
+	}
+	{	/* a FIFO is refused, not waited on */
+		char fifo[600];
+
+		snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+		CHECK(mkfifo(fifo, 0600) == 0);
+		CHECK(config_defaults(&cfg) == 0);
+		CHECK(config_set(&cfg, "jwt-secret-file", fifo, err, sizeof(err)) == -1);
+		CHECK(strstr(err, "not a regular file") != NULL);
+		config_free(&cfg);
+		unlink(fifo);
+	}
+	{	/* and config_load refuses to start on one */
+		const char *a[] = { "--jwt-secret-file", empty, NULL };
+
+		CHECK(load(&cfg, a) == -1);
+		config_free(&cfg);
+	}
+}
+
 static void test_help(void)
 {
 	FILE *f = tmpfile();
@@ -422,6 +705,10 @@ static void test_help(void)
 	CHECK(strstr(text, "Usage: mqedge") != NULL);
 	CHECK(strstr(text, "--tls-port N") != NULL);
 	CHECK(strstr(text, "--jwt-secret VALUE") != NULL);
+	CHECK(strstr(text, "--jwt-secret-file FILE") != NULL);
+	CHECK(strstr(text, "--api-key-file FILE") != NULL);
+	CHECK(strstr(text, "--broker-password-file FILE") != NULL);
+	CHECK(strstr(text, "defaults < config file < environment < flags") != NULL);
 	CHECK(strstr(text, "--allow-anonymous [BOOL]") != NULL);
 	CHECK(strstr(text, "--dedup-window N") != NULL);
 	CHECK(strstr(text, "(default 65536)") != NULL);
@@ -579,9 +866,23 @@ static void test_examples(void)
 	}
 }
 
+extern char **environ;
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
+
+	/* settings in the caller's environment (MQEDGE_JWT_SECRET, ...) would change what loads */
+	for (char **e = environ; *e;) {
+		char name[128];
+
+		if (strncmp(*e, "MQEDGE_", 7) || !strchr(*e, '=')) {
+			e++;
+			continue;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)(strchr(*e, '=') - *e), *e);
+		unsetenv(name);	/* shifts environ down: look at the same slot again */
+	}
 
 	snprintf(tmpdir, sizeof(tmpdir), "%s/mqedge-test-config-XXXXXX", base && *base ? base : "/tmp");
 	if (!mkdtemp(tmpdir)) {
@@ -591,12 +892,17 @@ int main(void)
 	test_defaults();
 	test_set();
 	test_file();
+	test_comments();
 	test_argv();
+	test_env();
+	test_secret_files();
 	test_help();
 	test_finish();
 	test_examples();
 	{
-		const char *names[] = { "good.conf", "bad.conf", "empty.conf", "flags.conf" };
+		const char *names[] = { "good.conf", "bad.conf", "empty.conf", "flags.conf", "comments.conf",
+					"env.conf", "secret.txt", "key.txt", "pass.txt", "crlf.txt", "empty.txt",
+					"blank.txt", "nul.txt", "big.txt", "secretfile.conf" };
 		char path[512];
 
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -369,7 +369,8 @@ export class Broker {
 
 export class Edge {
   // opts: { id, broker, extra: [...flags], jwt: { alg, publicKeyFile } | undefined (HS256 with env.secret),
-  //         secret, logLevel }
+  //         secret (null: no --jwt-secret flag), logLevel, env: { MQEDGE_X: value } }. The edge sees
+  //         none of the caller's MQEDGE_* variables (they would configure it), only opts.env's.
   constructor(env, opts) {
     this.env = env;
     this.opts = opts;
@@ -389,9 +390,14 @@ export class Edge {
     const o = this.opts;
     const a = ['--bind', '127.0.0.1', '--port', String(this.port), '--broker', `127.0.0.1:${o.broker.port}`, '--edge-id', o.id];
     if (o.jwt) a.push('--jwt-alg', o.jwt.alg, '--jwt-public-key', o.jwt.publicKeyFile);
-    else a.push('--jwt-secret', o.secret ?? this.env.secret);
+    else if (o.secret !== null) a.push('--jwt-secret', o.secret ?? this.env.secret);
     a.push('--data-dir', this.dataDir, '--log-level', o.logLevel ?? 'info', ...(o.extra ?? []));
     return a;
+  }
+
+  environment() {
+    const e = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MQEDGE_')));
+    return { ...e, ...(this.opts.env ?? {}) };
   }
 
   // Starts the edge and resolves once /readyz answers 200 (broker session up).
@@ -399,7 +405,7 @@ export class Edge {
     for (let attempt = 1; ; attempt++) {
       this.port = port ?? this.port ?? (await freePort());
       this.proc.starting = true;
-      this.proc.start(MQEDGE_BIN, this.args());
+      this.proc.start(MQEDGE_BIN, this.args(), { env: this.environment() });
       try {
         if (waitReady) await this.waitReady(timeoutMs);
         else await this.waitAlive(timeoutMs);
