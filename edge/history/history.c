@@ -432,7 +432,7 @@ static void answer(struct history *h, const char *room, struct hroom *r, const s
 	struct window *w = r ? &r->window : NULL;
 	struct textbuf out = { 0 };
 	size_t bytes = 0;
-	uint32_t from = w ? w->count : 0;
+	uint32_t from;
 	int len, rc;
 
 	memcpy(edge, req->edge, req->edge_len);
@@ -445,6 +445,7 @@ static void answer(struct history *h, const char *room, struct hroom *r, const s
 		goto send;
 	}
 	window_expire(w, clock_now_ms());
+	from = w->count;	/* after expiry: what expired is gone from the ring */
 	while (from > 0 && bytes + window_at(w, from - 1)->frame->len + 32 <= h->opt.max_reply_bytes)
 		bytes += window_at(w, --from)->frame->len + 32;
 	history_sync_reply_header(&out, r->room, nonce, w->epoch, w->last, w->count - from, h->opt.edge_id);

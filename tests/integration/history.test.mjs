@@ -321,3 +321,26 @@ scenario('history: after the broker lost every session the edges refetch and agr
   assert.equal(u.all.filter((f) => f.ref === 'S1').length, 1, 'answered once');
   await ghost.pub(topics.status('ghost'), '', { retain: true });
 });
+
+// Found by the soak: an edge answering another edge's window request counted the window before
+// expiring it, so with a TTL and steady traffic it read entries that had just been dropped (SIGSEGV,
+// or a UBSan report). Here: messages for 2.5 s in a room with a 1 s TTL, then an edge new to the
+// room asks for the window. The answering edge must stay up and hand over only the live part.
+scenario('history: answering a window request right after messages expired (TTL) hands over only the live part, and the edge stays up', { timeout: 60000 }, async (env) => {
+  const { edges: [e1, e2] } = await env.cluster(2, { extra: ['--history-rooms', 'ttl-*=100/1', '--history-fetch-timeout', '1000'] });
+  const claims2 = { rooms: ['ttl-*'] };
+  const writer = await env.connect(e1, { user: 'writer', extra: claims2 });
+  await writer.ok({ op: 'sub', room: 'ttl-r' });
+  for (let i = 0; i < 50; i++) {
+    await writer.ok({ op: 'pub', room: 'ttl-r', data: { i } });
+    await delay(50);
+  }
+  const reader = await env.connect(e2, { user: 'reader', extra: claims2 });
+  const ok = await reader.ok({ op: 'sub', room: 'ttl-r' });
+  assert.equal(ok.epoch, writer.roomMsgs('ttl-r')[0].epoch, 'e2 adopted e1\'s window');
+  const page = await reader.ok({ op: 'history', room: 'ttl-r', limit: 200 });
+  const kept = page.msgs.map((m) => m.data.i);
+  assert.ok(kept.length > 0 && kept.length < 50, `only the live part of the window: ${kept.length} of 50`);
+  assert.deepEqual(kept, Array.from({ length: kept.length }, (_, k) => 50 - kept.length + k), 'the newest, in order');
+  for (const e of [e1, e2]) assert.equal((await httpGet(e.port, '/healthz')).status, 200, `${e.name} is up`);
+});
