@@ -79,7 +79,7 @@ function makeCert() {
 const procStatus = (pid) => {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return { rss: Number(/VmRSS:\s+(\d+)/.exec(s)[1]) * 1024, fds: readdirSync(`/proc/${pid}/fd`).length, cpu: cpuSeconds(pid) };
+    return { rss: Number(/VmRSS:\s+(\d+)/.exec(s)[1]) * 1024, fds: readdirSync(`/proc/${pid}/fd`).length, cpu: cpuSeconds(pid), state: /State:\s+(\S)/.exec(s)?.[1] };
   } catch {
     return null; // gone (killed) between the check and the read
   }
@@ -149,7 +149,13 @@ async function sample() {
   }
   const bpid = broker.proc.running ? broker.proc.pid : null;
   s.broker = bpid ? procStatus(bpid) : null;
-  s.workersCpu = workers.reduce((a, w) => a + (w.child.exitCode === null ? (cpuSeconds(w.child.pid) ?? 0) : 0), 0);
+  s.workersCpu = workers.reduce((a, w) => {
+    try {
+      return a + cpuSeconds(w.child.pid);
+    } catch {
+      return a; // gone
+    }
+  }, 0);
   samples.push(s);
   return s;
 }
@@ -256,12 +262,13 @@ async function run() {
   startNotifier();
   const sampler = setInterval(() => {
     watchServers();
+    if (stopping) return;
     sample().then((s) => {
       if (Math.round(s.t) % 30 < SAMPLE_MS / 1000 || SECONDS <= 120) {
         log(`t=${s.t}s clients=${s.clients} ` + s.edges.map((e) => `${e.id}#${e.instance} rss=${round((e.rss ?? 0) / 2 ** 20)}M fds=${e.fds} conns=${e.conns}`).join(' ') +
           ` notes=${notes.confirmed.size}/${notes.sent}`);
       }
-    });
+    }, (e) => log(`sample failed: ${e.message}`));
   }, SAMPLE_MS);
   const at = (frac) => delay(Math.max(0, trafficWall + frac * SECONDS * 1000 - Date.now()));
 
