@@ -608,7 +608,11 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     if (finished) return;
     finished = true;
     log(`${sig}: stopping everything`);
-    shutdown().finally(() => process.exit(130));
+    fail(`interrupted by ${sig}`);
+    shutdown().finally(() => {
+      writeReport(null); // the samples so far
+      process.exit(130);
+    });
   });
 }
 
