@@ -1,6 +1,7 @@
 // Small helpers shared by the Node benchmark drivers (history-bench.mjs, presence-bench.mjs): CPU
 // time of a process, pinning to a core, one series of an edge's /metrics, a light WebSocket client
-// (npm ws, no schema validation: the drivers check what they measure themselves).
+// (npm ws, no schema validation: the drivers check what they measure themselves). Also used by the
+// soak (tests/soak).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -44,11 +45,13 @@ export async function metric(port, series) {
   return m ? Number(m[1]) : NaN;
 }
 
-// Opens ws://127.0.0.1:port/ws?token=T and resolves { ws, welcome } at the welcome frame; every later
-// frame goes to onFrame(parsed). onClose(code) is called if the connection closes after the welcome.
-export function connect(port, token, onFrame, onClose = () => {}) {
+// Opens ws://127.0.0.1:port/ws?token=T (wss:// with { tls: true }, any certificate: tests use a
+// throwaway self-signed one) and resolves { ws, welcome } at the welcome frame; every later frame goes
+// to onFrame(parsed). onClose(code) is called if the connection closes after the welcome.
+export function connect(port, token, onFrame, onClose = () => {}, { tls = false } = {}) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token}`, { perMessageDeflate: false, handshakeTimeout: 30000 });
+    const ws = new WebSocket(`${tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ws?token=${token}`,
+      { perMessageDeflate: false, handshakeTimeout: 30000, ...(tls ? { rejectUnauthorized: false } : {}) });
     let welcomed = false;
     ws.on('message', (data) => {
       const f = JSON.parse(data);
