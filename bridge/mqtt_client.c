@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mqedge/base/clock.h"
 #include "mqedge/base/list.h"
 #include "mqedge/base/log.h"
 #include "mqedge/bridge/bridge.h"
@@ -23,6 +24,7 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define BACKOFF_STABLE_MS 30000	/* up this long: the next loss starts the backoff afresh */
 #define MISC_INTERVAL_MS 1000
 #define READ_BURST 256		/* packets read per readable event before yielding to the loop */
 
@@ -52,6 +54,7 @@ struct bridge {
 	bool keep_backoff;	/* we dropped the connection: the next CONNACK does not reset the backoff */
 	/* a broker that stays away must not write lines forever: repeats are held back */
 	struct log_limit limit_connect, limit_lost, limit_libmosq;
+	int64_t up_since_ms;	/* when the session last came up; 0 while down */
 	char *host, *username, *password, *cafile, *client_id;
 	char *status_topic, *online_payload, *offline_payload;
 	int port, keepalive;
@@ -202,11 +205,14 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags)
 	if (!b->keep_backoff)
 		b->backoff_ms = BACKOFF_MIN_MS;
 	b->keep_backoff = false;
+	b->up_since_ms = clock_now_ms();
 	b->stats.connects++;
-	/* the trouble is over: say how much of it was held back, and log the next at once */
+	/* connecting works again: say how much of that trouble was held back, and log the next at
+	 * once. Lost connections keep their window: a session that flaps (a full disk drops it after
+	 * every redelivery) must not log each round. */
 	log_info("mqtt_connected", "session=%s host=%s port=%d session_present=%d subs=%zu queued=%zu held_back_lines=%u",
 		 b->client_id, b->host, b->port, flags & 1, b->stats.subscriptions, b->pubq.count,
-		 log_limit_reset(&b->limit_connect) + log_limit_reset(&b->limit_lost) + log_limit_reset(&b->limit_libmosq));
+		 log_limit_reset(&b->limit_connect) + log_limit_reset(&b->limit_libmosq));
 	while (b->stale) {
 		struct stale_topic *st = b->stale;
 
@@ -253,6 +259,13 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc)
 	} else {
 		b->state = ST_CONNECTING;
 	}
+	/* a session that stayed up a while was fine: this loss starts the backoff afresh (one that
+	 * we dropped right after connecting keeps growing it) */
+	if (b->up_since_ms && clock_now_ms() - b->up_since_ms >= BACKOFF_STABLE_MS) {
+		b->backoff_ms = BACKOFF_MIN_MS;
+		b->keep_backoff = false;
+	}
+	b->up_since_ms = 0;
 	b->stats.disconnects++;
 	log_limited(&b->limit_lost, LOG_WARN, "mqtt_disconnected", "session=%s rc=%d err=\"%s\"", b->client_id, rc, err_name(rc));
 	if (was == ST_UP && b->hooks.on_state)
@@ -526,7 +539,7 @@ void bridge_drop_connection(struct bridge *b)
 
 	if (fd < 0)
 		return;
-	log_warn("mqtt_drop_connection", "session=%s", b->client_id);
+	log_limited(&b->limit_lost, LOG_WARN, "mqtt_drop_connection", "session=%s", b->client_id);
 	/* the same failure will likely meet the redelivery: retry slower each time */
 	b->keep_backoff = true;
 	/* shutdown, not close: libmosquitto still owns the descriptor. Its next read or write fails,

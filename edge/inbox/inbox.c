@@ -234,7 +234,7 @@ int inbox__begin(struct inbox *ib)
 
 	if (ib->in_tx && !ib->tx_failed && !sqlite3_get_autocommit(ib->db))
 		return 0;
-	if (ib->in_tx) {
+	if (ib->in_tx || ib->tx_failed) {
 		/* failed, or rolled back by SQLite (SQLITE_FULL may do that): writing on would store
 		 * rows outside the transaction the caller is about to see fail */
 		ib->tx_failed = true;
@@ -243,12 +243,19 @@ int inbox__begin(struct inbox *ib)
 	rc = exec_one(ib, S_BEGIN, "begin");
 	if (rc == 0)
 		ib->in_tx = true;
+	else
+		ib->tx_failed = true;	/* the caller's writes are lost: its commit must say so */
 	return rc;
 }
 
 bool inbox_in_transaction(const struct inbox *ib)
 {
-	return ib->in_tx;
+	return ib->in_tx || ib->tx_failed;
+}
+
+void inbox_abort(struct inbox *ib)
+{
+	ib->tx_failed = true;
 }
 
 int inbox_put(struct inbox *ib, const char *user, const char *id, int64_t ts, const char *kind,
@@ -275,6 +282,7 @@ int inbox_put(struct inbox *ib, const char *user, const char *id, int64_t ts, co
 		return -EEXIST;
 	}
 	ib->stats.stored++;
+	ib->tx_wrote = true;
 	inbox__touched_add(&ib->touched, user);
 	return 0;
 }
@@ -284,7 +292,7 @@ int inbox_commit(struct inbox *ib)
 	int64_t t0;
 	int rc;
 
-	if (!ib->in_tx)
+	if (!ib->in_tx && !ib->tx_failed)
 		return 0;
 	t0 = now_us();
 	rc = ib->tx_failed ? -EIO : exec_one(ib, S_COMMIT, "commit");
@@ -295,9 +303,15 @@ int inbox_commit(struct inbox *ib)
 	}
 	ib->in_tx = false;
 	ib->tx_failed = false;
-	if (rc == 0 && ib->write_failing)
+	/* only a commit that wrote something proves the store writable again (an empty one
+	 * succeeds on a full disk too) */
+	if (rc == 0 && ib->tx_wrote && ib->write_failing) {
 		log_info("store_writable", "held_back_errors=%u", log_limit_reset(&ib->limit_error));
-	ib->write_failing = rc != 0;
+		ib->write_failing = false;
+	} else if (rc != 0) {
+		ib->write_failing = true;
+	}
+	ib->tx_wrote = false;
 	ib->stats.commits++;
 	if ((uint64_t)(now_us() - t0) > ib->stats.commit_us_max)
 		ib->stats.commit_us_max = (uint64_t)(now_us() - t0);
@@ -377,7 +391,11 @@ int inbox__step_changes(struct inbox *ib, sqlite3_stmt *s, const char *what)
 	int rc = sqlite3_step(s);
 
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? sqlite3_changes(ib->db) : inbox__fail(ib, rc, what);
+	if (rc != SQLITE_DONE)
+		return inbox__fail(ib, rc, what);
+	if (sqlite3_changes(ib->db))
+		ib->tx_wrote = true;
+	return sqlite3_changes(ib->db);
 }
 
 int inbox_mark_read(struct inbox *ib, const char *user, const char *const *ids, size_t n)

@@ -31,7 +31,8 @@ struct inbox {
 	sqlite3_stmt *st[S_COUNT_];
 	bool in_tx;
 	bool tx_failed;		/* a statement of the open transaction failed: it commits nothing */
-	bool write_failing;	/* the last commit failed (disk full, I/O error) */
+	bool tx_wrote;		/* the open transaction changed rows */
+	bool write_failing;	/* the last commit that wrote (or failed) failed: disk full, I/O error */
 	struct touched touched;
 	struct log_limit limit_error;	/* a full disk fails every retry: one line per window */
 	struct inbox_stats stats;

@@ -127,8 +127,10 @@ int notify__store(struct notify *n, const char *user, const struct notification 
 	int rc;
 
 	notification_canonical(&json, f, id, ts);
-	if (json.oom)
+	if (json.oom) {
+		inbox_abort(n->inbox);	/* not stored: the batch must not be acknowledged */
 		return -ENOMEM;
+	}
 	rc = inbox_put(n->inbox, user, id, ts, notification_kind_name(f->k), json.p, json.len, mute);
 	if (rc == 0) {
 		n->stats.stored++;

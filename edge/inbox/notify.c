@@ -105,12 +105,15 @@ void notify_follow_served(struct notify *n)
 
 void notify_user_seen(struct notify *n, const char *user)
 {
+	int added;
+
 	if (!n->inbox || !n->opt.scope_served)
 		return;
-	if (inbox_served_add(n->inbox, user) == 1) {
-		inbox_commit(n->inbox);
+	added = inbox_served_add(n->inbox, user);
+
+	/* commit whatever happened: a failed write must not be left for the next writer */
+	if (inbox_commit(n->inbox) == 0 && added == 1)
 		follow_user(n, user);
-	}
 }
 
 bool notify_tick(struct notify *n)

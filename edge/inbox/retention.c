@@ -85,10 +85,10 @@ int inbox_prune(struct inbox *ib, int64_t now_ms, int64_t max_age_ms, int64_t ma
 	int deleted = 0, rc;
 	sqlite3_stmt *s;
 
-	if (ib->in_tx && (rc = inbox_commit(ib)) < 0)
+	if (inbox_in_transaction(ib) && (rc = inbox_commit(ib)) < 0)
 		return rc;
 	if ((rc = inbox__begin(ib)) < 0)
-		return rc;
+		goto fail;
 	if (budget > PRUNE_BATCH_MAX)
 		budget = PRUNE_BATCH_MAX;
 	/* by age */
@@ -96,7 +96,7 @@ int inbox_prune(struct inbox *ib, int64_t now_ms, int64_t max_age_ms, int64_t ma
 	sqlite3_bind_int64(s, 1, now_ms - max_age_ms);
 	sqlite3_bind_int(s, 2, budget);
 	if ((rc = delete_selected(ib, s, "prune_age")) < 0)
-		return rc;
+		goto fail;
 	deleted += rc;
 	/* by count, for users written to since the last prune */
 	for (size_t i = 0; i < ib->touched.cap && deleted < budget; i++) {
@@ -111,8 +111,10 @@ int inbox_prune(struct inbox *ib, int64_t now_ms, int64_t max_age_ms, int64_t ma
 		rc = sqlite3_step(s);
 		cut = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 		sqlite3_reset(s);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return inbox__fail(ib, rc, "prune_cap");
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			rc = inbox__fail(ib, rc, "prune_cap");
+			goto fail;
+		}
 		if (cut) {
 			/* delete the user's rows older than cut, oldest first, within budget */
 			s = inbox__use(ib, S_CAP_OLDER);
@@ -120,7 +122,7 @@ int inbox_prune(struct inbox *ib, int64_t now_ms, int64_t max_age_ms, int64_t ma
 			sqlite3_bind_int64(s, 2, cut);
 			sqlite3_bind_int(s, 3, budget - deleted);
 			if ((rc = delete_selected(ib, s, "prune_cap")) < 0)
-				return rc;
+				goto fail;
 			deleted += rc;
 			if (deleted >= budget)
 				break;	/* this user may still be over: keep it touched */
@@ -149,4 +151,7 @@ int inbox_prune(struct inbox *ib, int64_t now_ms, int64_t max_age_ms, int64_t ma
 		ib->stats.rows = (uint64_t)sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	return deleted;
+fail:
+	inbox_commit(ib);	/* ends (rolls back) the failed transaction: the next writer starts clean */
+	return rc;
 }

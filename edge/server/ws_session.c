@@ -457,12 +457,24 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 		return 0;
 
 	case LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL:
-		/* lws closes on its own parser errors (reserved opcode or bits, a bad continuation, an
-		 * oversize control frame) and then waits 5 s for the answer: hold it to our 1 s, as for
-		 * our own closes (what is queued still goes out first). CLOSED, which always follows,
-		 * cancels the timer. */
-		if (pss && pss->wsi && !pss->close_issued)
+		/* every close passes here. When it is not ours, lws has failed the connection on a
+		 * framing error (reserved opcode or bits, a bad continuation, an oversize control frame)
+		 * or is answering the client's close: its close frame goes out next, so nothing may
+		 * follow it (RFC 6455 5.5.1) -- what is still queued is dropped -- and lws would wait 5 s
+		 * for the answer: hold that to our 1 s. CLOSED, which always follows, cancels the timer. */
+		if (pss && pss->wsi && !pss->close_issued) {
+			pss->s.peer.closing = true;
+			pss->close_issued = true;
+			/* the code lws is about to send (none when the connection just ended) */
+			if (!pss->closed_by && lws_get_close_length(wsi) >= 2) {
+				const unsigned char *c = lws_get_close_payload(wsi);
+
+				pss->closed_by = "edge";
+				pss->closed_code = (uint16_t)(c[0] << 8 | c[1]);
+				pss->closed_reason = "framing error";
+			}
 			lws_sul_schedule(lws_get_context(wsi), 0, &pss->sul_linger, on_linger, CLOSE_ANSWER_WAIT_US);
+		}
 		return 0;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, openSync, writeSync, closeSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { scenario, topics, counts, waitFor, httpGet } from './lib/harness.mjs';
+import { scenario, topics, counts, waitFor, httpGet, delay } from './lib/harness.mjs';
 import { waitInboxSubscribed, inboxCluster, restartEdge, waitStored, backlogOf, api, metrics, notifies, remind, API_KEY } from './lib/inbox.mjs';
 
 // Mounts a tmpfs of sizeKb under dir (root only); unmounted (lazily: the edge may still hold files
@@ -81,6 +81,15 @@ scenario('disk full under the inbox: nothing acknowledged that was not stored, a
   await bob.err({ op: 'settings', mute: ['remind:liked'] }, 'unavailable');
   await bob.ok({ op: 'ping' });
   assert.equal(bob.closed, null);
+  // it stays that way while the disk is full (a commit with nothing to write, like an idle prune,
+  // proves nothing), and the retries do not write a line each
+  const until = Date.now() + 4000;
+  while (Date.now() < until) {
+    assert.equal((await metrics(e1)).get('mqedge_inbox_write_failing'), 1, 'write_failing stays 1 while full');
+    await delay(200);
+  }
+  for (const ev of ['store_error', 'inbox_batch_not_stored', 'mqtt_drop_connection'])
+    assert.ok(e1.proc.lines.slice(logFrom).filter((l) => l.includes(` ${ev} `)).length <= 2, `${ev} held back while the fault lasts`);
 
   unlinkSync(filler);
   // the redelivery after the next reconnect of the inbox session is stored: every notification once, in order

@@ -92,6 +92,10 @@ async function runCase(env, edge, k) {
       throw new Error(`${e.message} (ended after ${Date.now() - tc} ms more)`);
     });
     assert.ok(!c.json().some((j) => j.ref === BAD), `${k.id}: the offending message was not answered`);
+    // RFC 6455 5.5.1: no data frame after the close frame
+    const closeAt = c.frames.findIndex((x) => x.opcode === OP.close);
+    const after = c.frames.slice(closeAt + 1).filter((x) => x.opcode === OP.text || x.opcode === OP.binary);
+    assert.equal(after.length, 0, `${k.id}: ${after.length} data frames after the close frame`);
   }
   if (k.check) await k.check(c);
   c.destroy();
@@ -154,8 +158,8 @@ const G2 = [
 const rsvFails = () => fails(1002);
 const G3 = [
   ...[1, 2, 3, 4, 5, 6, 7].map((rsv) => ({ id: `3.${rsv}`, what: `text with RSV=${rsv}`, send: (c) => c.sendFrame(OP.text, pingRef(BAD), { rsv }), expect: rsvFails() })),
-  { id: '3.8', what: 'a good message, then text with RSV=2, in one write: the first answered, then 1002', send: (c) => c.sock.write(B(f(OP.text, pingRef('ok')), f(OP.text, pingRef(BAD), { rsv: 2 }))), expect: rsvFails(),
-    check: (c) => assert.ok(c.json().some(pongOp('ok')), 'the message before the bad frame was answered') },
+  // the connection is failed: an answer to the good message still queued is dropped, never sent after the close
+  { id: '3.8', what: 'a good message, then text with RSV=2, in one write: 1002, nothing after it', send: (c) => c.sock.write(B(f(OP.text, pingRef('ok')), f(OP.text, pingRef(BAD), { rsv: 2 }))), expect: rsvFails() },
   { id: '3.9', what: 'binary with RSV=4', send: (c) => c.sendFrame(OP.binary, 'x', { rsv: 4 }), expect: rsvFails() },
   { id: '3.10', what: 'ping with RSV=2', send: (c) => c.sendFrame(OP.ping, 'x', { rsv: 2 }), expect: rsvFails() },
   { id: '3.11', what: 'close with RSV=1', send: (c) => c.sendFrame(OP.close, closeBody(1000), { rsv: 1 }), expect: rsvFails() },
@@ -165,8 +169,7 @@ const G3 = [
 // ---- 4 reserved opcodes ----
 const G4 = [
   ...[3, 4, 5, 6, 7, 11, 12, 13, 14, 15].map((op) => ({ id: `4.${op}`, what: `opcode ${op}, empty`, send: (c) => c.sendFrame(op, ''), expect: fails(1002) })),
-  { id: '4.16', what: 'opcode 5 with a payload after a good message, one write', send: (c) => c.sock.write(B(f(OP.text, pingRef('ok')), f(5, 'reserved'), f(OP.text, pingRef(BAD)))), expect: fails(1002),
-    check: (c) => assert.ok(c.json().some(pongOp('ok')), 'the message before it was answered') },
+  { id: '4.16', what: 'opcode 5 with a payload after a good message, one write', send: (c) => c.sock.write(B(f(OP.text, pingRef('ok')), f(5, 'reserved'), f(OP.text, pingRef(BAD)))), expect: fails(1002) },
   { id: '4.17', what: 'opcode 13 with fin=0', send: (c) => c.sendFrame(13, 'x', { fin: false }), expect: fails(1002) },
 ];
 

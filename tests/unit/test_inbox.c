@@ -1200,6 +1200,15 @@ static void test_busy(void)
 	CHECK(inbox_commit(ib) == -EIO);
 	CHECK(inbox_write_failing(ib));
 	CHECK(db_int(dir, "SELECT COUNT(*) FROM notifications") == 0);
+	/* a transaction that changes nothing commits even on a full disk: it proves nothing */
+	CHECK(mark(ib, "alice", "no-such-id") == 0);
+	CHECK(inbox_commit(ib) == 0);
+	CHECK(inbox_write_failing(ib));
+	/* a caller that could not even build its rows aborts: the batch is not acknowledged */
+	inbox_abort(ib);
+	CHECK(inbox_in_transaction(ib));
+	CHECK(inbox_commit(ib) == -EIO);
+	CHECK(!inbox_in_transaction(ib));
 	/* the next transaction works again */
 	CHECK(put(ib, "alice", "busy1", 1, false) == 0);
 	CHECK(inbox_commit(ib) == 0);

@@ -46,9 +46,13 @@ int inbox_put(struct inbox *ib, const char *user, const char *id, int64_t ts, co
  * are gone: the caller must not acknowledge them). A transaction in which any statement failed
  * commits nothing: all of a burst is stored, or none of it. */
 int inbox_commit(struct inbox *ib);
-/* True from a failed commit (disk full, I/O error) until the next one succeeds. */
+/* True from a failed commit (disk full, I/O error) until one that writes rows succeeds. */
 bool inbox_write_failing(const struct inbox *ib);
+/* True while a transaction is open or has failed (then inbox_commit must be called to end it). */
 bool inbox_in_transaction(const struct inbox *ib);
+/* Marks the open (or next) transaction failed: a caller that could not even get its rows to the
+ * store (out of memory) makes sure the batch is not acknowledged. */
+void inbox_abort(struct inbox *ib);
 
 /* Calls fn for user's notifications (their own and announcements) in arrival order: unread only
  * when unread_only, newer than after_seq, at most limit. fn gets the row's seq, JSON and read
