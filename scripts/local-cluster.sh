@@ -70,5 +70,5 @@ done
 token=$("$token_tool" --secret "$secret" --sub alice --rooms '*' --devices '*' --cmd '*' --ttl 86400)
 echo "local-cluster: ready broker=127.0.0.1:$broker_port edges=$port1,$port2 logs=$dir"
 echo "  demo:  http://127.0.0.1:$port1/demo/?token=$token   and   http://127.0.0.1:$port2/demo/?token=$token"
-echo "  API:   curl -H 'Authorization: Bearer $api_key' -d @notification.json http://127.0.0.1:$port1/api/v1/notifications"
+echo "  API:   EDGE_URL=http://127.0.0.1:$port1 API_KEY=$api_key examples/backend/notify-http.sh alice"
 wait "${pids[1]}" "${pids[2]}"

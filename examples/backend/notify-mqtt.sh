@@ -7,7 +7,8 @@
 #   examples/backend/notify-mqtt.sh [USER] [TITLE]      e.g.  notify-mqtt.sh bob 'Carol sent you a note'
 #
 # Environment: MQTT_HOST (127.0.0.1), MQTT_PORT (1883), PREFIX (mqedge/v1), ACTOR (carol),
-#   KIND (mailbox | remind | announcement-only), NOTIFY_ID (optional id: the same id twice is one
+#   KIND (mailbox | remind | announcement-only: no user notification, only the announcement),
+#   NOTIFY_ID (optional id: the same id twice is one
 #   notification), ANNOUNCE (1: also send the announcement; 0: only the user's notification),
 #   MOSQUITTO_PUB_ARGS (extra mosquitto_pub flags, e.g. "-u user -P pass" or "--cafile ca.pem").
 set -eu
@@ -37,6 +38,10 @@ id_member=""
 [ -n "${NOTIFY_ID:-}" ] && id_member="\"id\":$(json_str "$NOTIFY_ID"),"
 
 case "$kind" in
+announcement-only)
+	payload=""
+	announce=1
+	;;
 mailbox)
 	# a private message from $actor
 	payload="{$id_member\"kind\":\"mailbox\",\"actor\":$(json_str "$actor"),\"title\":$(json_str "$title"),\"data\":{\"url\":\"/messages/1\"}}"
@@ -45,14 +50,16 @@ remind)
 	# $actor did something on an object $user follows: action, object_type, object_id are required
 	payload="{$id_member\"kind\":\"remind\",\"action\":\"commented\",\"object_type\":\"post\",\"object_id\":\"42\",\"actor\":$(json_str "$actor"),\"title\":$(json_str "$title")}"
 	;;
-*) echo "notify-mqtt.sh: KIND must be mailbox or remind" >&2; exit 2 ;;
+*) echo "notify-mqtt.sh: KIND must be mailbox, remind or announcement-only" >&2; exit 2 ;;
 esac
 
 # QoS 1: the broker acknowledges once it has it; every edge's inbox session gets it at least once and
 # stores it once (by id; without an id, by a hash of topic and payload).
-# shellcheck disable=SC2086 # MOSQUITTO_PUB_ARGS is meant to split into flags
-mosquitto_pub -h "$host" -p "$port" -q 1 ${MOSQUITTO_PUB_ARGS:-} -t "$prefix/user/$user/notify" -m "$payload"
-printf 'sent to %s: %s\n' "$prefix/user/$user/notify" "$payload"
+if [ -n "$payload" ]; then
+	# shellcheck disable=SC2086 # MOSQUITTO_PUB_ARGS is meant to split into flags
+	mosquitto_pub -h "$host" -p "$port" -q 1 ${MOSQUITTO_PUB_ARGS:-} -t "$prefix/user/$user/notify" -m "$payload"
+	printf 'sent to %s: %s\n' "$prefix/user/$user/notify" "$payload"
+fi
 
 if [ "$announce" = 1 ]; then
 	ann="{\"kind\":\"announcement\",\"title\":$(json_str "Maintenance tonight 22:00-22:15 UTC"),\"data\":{\"severity\":\"info\"}}"
