@@ -56,9 +56,11 @@ pids+=($!)
 for _ in $(seq 100); do busy "$broker_port" && break; sleep 0.05; done
 
 start_edge() {	# start_edge NAME PORT
-	"$mqedge" --config docker/mqedge.conf --bind 127.0.0.1 --port "$2" --edge-id "$1" \
+	# secrets through the environment (MQEDGE_*), as docker-compose.yml passes them
+	MQEDGE_JWT_SECRET=$secret MQEDGE_API_KEY=$api_key \
+		"$mqedge" --config docker/mqedge.conf --bind 127.0.0.1 --port "$2" --edge-id "$1" \
 		--broker "127.0.0.1:$broker_port" --data-dir "$dir/$1" --web-root "$root/examples/web" \
-		--jwt-secret "$secret" --api-key "$api_key" >"$dir/$1.log" 2>&1 &
+		>"$dir/$1.log" 2>&1 &
 	pids+=($!)
 }
 start_edge edge1 "$port1"

@@ -66,8 +66,10 @@ if busy "$port"; then
 fi
 
 api_key=${MQEDGE_API_KEY:-dev-api-key}
-build/bin/mqedge --port "$port" --edge-id "dev-$port" --jwt-secret "$secret" --data-dir "$rundir/data" \
-	--web-root "$root/examples/web" --api-key "$api_key" \
+# secrets through the environment (MQEDGE_*), not the command line that ps shows
+MQEDGE_JWT_SECRET=$secret MQEDGE_API_KEY=$api_key \
+build/bin/mqedge --port "$port" --edge-id "dev-$port" --data-dir "$rundir/data" \
+	--web-root "$root/examples/web" \
 	--history-rooms 'lobby,chat-*=500/600' --presence-rooms 'lobby,chat-*' "${args[@]}" &
 edge=$!
 pids+=($edge)

@@ -25,10 +25,21 @@ scenario('docker-compose.yml and scripts/local-cluster.sh describe the same topo
   assert.match(script, /docker\/mosquitto\.conf/);
   assert.match(dockerfile, /COPY docker\/mqedge\.conf/);
   assert.match(script, /--config docker\/mqedge\.conf/);
-  for (const flag of ['--edge-id', '--broker', '--jwt-secret', '--api-key']) {
+  for (const flag of ['--edge-id', '--broker']) {
     assert.equal(compose.split(`"${flag}"`).length - 1, 2, `both compose edges pass ${flag}`);
     assert.match(script, new RegExp(flag), `the script passes ${flag}`);
   }
+  // secrets through the environment in both, never as flags (ps shows flags)
+  for (const name of ['MQEDGE_JWT_SECRET', 'MQEDGE_API_KEY']) {
+    assert.equal(compose.split(`      ${name}: `).length - 1, 2, `both compose edges get ${name}`);
+    assert.match(script, new RegExp(`${name}=\\$`), `the script passes ${name}`);
+  }
+  for (const flag of ['--jwt-secret', '--api-key']) {
+    assert.doesNotMatch(compose, new RegExp(`"${flag}"`), `compose passes no ${flag} flag`);
+    assert.doesNotMatch(script, new RegExp(`${flag} `), `the script passes no ${flag} flag`);
+  }
+  // the anonymous broker is not published beyond this host
+  assert.match(compose, /ports: \["127\.0\.0\.1:1883:1883"\]/);
   assert.match(dockerfile, /--web-root", "\/usr\/share\/mqedge\/web"/);
   assert.match(script, /--web-root "\$root\/examples\/web"/);
 });
