@@ -186,6 +186,18 @@ int http_on_request(struct edge *e, struct lws *wsi, struct http_req **req, cons
 
 	if (!strcmp(path, API_PATH))
 		return on_api(e, wsi, req);
+	if (!strcmp(path, "/")) {
+		/* a person who opens the edge's address in a browser: the demo if it is served, else
+		 * what is here */
+		static const char index[] = "mqedge " MQEDGE_VERSION "\n\n"
+					    "/ws        WebSocket endpoint (token in ?token=, Authorization or a cookie)\n"
+					    "/healthz   liveness\n/readyz    readiness\n/metrics   Prometheus metrics\n"
+					    "/api/v1/notifications   the notification API (with api-key)\n";
+
+		if (e->cfg->web_root)
+			return respond_with(wsi, 302, "text/plain", "", 0, true, "location:", "/demo/");
+		return respond(wsi, 200, "text/plain; charset=utf-8", index, sizeof(index) - 1, true);
+	}
 	if (!strcmp(path, "/healthz"))
 		return respond(wsi, 200, "application/json", healthy, sizeof(healthy) - 1, true);
 	if (!strcmp(path, "/readyz")) {

@@ -28,6 +28,8 @@ let device = params.get('device') || 'd1';
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 const fmtTime = (ms) => timeFmt.format(new Date(ms));
+// a token lives for hours or days: its expiry needs the date too
+const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const el = (tag, cls, text) => {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -84,7 +86,7 @@ function start() {
     $('me-avatar').textContent = initial(w.user);
     $('edge-info').textContent = `edge ${w.edge} · session ${w.session}`;
     const exp = w.exp ?? tokenExp(token);
-    $('token-info').textContent = exp ? `token valid until ${fmtTime(exp * 1000)}` : 'token without expiry';
+    $('token-info').textContent = exp ? `token valid until ${dateTimeFmt.format(new Date(exp * 1000))}` : 'token without expiry';
     systemLine(`Connected to ${w.edge} as ${w.user}`);
     // the room is being re-joined: once it is, the member list may have changed meanwhile
     if (client.rooms.has(room)) client.join(room, { presence: true }).then(() => loadPresence(), () => {});

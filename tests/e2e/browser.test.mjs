@@ -160,6 +160,8 @@ async function run(env) {
     await page.goto(url);
     await page.locator('#conn[data-state="open"]').waitFor({ timeout: 15000 });
     assert.match(await page.textContent('#conn-text'), new RegExp(`online · ${edge.id}`));
+    // a token's expiry is a date and a time (a 24 h token showed only "02:54:01 PM")
+    assert.match(await page.textContent('#token-info'), /token valid until .*\b20\d\d\b/);
     assert.doesNotMatch(page.url(), /token=/, 'the page takes the token out of the address bar');
     pages[name] = page;
     return page;

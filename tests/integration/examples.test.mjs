@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { scenario } from './lib/harness.mjs';
-import { inboxCluster, notifies, API_KEY } from './lib/inbox.mjs';
+import { inboxCluster, notifies, httpRequest, API_KEY } from './lib/inbox.mjs';
 import { REPO_ROOT } from './lib/schemas.mjs';
 
 const run = promisify(execFile);
@@ -33,4 +33,18 @@ scenario('examples/backend: notify-mqtt.sh (each KIND, announcement-only) and no
   await bob.until((c) => notifies(c).length === 4, 5000, 'the HTTP notification');
   assert.equal(notifies(bob)[3].title, 'from http');
   await bob.none((f) => f.op === 'notify' && notifies(bob).length > 4, 300);
+});
+
+scenario('GET / says what the edge serves: a redirect to the demo when it is served, else a short index', { timeout: 30000 }, async (env) => {
+  const broker = await env.startBroker();
+  const plain = await env.startEdge({ id: 'e1', broker });
+  const demo = await env.startEdge({ id: 'e2', broker, extra: ['--web-root', join(REPO_ROOT, 'examples', 'web')] });
+  const a = await httpRequest(plain.port, '/');
+  assert.equal(a.status, 200);
+  assert.match(a.headers['content-type'], /^text\/plain/);
+  for (const path of ['/ws', '/healthz', '/readyz', '/metrics']) assert.ok(a.body.includes(path), `the index names ${path}`);
+  const b = await httpRequest(demo.port, '/');
+  assert.equal(b.status, 302);
+  assert.equal(b.headers.location, '/demo/');
+  assert.equal((await httpRequest(demo.port, '/demo/')).status, 200);
 });
