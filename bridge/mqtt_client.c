@@ -153,21 +153,25 @@ static void schedule_reconnect(struct bridge *b)
 	mqtt_loop_timer(b->loop, MQTT_TIMER_RECONNECT, delay);
 }
 
-static void send_publish(struct bridge *b, const char *topic, const void *payload, size_t len,
-			 bool retain, void *cookie)
+/* Hands one QoS 1 message to libmosquitto. 0: it is in flight (acknowledged later through
+ * on_published with the cookie); -1: it was not taken (logged; the caller answers for it). */
+static int send_publish(struct bridge *b, const char *topic, const void *payload, size_t len, bool retain,
+			void *cookie)
 {
 	int mid = 0, rc;
 
 	rc = mosquitto_publish(b->mosq, &mid, topic, (int)len, payload, 1, retain);
-	if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN) {
-		/* NO_CONN: libmosquitto kept the QoS 1 message and resends it after reconnecting */
+	/* libmosquitto gives a QoS 1 message its mid and queues it before the first write: a write
+	 * that then fails (NO_CONN, ERRNO, CONN_LOST: the broker went away under us) leaves it
+	 * queued, and it is resent after the reconnect. Only errors before that (invalid, too big,
+	 * out of memory) mean not taken; NOMEM after the mid is taken for not queued. */
+	if (rc == MOSQ_ERR_SUCCESS || (mid != 0 && rc != MOSQ_ERR_NOMEM)) {
 		pubq_inflight_add(&b->pubq, mid, cookie);
 		b->stats.publishes++;
-		return;
+		return 0;
 	}
 	log_error("mqtt_publish_failed", "session=%s topic=%s rc=%d err=\"%s\"", b->client_id, topic, rc, err_name(rc));
-	if (cookie && b->hooks.on_published)
-		b->hooks.on_published(b->ctx, cookie, -1);
+	return -1;
 }
 
 static void subscribe_one(struct bridge *b, struct bridge_sub *s)
@@ -223,9 +227,11 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags)
 	for (struct bridge_sub *s = b->subs; s; s = s->next)
 		subscribe_one(b, s);
 	if (b->status_topic)
-		send_publish(b, b->status_topic, b->online_payload, strlen(b->online_payload), true, NULL);
+		(void)send_publish(b, b->status_topic, b->online_payload, strlen(b->online_payload), true, NULL);	/* logged */
 	for (struct pubq_item *q; (q = pubq_pop(&b->pubq)); free(q))
-		send_publish(b, pubq_item_topic(q), pubq_item_payload(q), q->len, q->retain, q->cookie);
+		if (send_publish(b, pubq_item_topic(q), pubq_item_payload(q), q->len, q->retain, q->cookie) &&
+		    q->cookie && b->hooks.on_published)
+			b->hooks.on_published(b->ctx, q->cookie, -1);	/* not inside its caller: safe */
 	if (b->hooks.on_state)
 		b->hooks.on_state(b->ctx, true);
 }
@@ -528,7 +534,9 @@ int bridge_publish(struct bridge *b, const char *topic, const void *payload, siz
 	}
 	if (b->state != ST_UP)
 		return pubq_push(&b->pubq, topic, payload, len, retain, cookie);
-	send_publish(b, topic, payload, len, retain, cookie);
+	/* never the cookie's hook from here: the caller still holds the cookie and answers itself */
+	if (send_publish(b, topic, payload, len, retain, cookie))
+		return -EIO;
 	after_io(b);
 	return 0;
 }

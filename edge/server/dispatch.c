@@ -252,9 +252,10 @@ static void publish(struct edge *e, struct session *s, const struct client_op *o
 	rc = bridge_publish(e->bridge, topic, buf, (size_t)n, false, ack);
 	free(buf);
 	buf = NULL;
-	if (rc == -ENOBUFS) {
+	if (rc == -ENOBUFS || rc == -EIO) {
 		free(ack);
-		send_error(e, s, op->ref, "unavailable", "broker unavailable and the outgoing queue is full");
+		send_error(e, s, op->ref, "unavailable", rc == -ENOBUFS ? "broker unavailable and the outgoing queue is full" :
+								  "the broker connection did not take the message");
 		return;
 	}
 	if (rc < 0) {

@@ -79,8 +79,9 @@ bool bridge_sub_active(const struct bridge_sub *sub);
 void bridge_unsubscribe(struct bridge *b, struct bridge_sub *sub);
 
 /* Publishes at QoS 1 now, or queues while the broker is away. cookie (may be NULL) comes back
- * through on_published. Returns 0, -ENOBUFS (queue full: nothing published), -ENOMEM or
- * -EINVAL (too large, or the bridge is stopping). */
+ * through on_published (never from inside this call). Returns 0, -ENOBUFS (queue full: nothing
+ * published), -ENOMEM, -EIO (libmosquitto refused it: nothing published) or -EINVAL (too large,
+ * or the bridge is stopping); on an error the cookie stays the caller's. */
 int bridge_publish(struct bridge *b, const char *topic, const void *payload, size_t len,
 		   bool retain, void *cookie);
 
