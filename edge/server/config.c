@@ -4,6 +4,7 @@
  * bounds, --help text, derived fields, reading the secret files that *-file options name.
  * Must not: open sockets, or files other than the config file and those secret files.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -39,7 +40,7 @@ struct option_def {
 /* Names use '_' here and are shown with '-' ("tls_port" is --tls-port / "tls-port = " /
  * MQEDGE_TLS_PORT). */
 static const struct option_def options[] = {
-	STR(bind, "127.0.0.1", "address the WebSocket listeners bind to (0.0.0.0 for all)"),
+	STR(bind, "127.0.0.1", "IP address the WebSocket listeners bind to (0.0.0.0 or :: for all)"),
 	NUM(port, 0, 65535, "8080", "plain ws:// port; 0 disables it"),
 	NUM(tls_port, 0, 65535, "0", "wss:// port (needs --cert and --key); 0 disables it"),
 	STR(cert, NULL, "PEM certificate chain for the TLS port"),
@@ -449,6 +450,14 @@ int config_finish(struct edge_config *cfg, char *err, size_t errlen)
 
 	if (split_broker(cfg, err, errlen))
 		return -1;
+	{
+		unsigned char addr[16];
+
+		if (inet_pton(AF_INET, cfg->bind, addr) != 1 && inet_pton(AF_INET6, cfg->bind, addr) != 1) {
+			snprintf(err, errlen, "bind: '%s' is not an IP address (0.0.0.0 or :: for all)", cfg->bind);
+			return -1;
+		}
+	}
 	if (!cfg->port && !cfg->tls_port) {
 		snprintf(err, errlen, "no listener: set --port and/or --tls-port");
 		return -1;

@@ -346,22 +346,26 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 /* Why a listener could not be made, in words: lws logs only "ERROR on binding fd N to port P
  * (-1 98)" and its errno is gone by now, so bind the address again ourselves, as lws does
  * (SO_REUSEADDR), and keep what bind() says. Fills why with "ADDR:PORT: reason". */
-static void listen_failure(const char *bind_addr, long port, char *why, size_t whylen)
+/* Can a listener be bound to bind_addr:port? 0, or -1 with why ("ADDR:PORT: reason"). Asked
+ * before lws creates the vhost, which does not fail for an address this host does not have (it
+ * waits for such an interface to appear, silently), and again after a failure lws reports without
+ * its errno. */
+static int probe_listen(const char *bind_addr, long port, char *why, size_t whylen)
 {
 	struct addrinfo hints, *ai = NULL;
 	char service[16], shown[96];
-	const char *reason = "listener refused by libwebsockets (see the error above)";
+	const char *reason = NULL;
 	int one = 1, fd = -1, rc;
 
 	snprintf(shown, sizeof(shown), strchr(bind_addr, ':') ? "[%.64s]:%ld" : "%.64s:%ld", bind_addr, port);
 	snprintf(service, sizeof(service), "%ld", port);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
 	rc = getaddrinfo(bind_addr, service, &hints, &ai);
-	if (rc) {	/* lws also takes an interface name here: say so rather than guess */
-		snprintf(why, whylen, "%s: not an address (%s)", shown, gai_strerror(rc));
-		return;
+	if (rc) {
+		snprintf(why, whylen, "%s: not an IP address (%s)", shown, gai_strerror(rc));
+		return -1;
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -371,7 +375,20 @@ static void listen_failure(const char *bind_addr, long port, char *why, size_t w
 	if (fd >= 0)
 		close(fd);
 	freeaddrinfo(ai);
+	if (!reason)
+		return 0;
 	snprintf(why, whylen, "%s: %s", shown, reason);
+	return -1;
+}
+
+static void listen_failure(const char *bind_addr, long port, char *why, size_t whylen)
+{
+	char shown[96];
+
+	if (probe_listen(bind_addr, port, why, whylen) == 0) {
+		snprintf(shown, sizeof(shown), strchr(bind_addr, ':') ? "[%.64s]:%ld" : "%.64s:%ld", bind_addr, port);
+		snprintf(why, whylen, "%s: listener refused by libwebsockets (see the error above)", shown);
+	}
 }
 
 /* A file the edge will read at start: readable now, by this user. */
@@ -510,6 +527,15 @@ int server_run(struct edge_config *cfg)
 		foreign_loops[0] = srv.ev_loop;
 		info.foreign_loops = foreign_loops;
 		info.options |= LWS_SERVER_OPTION_LIBEV;
+	}
+	if (cfg->port && probe_listen(cfg->bind, cfg->port, err, sizeof(err))) {
+		log_error("startup_failed", "reason=\"cannot listen on %s\" bind=%s port=%ld", err, cfg->bind, cfg->port);
+		goto out;
+	}
+	if (cfg->tls_port && probe_listen(cfg->bind, cfg->tls_port, err, sizeof(err))) {
+		log_error("startup_failed", "reason=\"cannot listen (TLS) on %s\" bind=%s port=%ld", err, cfg->bind,
+			  cfg->tls_port);
+		goto out;
 	}
 	e->context = lws_create_context(&info);
 	if (!e->context) {

@@ -116,3 +116,17 @@ scenario('a port in use: exit 1, "cannot listen on ADDR:PORT: Address already in
   assert.equal(failed.length, 1, r.out);
   assert.match(failed[0], new RegExp(`^\\S+ error startup_failed reason="cannot listen on 127\\.0\\.0\\.1:${port}: Address already in use" bind=127\\.0\\.0\\.1 port=${port}$`));
 });
+
+// lws does not fail for an address this host does not have: it waits, silently, for such an
+// interface to appear, and the edge said "started" while nothing listened
+scenario('an address this host does not have: exit 1, "Cannot assign requested address", never "started"', async (env) => {
+  const port = await freePort();
+  const r = await runEdge(['--bind', '192.0.2.77', '--port', String(port), '--allow-anonymous', '--broker', '127.0.0.1:1',
+    '--data-dir', join(env.tmp, 'data'), '--edge-id', 'nowhere']);
+  assert.equal(r.code, 1, r.out);
+  assert.doesNotMatch(r.out, / started /);
+  assert.match(r.out, new RegExp(`startup_failed reason="cannot listen on 192\\.0\\.2\\.77:${port}: Cannot assign requested address" bind=192\\.0\\.2\\.77 port=${port}`));
+  const named = await runEdge(['--bind', 'localhost', '--port', String(port), '--allow-anonymous', '--broker', '127.0.0.1:1',
+    '--data-dir', join(env.tmp, 'data'), '--edge-id', 'named']);
+  assert.deepEqual([named.code, named.out], [2, "mqedge: bind: 'localhost' is not an IP address (0.0.0.0 or :: for all)\n"]);
+});
