@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by tests/package/*.sh (as root): a minimal Debian 12 root made with debootstrap (Debian's
 # package, installed here if missing), to install and run things in with chroot.
 #   root_setup        → $root, a fresh root in a temporary folder, /proc mounted in it
