@@ -1,20 +1,21 @@
 # mqedge on Debian 12, from Debian packages only. Targets:
-#   edge   (default) the edge server, the demo page and the dev token tool
+#   edge   (default) the edge server, the demo page and the dev token tool: the Debian package
+#          built in the first stage, installed with its dependencies (docker/install-runtime.sh,
+#          which tests/package/debian-root.sh runs in a Debian 12 root: the image is tested there)
 #   broker Mosquitto from Debian, for docker-compose.yml
 FROM debian:12 AS build
-RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential cmake pkg-config libwebsockets-dev \
-      libmosquitto-dev libcjson-dev libsqlite3-dev libjwt-dev libssl-dev \
- && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY CMakeLists.txt ./
+COPY scripts scripts
+RUN scripts/deps.sh && rm -rf /var/lib/apt/lists/*
+COPY CMakeLists.txt README.md BENCHMARKS.md ./
 COPY edge edge
 COPY bridge bridge
 COPY include include
 COPY examples examples
 COPY tests tests
-COPY scripts scripts
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build -j"$(nproc)" --target mqedge mqedge-token
+COPY docs docs
+COPY packaging packaging
+RUN scripts/package.sh build
 
 FROM debian:12-slim AS broker
 RUN apt-get update && apt-get install -y --no-install-recommends mosquitto \
@@ -24,13 +25,11 @@ EXPOSE 1883
 CMD ["mosquitto", "-c", "/mosquitto/config/mosquitto.conf"]
 
 FROM debian:12-slim AS edge
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libwebsockets17 libmosquitto1 libcjson1 libsqlite3-0 libjwt0 \
-      ca-certificates curl \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --home /var/lib/mqedge --create-home mqedge
-COPY --from=build /src/build/bin/mqedge /src/build/bin/mqedge-token /usr/local/bin/
-COPY examples/web /usr/share/mqedge/web
+# the package creates the mqedge user and /var/lib/mqedge, installs /usr/bin/mqedge, mqedge-token
+# and the demo in /usr/share/mqedge/web
+COPY --from=build /src/build/mqedge_*.deb /tmp/
+COPY docker/install-runtime.sh /tmp/
+RUN /tmp/install-runtime.sh /tmp/mqedge_*.deb && rm /tmp/mqedge_*.deb /tmp/install-runtime.sh
 COPY docker/mqedge.conf /etc/mqedge/mqedge.conf
 USER mqedge
 EXPOSE 8080 8443
