@@ -130,7 +130,7 @@ async function startServers() {
     const tlsPort = await freePort();
     const e = await env.startEdge({
       id, broker, extra: ['--tls-port', String(tlsPort), '--cert', cert.crt, '--key', cert.key, '--history-rooms', HISTORY,
-        '--api-key', API_KEY, '--log-level', 'warn'],
+        '--api-key', API_KEY, '--log-level', process.env.SOAK_EDGE_LOG_LEVEL ?? 'warn'],
     });
     e.tlsPort = tlsPort;
     edges.push(e);
