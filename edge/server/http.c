@@ -300,14 +300,18 @@ static const char *error_code_of(const struct http_req *r, char *buf, size_t buf
 
 int http_on_writeable(const struct edge *e, struct lws *wsi, struct http_req **req)
 {
+	struct http_req *r = *req;
 	char code[32];
 	int rc;
 
-	if (!*req || !(*req)->answered)
+	if (!r || !r->answered)
 		return 0;
-	log_api(e, wsi, (*req)->status, error_code_of(*req, code, sizeof(code)), (*req)->len, (*req)->started_ms);
-	rc = respond(wsi, (*req)->status, "application/json", (*req)->out, (*req)->out_len, true);
-	req_free(req);
+	/* detach it first: completing the transaction lets lws reset a keep-alive connection for the
+	 * next request, which frees the per-connection memory *req lives in */
+	*req = NULL;
+	log_api(e, wsi, r->status, error_code_of(r, code, sizeof(code)), r->len, r->started_ms);
+	rc = respond(wsi, r->status, "application/json", r->out, r->out_len, true);
+	req_free(&r);
 	return rc;
 }
 
