@@ -30,6 +30,7 @@ const char *log_level_name(enum log_level level)
 	return (unsigned)level < 4 ? level_names[level] : "?";
 }
 
+__attribute__((format(printf, 4, 0)))
 static void write_line(enum log_level level, const char *event, unsigned repeated, const char *fmt, va_list ap)
 {
 	char line[2048];
