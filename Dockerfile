@@ -29,7 +29,10 @@ FROM debian:12-slim AS edge
 # and the demo in /usr/share/mqedge/web
 COPY --from=build /src/build/mqedge_*.deb /tmp/
 COPY docker/install-runtime.sh /tmp/
-RUN /tmp/install-runtime.sh /tmp/mqedge_*.deb && rm /tmp/mqedge_*.deb /tmp/install-runtime.sh
+# postinst's generated JWT secret would be baked into the image, the same for everyone who pulls
+# it: removed; the image's config takes the secret from MQEDGE_JWT_SECRET(_FILE) at run time
+RUN /tmp/install-runtime.sh /tmp/mqedge_*.deb && rm /tmp/mqedge_*.deb /tmp/install-runtime.sh \
+ && rm /etc/mqedge/jwt-secret
 COPY docker/mqedge.conf /etc/mqedge/mqedge.conf
 USER mqedge
 EXPOSE 8080 8443

@@ -14,7 +14,24 @@ endif()
 set(MQEDGE_SYSTEMD_UNITDIR "${MQEDGE_DEFAULT_UNITDIR}" CACHE PATH "directory the systemd unit is installed to")
 
 install(TARGETS mqedge mqedge-token RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES examples/mqedge.conf DESTINATION ${MQEDGE_CONFDIR})
+# The package's config reads its JWT secret from a file that postinst generates (random, per host),
+# never the example's public placeholder; other prefixes install the example as it is.
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/examples/mqedge.conf)
+  file(READ ${CMAKE_SOURCE_DIR}/examples/mqedge.conf MQEDGE_CONF)
+  set(placeholder "jwt-secret = change-me-to-a-long-random-string\n# or, kept out of this file: jwt-secret-file = /etc/mqedge/jwt-secret\n")
+  string(FIND "${MQEDGE_CONF}" "${placeholder}" found)
+  if(found EQUAL -1)
+    message(FATAL_ERROR "examples/mqedge.conf no longer has the jwt-secret placeholder lines: update packaging/install.cmake")
+  endif()
+  string(REPLACE "${placeholder}" "# Generated at install (postinst: 32 random bytes, base64, 0640 root:mqedge); or jwt-secret = ...
+jwt-secret-file = /etc/mqedge/jwt-secret
+" MQEDGE_CONF "${MQEDGE_CONF}")
+  file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/packaging/mqedge.conf CONTENT "${MQEDGE_CONF}")
+  install(FILES ${CMAKE_BINARY_DIR}/packaging/mqedge.conf DESTINATION ${MQEDGE_CONFDIR})
+else()
+  install(FILES examples/mqedge.conf DESTINATION ${MQEDGE_CONFDIR})
+endif()
 install(DIRECTORY examples/web/ DESTINATION ${CMAKE_INSTALL_DATADIR}/mqedge/web)
 
 # The unit in examples/ is written for the package's paths; other prefixes get them rewritten

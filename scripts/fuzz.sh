@@ -21,7 +21,7 @@ seconds=30
 runs=0
 jobs=$(nproc 2>/dev/null || echo 1)
 update=0
-build=build-fuzz
+build="build-fuzz"
 targets=()
 while [ $# -gt 0 ]; do
 	case $1 in

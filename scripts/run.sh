@@ -22,7 +22,7 @@ done
 
 port=${MQEDGE_PORT:-8080}
 broker_port=${MQEDGE_BROKER_PORT:-1883}
-secret=${MQEDGE_JWT_SECRET:-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')}
+secret=${MQEDGE_JWT_SECRET:-$(head -c 36 /dev/urandom | base64 | tr -d '/+=')}
 rundir=$root/run
 mkdir -p "$rundir/broker" "$rundir/data"
 
@@ -72,7 +72,7 @@ build/bin/mqedge --port "$port" --edge-id "dev-$port" --data-dir "$rundir/data" 
 	--web-root "$root/examples/web" \
 	--history-rooms 'lobby,chat-*=500/600' --presence-rooms 'lobby,chat-*' "${args[@]}" &
 edge=$!
-pids+=($edge)
+pids+=("$edge")
 # "running" only once it answers /readyz (broker session up, store open); if it exits first, say so
 ready=0
 for _ in $(seq 100); do

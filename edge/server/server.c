@@ -35,6 +35,8 @@
 #define STOP_GRACE_US (5 * LWS_US_PER_SEC)
 #define STOP_POLL_US (20 * LWS_US_PER_MS)
 #define BAD_HISTORY_ROOMS "bad history-rooms: give PATTERN[=SIZE[/TTL]],... (SIZE >= 1, TTL in seconds)"
+/* the jwt-secret examples/mqedge.conf ships with (the Debian package replaces it by a generated file) */
+#define JWT_SECRET_PLACEHOLDER "change-me-to-a-long-random-string"
 
 struct server {
 	struct edge edge;		/* first: the lws context's user pointer */
@@ -319,6 +321,12 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 	srv->edge.auth = auth_create(cfg, err, errlen);
 	if (!srv->edge.auth)
 		return -EINVAL;
+	/* RFC 7518 3.2: an HS256 key shorter than the hash (32 bytes) can be guessed offline from
+	 * any token; the example config's placeholder is public. Said, not refused: tests and demos. */
+	if (cfg->jwt_secret && (strlen(cfg->jwt_secret) < 32 || !strcmp(cfg->jwt_secret, JWT_SECRET_PLACEHOLDER)))
+		log_warn("jwt_secret_weak", "reason=\"%s\" hint=\"set jwt-secret-file to 32+ random bytes, e.g. "
+			 "head -c 32 /dev/urandom | base64\"", strlen(cfg->jwt_secret) < 32 ? "shorter than 32 bytes" :
+			 "the example config's placeholder");
 	struct presence_options po = {
 		cfg->topic_prefix, cfg->edge_id, srv->edge.boot_ms, cfg->presence_rooms, (uint32_t)cfg->presence_max_members,
 	};

@@ -2,6 +2,7 @@
  * mqedge-token - mints development tokens for mqedge (docs/PROTOCOL.md section 1) with libjwt.
  *
  *   mqedge-token --secret S --sub alice --rooms 'lobby,team-*' [--ttl 3600]
+ *   mqedge-token --secret-file /etc/mqedge/jwt-secret --sub alice   (the edge's jwt-secret-file)
  *   mqedge-token --private-key key.pem --alg RS256 --sub d1 --kind device
  *
  * Pattern lists are comma-separated; each becomes a JSON array claim. Prints the token.
@@ -20,7 +21,8 @@ static const char *const list_claims[] = { "rooms", "pub", "devices", "cmd", "dm
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: mqedge-token (--secret S | --private-key FILE [--alg RS256|ES256]) --sub ID\n"
+		"usage: mqedge-token (--secret S | --secret-file FILE | --private-key FILE [--alg RS256|ES256])\n"
+		"       --sub ID\n"
 		"       [--kind user|device] [--rooms CSV] [--pub CSV] [--devices CSV] [--cmd CSV] [--dm CSV]\n"
 		"       [--ttl SECONDS (default 3600, 0 = no exp)] [--aud A] [--iss I]\n");
 }
@@ -71,7 +73,7 @@ static int csv_to_json(const char *csv, char *out, size_t outlen)
 
 int main(int argc, char **argv)
 {
-	const char *secret = NULL, *keyfile = NULL, *alg = NULL, *sub = NULL, *kind = NULL, *aud = NULL,
+	const char *secret = NULL, *secret_file = NULL, *keyfile = NULL, *alg = NULL, *sub = NULL, *kind = NULL, *aud = NULL,
 		   *iss = NULL, *lists[N_LISTS] = { 0 };
 	long ttl = 3600;
 	jwt_t *jwt = NULL;
@@ -94,6 +96,7 @@ int main(int argc, char **argv)
 		}
 		i++;
 		if (!strcmp(a, "--secret")) secret = v;
+		else if (!strcmp(a, "--secret-file")) secret_file = v;
 		else if (!strcmp(a, "--private-key")) keyfile = v;
 		else if (!strcmp(a, "--alg")) alg = v;
 		else if (!strcmp(a, "--sub")) sub = v;
@@ -112,7 +115,7 @@ int main(int argc, char **argv)
 			lists[k] = v;
 		}
 	}
-	if (!sub || (!secret == !keyfile)) {
+	if (!sub || (secret != NULL) + (secret_file != NULL) + (keyfile != NULL) != 1) {
 		usage();
 		return 2;
 	}
@@ -122,14 +125,27 @@ int main(int argc, char **argv)
 		key = (unsigned char *)strdup(secret);
 		key_len = strlen(secret);
 		alg = "HS256";
+	} else if (secret_file) {
+		/* read as the edge reads jwt-secret-file: one trailing newline is not part of it */
+		key = (unsigned char *)read_file(secret_file, &key_len);
+		if (key && key_len && key[key_len - 1] == '\n')
+			key_len -= key_len >= 2 && key[key_len - 2] == '\r' ? 2 : 1;
+		if (key)
+			key[key_len] = '\0';
+		if (key && !key_len) {
+			fprintf(stderr, "mqedge-token: %s is empty\n", secret_file);
+			goto done;
+		}
+		alg = "HS256";
 	} else {
 		key = (unsigned char *)read_file(keyfile, &key_len);
 		if (!alg)
 			alg = "RS256";
 	}
 	if (!key) {
-		fprintf(stderr, "mqedge-token: cannot read the key\n");
-		goto fail;
+		fprintf(stderr, "mqedge-token: cannot read %s: %s\n", secret ? "the secret" : secret_file ? secret_file : keyfile,
+			strerror(errno));
+		goto done;
 	}
 	if (jwt_set_alg(jwt, jwt_str_alg(alg), key, (int)key_len) || jwt_add_grant(jwt, "sub", sub) ||
 	    (kind && jwt_add_grant(jwt, "kind", kind)) || (aud && jwt_add_grant(jwt, "aud", aud)) ||
@@ -154,6 +170,7 @@ int main(int argc, char **argv)
 fail:
 	if (rc)
 		fprintf(stderr, "mqedge-token: could not build the token (errno %d)\n", errno);
+done:
 	jwt_free(jwt);
 	free(key);
 	return rc;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/run.sh and scripts/local-cluster.sh: where a private Mosquitto keeps its
 # persistence file. Mosquitto started as root drops to user "mosquitto" before it saves, so a
 # root-owned state dir fails ("Error saving in-memory database ... Permission denied"). We hand the

@@ -5,11 +5,14 @@
 // `mqedge --check-config` (CI, systemd's ExecStartPre) reads the same sources and files and says
 // "config ok" with status 0, or the precise error with status 2, without starting: no broker is
 // needed, no port is taken, no data dir is created. A port that another process holds stops the
-// start with exit status 1 and a log line naming the address and the reason.
+// start with exit status 1 and a log line naming the address and the reason. An HS256 secret under
+// 32 bytes, or the example config's public placeholder, is named at start (jwt_secret_weak), and
+// mqedge-token mints with the same secret file the edge reads (--secret-file).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { scenario, signJwt, nowSec, freePort, httpGet, MQEDGE_BIN } from './lib/harness.mjs';
 
@@ -57,6 +60,37 @@ scenario('the JWT secret from --jwt-secret-file (one trailing newline stripped)'
   await env.startBroker();
   const edge = await env.startEdge({ secret: null, extra: ['--jwt-secret-file', file] });
   await acceptsOnlyItsSecret(env, edge);
+});
+
+const TOKEN_BIN = process.env.MQEDGE_TOKEN_BIN || join(dirname(MQEDGE_BIN), 'mqedge-token');
+const weakLines = (edge) => edge.proc.text().split('\n').filter((l) => / jwt_secret_weak /.test(l));
+
+scenario('a weak JWT secret is named at start; mqedge-token --secret-file signs with the file the edge reads', { timeout: 60000 }, async (env) => {
+  await env.startBroker();
+  const short = await env.startEdge({ id: 'short', secret: 'only-31-bytes-long-secret-12345' });
+  const placeholder = await env.startEdge({ id: 'placeholder', secret: 'change-me-to-a-long-random-string' });
+  assert.equal('only-31-bytes-long-secret-12345'.length, 31);
+  const [s] = weakLines(short), [p] = weakLines(placeholder);
+  assert.equal(weakLines(short).length, 1, short.proc.text());
+  assert.match(s, / warn jwt_secret_weak reason="shorter than 32 bytes" hint="set jwt-secret-file to 32\+ random bytes/);
+  assert.equal(weakLines(placeholder).length, 1, placeholder.proc.text());
+  assert.match(p, / warn jwt_secret_weak reason="the example config's placeholder"/);
+  assert.ok(!s.includes('only-31') && !p.includes('change-me'), 'the secret itself is never logged');
+
+  // what the Debian package does: 32 random bytes in base64, with a newline, read by both
+  const file = join(env.tmp, 'jwt-secret');
+  const secret = randomBytes(32).toString('base64');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  const edge = await env.startEdge({ id: 'strong', secret: null, extra: ['--jwt-secret-file', file] });
+  assert.deepEqual(weakLines(edge), []);
+  const token = execFileSync(TOKEN_BIN, ['--secret-file', file, '--sub', 'alice', '--rooms', 'lobby'], { encoding: 'utf8' }).trim();
+  const alice = await env.connect(edge, { name: 'alice', token });
+  await alice.ok({ op: 'sub', room: 'lobby' });
+  alice.close();
+  // the same claims signed with the secret's text plus the newline are refused: the newline is not part of it
+  const withNewline = signJwt({ sub: 'alice', exp: nowSec() + 60 }, { key: `${secret}\n` });
+  const r = await env.connectRefused(edge, { name: 'newline', token: withNewline });
+  assert.deepEqual([r.status, r.body.error], [401, 'token_invalid']);
 });
 
 scenario('a missing or empty secret file stops the start: exit 2, the file named', async (env) => {

@@ -2,6 +2,8 @@
 # Sourced by tests/package/*.sh (as root): a minimal Debian 12 root made with debootstrap (Debian's
 # package, installed here if missing), to install and run things in with chroot.
 #   root_setup        → $root, a fresh root in a temporary folder, /proc mounted in it
+#   root_copy_tree    the working tree (what a clone has) into $root/src
+#   free_port         a free loopback port (needs node and the repo's node_modules on the host)
 #   inroot CMD...     runs CMD in it (clean environment; inroot_exec: the same, exec'ed);
 #                     root_cleanup (on EXIT) ends what still
 #                     runs in it, unmounts /proc and removes the folder
@@ -12,6 +14,11 @@
 # is skipped (exit 77, ctest's SKIP_RETURN_CODE), saying why.
 
 skip() { echo "SKIPPED: $*" >&2; exit 77; }
+# a free loopback port (the root shares the host's network), as the integration tests pick them
+free_port() {
+	node --input-type=module -e \
+		"import { freePort } from '$PWD/tests/integration/lib/harness.mjs'; console.log(await freePort());"
+}
 
 root_cache=${MQEDGE_ROOT_CACHE:-/var/cache/mqedge-test}
 root_suite=bookworm
@@ -50,6 +57,14 @@ root_cleanup() {
 		rm -rf "$root_work"
 	fi
 	root_work=
+}
+
+# the working tree as a clone has it (tracked and new files, nothing ignored) into $root/src
+root_copy_tree() {
+	mkdir "$root/src"
+	git ls-files -z --cached --others --exclude-standard |
+		while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+		tar --null -T - -cf - | tar -C "$root/src" -xf -
 }
 
 root_mirror() {

@@ -494,7 +494,7 @@ export class Env {
     this.t = t;
     this.name = name;
     this.tmp = mkdtempSync(join(tmpdir(), 'mqedge-it-'));
-    this.secret = `secret-${randomBytes(12).toString('hex')}`;
+    this.secret = `secret-${randomBytes(16).toString('hex')}`; // 39 bytes: not 'weak' (RFC 7518 3.2)
     this.brokers = [];
     this.edges = [];
     this.clients = [];
