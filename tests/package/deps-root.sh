@@ -13,9 +13,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/package/root.sh
 
-t_start=$SECONDS
-phase() { echo "== $* ($((SECONDS - t_start)) s)"; }
-die() { echo "FAIL: $*" >&2; exit 1; }
 
 [ -d node_modules/ws ] || die "node_modules is missing: run npm ci (scripts/deps.sh does)"
 root_setup

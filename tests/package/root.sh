@@ -3,6 +3,7 @@
 # package, installed here if missing), to install and run things in with chroot.
 #   root_setup        → $root, a fresh root in a temporary folder, /proc mounted in it
 #   root_copy_tree    the working tree (what a clone has) into $root/src
+#   phase TEXT / die TEXT   a step with its elapsed seconds / a failure (exit 1)
 #   free_port         a free loopback port (needs node and the repo's node_modules on the host)
 #   inroot CMD...     runs CMD in it (clean environment; inroot_exec: the same, exec'ed);
 #                     root_cleanup (on EXIT) ends what still
@@ -14,6 +15,9 @@
 # is skipped (exit 77, ctest's SKIP_RETURN_CODE), saying why.
 
 skip() { echo "SKIPPED: $*" >&2; exit 77; }
+t_start=$SECONDS
+phase() { echo "== $* ($((SECONDS - t_start)) s)"; }
+die() { echo "FAIL: $*" >&2; exit 1; }
 # a free loopback port (the root shares the host's network), as the integration tests pick them
 free_port() {
 	node --input-type=module -e \

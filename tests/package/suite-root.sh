@@ -9,9 +9,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/package/root.sh
 
-t_start=$SECONDS
-phase() { echo "== $* ($((SECONDS - t_start)) s)"; }
-die() { echo "FAIL: $*" >&2; exit 1; }
 
 root_setup
 phase "the working tree into the root (/src)"
@@ -24,8 +21,8 @@ extra_ca=()
 [ -z "${NODE_EXTRA_CA_CERTS:-}" ] || extra_ca=(NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
 rc=0
 inroot env "${extra_ca[@]}" sh -c 'cd /src && exec scripts/test.sh' >"$root_work/suite.log" 2>&1 || rc=$?
-grep -E '^== |tests passed|tests failed|^target |^[a-z_]+ +[0-9]+ .* (ok|FAILED)|SKIPPED|Total Test time' \
-	"$root_work/suite.log" || true
+sed -nE '/^== |tests passed|tests failed|^target |^[a-z_]+ +[0-9]+ .* (ok|FAILED)|SKIPPED|Total Test time/p' \
+	"$root_work/suite.log"
 if [ "$rc" != 0 ]; then
 	tail -60 "$root_work/suite.log" >&2
 	MQEDGE_KEEP_ROOT=1
