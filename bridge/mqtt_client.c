@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -58,7 +59,7 @@ struct bridge {
 	char *host, *username, *password, *cafile, *client_id;
 	char *status_topic, *online_payload, *offline_payload;
 	int port, keepalive;
-	bool keep_session, ack_after_batch;
+	bool keep_session, ack_after_batch, mqtt311;
 	struct bridge_hooks hooks;
 	void *ctx;
 
@@ -79,26 +80,50 @@ static const char *err_name(int rc)
 
 /* ---- connection lifecycle ---- */
 
-static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags);
-static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc);
-static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg);
-static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid);
-static void on_subscribe_cb(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted);
+static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto_property *props);
+static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *props);
+static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
+			  const mosquitto_property *props);
+static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid, int reason, const mosquitto_property *props);
+static void on_subscribe_cb(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted,
+			    const mosquitto_property *props);
 static void on_log_cb(struct mosquitto *mosq, void *obj, int level, const char *str);
 
+/* MQTT 5 ends a session when its connection ends unless CONNECT asks otherwise: ours never
+ * expires, as an MQTT 3.1.1 persistent session does not. libmosquitto 2.0 has no asynchronous
+ * connect that takes CONNECT properties, but connect_bind_v5 stores them before it checks its
+ * arguments, and every later (asynchronous) connect of the handle sends the stored ones: given
+ * port -1, it stores them and fails at once without touching the network. */
+static int set_session_expiry(struct bridge *b)
+{
+	mosquitto_property *props = NULL;
+	int rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, UINT32_MAX);
+
+	if (rc == MOSQ_ERR_SUCCESS) {
+		rc = mosquitto_connect_bind_v5(b->mosq, "-", -1, b->keepalive, NULL, props);
+		rc = rc == MOSQ_ERR_INVAL ? MOSQ_ERR_SUCCESS : MOSQ_ERR_UNKNOWN;
+	}
+	mosquitto_property_free_all(&props);
+	return rc;
+}
+
 /* Options and callbacks: applied after mosquitto_new and again after mosquitto_reinitialise,
- * which clears them. */
-static int configure(struct bridge *b)
+ * which clears them. persistent: the session outlives the connection (not so for the wiping
+ * connection, whose session must end with it, so the next CONNACK says no session was present). */
+static int configure(struct bridge *b, bool persistent)
 {
 	int rc;
 
-	mosquitto_connect_with_flags_callback_set(b->mosq, on_connect_cb);
-	mosquitto_disconnect_callback_set(b->mosq, on_disconnect_cb);
-	mosquitto_message_callback_set(b->mosq, on_message_cb);
-	mosquitto_publish_callback_set(b->mosq, on_publish_cb);
-	mosquitto_subscribe_callback_set(b->mosq, on_subscribe_cb);
+	/* the v5 callbacks serve MQTT 3.1.1 too (no properties, reason 0) */
+	mosquitto_connect_v5_callback_set(b->mosq, on_connect_cb);
+	mosquitto_disconnect_v5_callback_set(b->mosq, on_disconnect_cb);
+	mosquitto_message_v5_callback_set(b->mosq, on_message_cb);
+	mosquitto_publish_v5_callback_set(b->mosq, on_publish_cb);
+	mosquitto_subscribe_v5_callback_set(b->mosq, on_subscribe_cb);
 	mosquitto_log_callback_set(b->mosq, on_log_cb);
-	rc = mosquitto_int_option(b->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	rc = mosquitto_int_option(b->mosq, MOSQ_OPT_PROTOCOL_VERSION, b->mqtt311 ? MQTT_PROTOCOL_V311 : MQTT_PROTOCOL_V5);
+	if (!rc && !b->mqtt311 && persistent)
+		rc = set_session_expiry(b);
 	if (!rc && b->username)
 		rc = mosquitto_username_pw_set(b->mosq, b->username, b->password);
 	if (!rc && b->cafile)
@@ -156,11 +181,11 @@ static void schedule_reconnect(struct bridge *b)
 /* Hands one QoS 1 message to libmosquitto. 0: it is in flight (acknowledged later through
  * on_published with the cookie); -1: it was not taken (logged; the caller answers for it). */
 static int send_publish(struct bridge *b, const char *topic, const void *payload, size_t len, bool retain,
-			void *cookie)
+			const mosquitto_property *props, void *cookie)
 {
 	int mid = 0, rc;
 
-	rc = mosquitto_publish(b->mosq, &mid, topic, (int)len, payload, 1, retain);
+	rc = mosquitto_publish_v5(b->mosq, &mid, topic, (int)len, payload, 1, retain, props);
 	/* libmosquitto gives a QoS 1 message its mid and queues it before the first write: a write
 	 * that then fails (NO_CONN, ERRNO, CONN_LOST: the broker went away under us) leaves it
 	 * queued, and it is resent after the reconnect. Only errors before that (invalid, too big,
@@ -185,14 +210,17 @@ static void subscribe_one(struct bridge *b, struct bridge_sub *s)
 	}
 }
 
-static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags)
+static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto_property *props)
 {
 	struct bridge *b = obj;
 
 	(void)mosq;
+	(void)props;
 	if (rc != 0) {
-		log_limited(&b->limit_connect, LOG_ERROR, "mqtt_connack_refused", "session=%s rc=%d reason=\"%s\"", b->client_id, rc,
-			    mosquitto_connack_string(rc));
+		/* a broker without MQTT 5 answers our CONNECT with 3.1.1's code 1 */
+		log_limited(&b->limit_connect, LOG_ERROR, "mqtt_connack_refused", "session=%s rc=%d reason=\"%s\"%s", b->client_id, rc,
+			    b->mqtt311 || rc < 0x80 ? mosquitto_connack_string(rc) : mosquitto_reason_string(rc),
+			    !b->mqtt311 && rc == 1 ? " hint=\"the broker does not speak MQTT 5: mqtt-version = 3.1.1\"" : "");
 		mosquitto_disconnect(b->mosq);
 		return;	/* on_disconnect schedules the retry */
 	}
@@ -227,21 +255,22 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags)
 	for (struct bridge_sub *s = b->subs; s; s = s->next)
 		subscribe_one(b, s);
 	if (b->status_topic)
-		(void)send_publish(b, b->status_topic, b->online_payload, strlen(b->online_payload), true, NULL);	/* logged */
+		(void)send_publish(b, b->status_topic, b->online_payload, strlen(b->online_payload), true, NULL, NULL);	/* logged */
 	for (struct pubq_item *q; (q = pubq_pop(&b->pubq)); free(q))
-		if (send_publish(b, pubq_item_topic(q), pubq_item_payload(q), q->len, q->retain, q->cookie) &&
+		if (send_publish(b, pubq_item_topic(q), pubq_item_payload(q), q->len, q->retain, NULL, q->cookie) &&
 		    q->cookie && b->hooks.on_published)
 			b->hooks.on_published(b->ctx, q->cookie, -1);	/* not inside its caller: safe */
 	if (b->hooks.on_state)
 		b->hooks.on_state(b->ctx, true);
 }
 
-static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc)
+static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *props)
 {
 	struct bridge *b = obj;
 	enum state was = b->state;
 
 	(void)mosq;
+	(void)props;
 	mqtt_loop_detach(b->loop);
 	if (was == ST_STOPPED)
 		return;	/* libmosquitto reports a socket it already closed again; nothing to do */
@@ -281,39 +310,66 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc)
 
 /* ---- traffic ---- */
 
-static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
+			  const mosquitto_property *props)
 {
 	struct bridge *b = obj;
+	struct bridge_msg_props mp = { 0 };
+	void *corr = NULL;
+	uint16_t corr_len = 0;
 
 	(void)mosq;
 	b->stats.messages_in++;
-	if (b->hooks.on_message && msg->payloadlen >= 0)
-		b->hooks.on_message(b->ctx, msg->topic, strlen(msg->topic), msg->payload, (size_t)msg->payloadlen,
-				    msg->retain);
+	if (!b->hooks.on_message || msg->payloadlen < 0)
+		return;
+	/* only messages that carry properties pay for reading them (edges' own publishes do not) */
+	if (props && mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr, &corr_len, false)) {
+		mp.correlation = corr;
+		mp.correlation_len = corr_len;
+	}
+	b->hooks.on_message(b->ctx, msg->topic, strlen(msg->topic), msg->payload, (size_t)msg->payloadlen,
+			    msg->retain, corr ? &mp : NULL);
+	free(corr);	/* libmosquitto's copy, made with its default allocator (malloc) */
 }
 
-static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid)
+/* A PUBACK's reason code as on_published's status. */
+static int publish_status(int reason)
+{
+	if (reason == MQTT_RC_NO_MATCHING_SUBSCRIBERS)
+		return BRIDGE_PUB_NO_SUBSCRIBERS;
+	if (reason < 0x80)
+		return 0;
+	return reason == MQTT_RC_NOT_AUTHORIZED ? -EACCES : -EIO;
+}
+
+static void on_publish_cb(struct mosquitto *mosq, void *obj, int mid, int reason, const mosquitto_property *props)
 {
 	struct bridge *b = obj;
 	void *cookie;
 
 	(void)mosq;
+	(void)props;
 	if (!pubq_inflight_take(&b->pubq, mid, &cookie))
 		return;
+	if (reason >= 0x80)
+		log_limited(&b->limit_libmosq, LOG_WARN, "mqtt_publish_refused", "session=%s mid=%d reason=%d err=\"%s\"",
+			    b->client_id, mid, reason, mosquitto_reason_string(reason));
 	if (cookie && b->hooks.on_published)
-		b->hooks.on_published(b->ctx, cookie, 0);
+		b->hooks.on_published(b->ctx, cookie, publish_status(reason));
 }
 
-static void on_subscribe_cb(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted)
+static void on_subscribe_cb(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted,
+			    const mosquitto_property *props)
 {
 	struct bridge *b = obj;
 
 	(void)mosq;
+	(void)props;
 	for (struct bridge_sub *s = b->subs; s; s = s->next) {
 		if (s->mid != mid)
 			continue;
 		s->mid = -1;
-		if (qos_count < 1 || granted[0] > 2) {
+		if (qos_count < 1 || granted[0] > 2) {	/* 0x80 and up: refused (MQTT 5 reason codes too) */
 			log_error("mqtt_subscribe_refused", "session=%s topic=%s", b->client_id, s->topic);
 			return;
 		}
@@ -385,7 +441,7 @@ static void on_timer(void *ctx, enum mqtt_timer which)
 	if (which == MQTT_TIMER_RECONNECT) {
 		if (b->state == ST_WIPING && b->wiped) {
 			/* same handle, persistent session from now on */
-			if (mosquitto_reinitialise(b->mosq, b->client_id, false, b) || configure(b)) {
+			if (mosquitto_reinitialise(b->mosq, b->client_id, false, b) || configure(b, true)) {
 				log_error("mqtt_reinitialise_failed", "session=%s", b->client_id);
 				schedule_reconnect(b);
 				return;
@@ -433,6 +489,7 @@ struct bridge *bridge_create(struct bridge_loop *loop, const struct bridge_optio
 	b->backoff_ms = BACKOFF_MIN_MS;
 	b->keep_session = opt->keep_session;
 	b->ack_after_batch = opt->ack_after_batch;
+	b->mqtt311 = opt->mqtt311;
 	b->host = dup_or_null(opt->host, &failed);
 	b->username = dup_or_null(opt->username, &failed);
 	b->password = dup_or_null(opt->password, &failed);
@@ -448,7 +505,7 @@ struct bridge *bridge_create(struct bridge_loop *loop, const struct bridge_optio
 	if (mosquitto_lib_init() != MOSQ_ERR_SUCCESS)
 		goto fail;
 	b->mosq = mosquitto_new(b->client_id, !b->keep_session, b);
-	if (!b->mosq || configure(b))
+	if (!b->mosq || configure(b, b->keep_session))
 		goto fail;
 	b->loop = mqtt_loop_create(loop, &ops, b);
 	if (!b->loop)
@@ -535,7 +592,7 @@ int bridge_publish(struct bridge *b, const char *topic, const void *payload, siz
 	if (b->state != ST_UP)
 		return pubq_push(&b->pubq, topic, payload, len, retain, cookie);
 	/* never the cookie's hook from here: the caller still holds the cookie and answers itself */
-	if (send_publish(b, topic, payload, len, retain, cookie))
+	if (send_publish(b, topic, payload, len, retain, NULL, cookie))
 		return -EIO;
 	after_io(b);
 	return 0;
@@ -554,6 +611,41 @@ void bridge_drop_connection(struct bridge *b)
 	 * it reports the disconnect, and the reconnect discards the queued packets. */
 	shutdown(fd, SHUT_RDWR);
 	mqtt_loop_want_write(b->loop);
+}
+
+int bridge_publish_request(struct bridge *b, const char *topic, const void *payload, size_t len,
+			   const struct bridge_request *req, void *cookie)
+{
+	mosquitto_property *props = NULL;
+	int rc = MOSQ_ERR_SUCCESS;
+
+	if (b->mqtt311)
+		return -EPROTONOSUPPORT;
+	if (b->state != ST_UP)
+		return -ENOTCONN;
+	if (len > 256u * 1024 * 1024 || req->correlation_len > UINT16_MAX)
+		return -EINVAL;
+	rc = mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, req->response_topic);
+	if (!rc)
+		rc = mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, req->correlation,
+						   (uint16_t)req->correlation_len);
+	if (!rc && req->content_type)
+		rc = mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, req->content_type);
+	if (!rc && req->expiry_s)
+		rc = mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, req->expiry_s);
+	for (size_t i = 0; !rc && i < req->n_user_props; i++)
+		rc = mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, req->user_props[i].name,
+							req->user_props[i].value);
+	if (rc) {
+		mosquitto_property_free_all(&props);
+		return rc == MOSQ_ERR_NOMEM ? -ENOMEM : -EINVAL;
+	}
+	rc = send_publish(b, topic, payload, len, false, props, cookie);
+	mosquitto_property_free_all(&props);
+	if (rc)
+		return -EIO;
+	after_io(b);
+	return 0;
 }
 
 bool bridge_session_present(const struct bridge *b)

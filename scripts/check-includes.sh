@@ -2,7 +2,7 @@
 # Keeps the layers honest (docs/ARCHITECTURE.md, "Layers"):
 #  1. each third-party library is included only by the module that owns it;
 #  2. a folder includes only its own private headers and the contracts (include/mqedge/<layer>/) of
-#     layers below it: base < wire < {bridge, fanout} < {inbox, presence, history} < server;
+#     layers below it: base < wire < {bridge, fanout} < {inbox, presence, history, rpc} < server;
 #  3. no include cycle between modules (a module is foo.c with its foo.h, wherever they live; a
 #     folder's shared private header foo_int.h belongs to module foo).
 # Prints one line per violation and exits non-zero.
@@ -23,6 +23,7 @@ only() {	# only HEADER ALLOWED_FILE...
 only libwebsockets.h edge/server/server.c edge/server/ws_session.c edge/server/http.c edge/server/metrics.c \
 	edge/server/edge.h bridge/mqtt_loop.c
 only mosquitto.h bridge/mqtt_client.c
+only mqtt_protocol.h bridge/mqtt_client.c
 only jwt.h edge/server/auth.c
 only sqlite3.h edge/inbox/inbox.c edge/inbox/inbox_int.h edge/inbox/retention.c edge/inbox/checkpoint.c
 only cjson/cJSON.h edge/server/auth.c
@@ -39,6 +40,7 @@ rank() {
 	edge/inbox|include/mqedge/inbox) echo 3 ;;
 	edge/presence|include/mqedge/presence) echo 3 ;;
 	edge/history|include/mqedge/history) echo 3 ;;
+	edge/rpc|include/mqedge/rpc) echo 3 ;;
 	edge/server) echo 4 ;;
 	*) echo 99 ;;
 	esac

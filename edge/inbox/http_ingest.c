@@ -89,7 +89,7 @@ void notify__http_published(struct notify *n, void *cookie, int status)
 {
 	struct ingest_req *r = cookie;
 
-	if (status)
+	if (status < 0)	/* BRIDGE_PUB_NO_SUBSCRIBERS: taken all the same */
 		r->failed = true;
 	if (--r->outstanding == 0)
 		finish_request(n, r);

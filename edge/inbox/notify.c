@@ -129,7 +129,7 @@ bool notify_tick(struct notify *n)
 /* ---- the inbox bridge's hooks ---- */
 
 void notify_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len,
-		       bool retained)
+		       bool retained, const struct bridge_msg_props *props)
 {
 	struct notify *n = ctx;
 	const char *idp;
@@ -137,6 +137,7 @@ void notify_on_message(void *ctx, const char *topic, size_t topic_len, const voi
 	char user[TOPICS_ID_MAX + 1];
 	enum topic_kind kind = topics_parse(n->opt.topic_prefix, topic, topic_len, &idp, &idlen);
 
+	(void)props;
 	(void)retained;	/* settings are retained on purpose; notifications are deduplicated by id */
 	if (kind == TOPIC_NOTIFY_ALL) {
 		notify__on_notification(n, INBOX_BROADCAST_USER, topic, topic_len, payload, len);

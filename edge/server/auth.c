@@ -26,7 +26,7 @@ struct auth {
 	struct perms *anonymous;
 };
 
-static const char *const perm_claims[PERM_COUNT] = { "rooms", "pub", "devices", "cmd", "dm" };
+static const char *const perm_claims[PERM_COUNT] = { "rooms", "pub", "devices", "cmd", "dm", "rpc" };
 static const char *const star = "*";
 
 const char *auth_result_code(enum auth_result r)

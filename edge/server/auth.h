@@ -16,7 +16,7 @@
 
 struct edge_config;
 
-enum perm { PERM_ROOMS, PERM_PUB, PERM_DEVICES, PERM_CMD, PERM_DM, PERM_COUNT };
+enum perm { PERM_ROOMS, PERM_PUB, PERM_DEVICES, PERM_CMD, PERM_DM, PERM_RPC, PERM_COUNT };
 
 /* Pattern lists, one allocation: lists[k] has counts[k] patterns. */
 struct perms {

@@ -56,6 +56,7 @@ static const struct option_def options[] = {
 	FROM_FILE(broker_password, "read broker-password from FILE (kept out of ps)"),
 	STR(broker_cafile, NULL, "CA file; when set the broker connection uses TLS"),
 	NUM(broker_keepalive, 5, 3600, "30", "MQTT keepalive in seconds"),
+	STR(mqtt_version, "5", "MQTT version spoken with the broker: 5, or 3.1.1 for a broker without MQTT 5 (no rpc)"),
 	NUM(offline_queue, 0, 60000, "1000", "messages held for the broker while it is away"),
 	NUM(offline_queue_bytes, 0, 1L << 30, "4194304", "bytes held for the broker while it is away"),
 	STR(topic_prefix, "mqedge/v1", "MQTT topic prefix"),
@@ -97,6 +98,9 @@ static const struct option_def options[] = {
 	NUM(history_ttl, 0, 31536000, "300", "seconds a history message is kept (when its pattern names no TTL; 0: no limit)"),
 	NUM(history_grace, 0, 86400, "60", "seconds an edge keeps a history room after its last local member left"),
 	NUM(history_fetch_timeout, 50, 60000, "1000", "ms an edge waits for another edge's window of a history room"),
+	NUM(rpc_timeout, 1, 600000, "5000", "ms an rpc request waits for its backend's answer (default for every method)"),
+	STR(rpc_timeouts, "", "comma-separated METHOD-PATTERN=MS: rpc timeouts of some methods (first match wins)"),
+	NUM(rpc_max_inflight, 1, 100000, "16", "rpc requests one connection may have waiting for answers"),
 	NUM(dedup_window, 1024, 1L << 24, "65536", "message ids remembered to drop duplicates"),
 	STR(log_level, "info", "error, warn, info or debug"),
 	STR(event_loop, "epoll", "epoll (libev under libwebsockets) or poll (libwebsockets' own loop)"),
@@ -519,6 +523,10 @@ int config_finish(struct edge_config *cfg, char *err, size_t errlen)
 	}
 	if (strcmp(cfg->event_loop, "epoll") && strcmp(cfg->event_loop, "poll")) {
 		snprintf(err, errlen, "event-loop: '%s' is not epoll or poll", cfg->event_loop);
+		return -1;
+	}
+	if (strcmp(cfg->mqtt_version, "5") && strcmp(cfg->mqtt_version, "3.1.1")) {
+		snprintf(err, errlen, "mqtt-version: '%s' is not 5 or 3.1.1", cfg->mqtt_version);
 		return -1;
 	}
 	if (strcmp(cfg->inbox_scope, "all") && strcmp(cfg->inbox_scope, "served")) {

@@ -33,6 +33,7 @@ struct edge_config {
 	char *broker_password;
 	char *broker_cafile;
 	long broker_keepalive;
+	char *mqtt_version;	/* "5" or "3.1.1" */
 	long offline_queue;
 	long offline_queue_bytes;
 	/* identity and topics */
@@ -71,6 +72,9 @@ struct edge_config {
 	long handshake_timeout;
 	char *history_rooms;
 	long history_size, history_ttl, history_grace, history_fetch_timeout;
+	long rpc_timeout;	/* ms */
+	char *rpc_timeouts;	/* METHOD-PATTERN=MS,... */
+	long rpc_max_inflight;
 	long dedup_window;
 	/* process */
 	char *log_level;

@@ -92,12 +92,16 @@ int dispatch_session_open(struct edge *e, struct session *s)
 	bool user;
 
 	idgen_session(&e->ids, s->id);
+	s->rpc.peer = &s->peer;
+	s->rpc.session = s->id;
 	ratelimit_init(&s->rate, cfg->burst, now);
 	ratelimit_init(&s->strikes, cfg->rate_strikes, now);
 	/* anonymous identities are named after the session, so they are completed here */
 	if (!s->ident.perms && auth_anonymous(e->auth, s->id, &s->ident))
 		return -ENOMEM;
 	user = s->ident.kind == IDENTITY_USER;
+	s->rpc.user = s->ident.id;
+	s->rpc.kind = user ? "user" : "device";
 	s->peer.id = s->id;
 	s->peer.name = s->ident.id;
 	s->peer.announcements = user && !s->ident.anonymous;
@@ -153,6 +157,7 @@ void dispatch_session_closed(struct edge *e, struct session *s)
 		}
 	}
 	fanout_peer_remove(&e->fanout, &s->peer);
+	rpc_caller_gone(&e->rpc, &s->rpc);
 	while (s->acks) {
 		struct pending_ack *a = s->acks;
 
@@ -228,6 +233,8 @@ static void op_unsub(struct edge *e, struct session *s, const struct client_op *
 	send_ok(e, s, op->ref);
 }
 
+static void ack_done(struct bridge_cookie *cookie, void *ctx, int status);
+
 /* Wraps data in an envelope and publishes it; the ok (or error) follows the broker's PUBACK. */
 static void publish(struct edge *e, struct session *s, const struct client_op *op, enum topic_kind kind,
 		    const char *target)
@@ -243,6 +250,7 @@ static void publish(struct edge *e, struct session *s, const struct client_op *o
 	buf = malloc(cap);
 	if (len < 0 || !ack || !buf)
 		goto internal;
+	ack->cookie.done = ack_done;
 	idgen_message(&e->ids, ack->id);
 	ack->ts = clock_now_ms();
 	snprintf(ack->ref, sizeof(ack->ref), "%s", op->ref);
@@ -328,6 +336,14 @@ static void op_history(struct edge *e, struct session *s, const struct client_op
 		history_op(&e->history, &s->peer, op);
 }
 
+static void op_rpc(struct edge *e, struct session *s, const struct client_op *op, int64_t now)
+{
+	if (!perms_allow(s->ident.perms, PERM_RPC, op->id))
+		send_error(e, s, op->ref, "forbidden", "your token does not allow this method (rpc claim)");
+	else
+		rpc_call(&e->rpc, &s->rpc, op, now);
+}
+
 static void op_guarded_publish(struct edge *e, struct session *s, const struct client_op *op, enum perm perm,
 			       enum topic_kind kind, const char *refusal)
 {
@@ -369,6 +385,7 @@ void dispatch_frame(struct edge *e, struct session *s, const char *text, size_t 
 			return;
 		case OP_PING:
 		case OP_REFRESH:
+		case OP_RPC:
 			break;
 		default:
 			send_error(e, s, op.ref, "unknown_op", "not an op for device connections");
@@ -393,6 +410,9 @@ void dispatch_frame(struct edge *e, struct session *s, const char *text, size_t 
 		break;
 	case OP_PING:
 		fanout_send_text(&e->fanout, &s->peer, buf, (size_t)edge_frame_pong(buf, op.ref, now));
+		break;
+	case OP_RPC:
+		op_rpc(e, s, &op, now);
 		break;
 	case OP_REFRESH:
 		op_refresh(e, s, &op);
@@ -420,7 +440,7 @@ void dispatch_frame(struct edge *e, struct session *s, const char *text, size_t 
 /* ---- the live bridge ---- */
 
 void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len,
-			 bool retained)
+			 bool retained, const struct bridge_msg_props *props)
 {
 	struct edge *e = ctx;
 
@@ -441,6 +461,11 @@ void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const v
 	case TOPIC_HISTORY_REP:
 		history_on_message(&e->history, topic, topic_len, payload, len);
 		return;
+	case TOPIC_RPC_REPLY:
+		rpc_on_reply(&e->rpc, payload, len, props);
+		return;
+	case TOPIC_RPC:
+		return;	/* requests are for backends: never subscribed here, never fanned out */
 	default:
 		fanout_on_channel_message(&e->fanout, kind, topic, topic_len, payload, len, retained);
 	}
@@ -464,21 +489,29 @@ void dispatch_on_state(void *ctx, bool up)
 		history_on_session_lost(&e->history);
 }
 
-void dispatch_on_published(void *ctx, void *cookie, int status)
+/* A client publish's PUBACK (a message nobody subscribed to is published all the same). */
+static void ack_done(struct bridge_cookie *cookie, void *ctx, int status)
 {
 	struct edge *e = ctx;
-	struct pending_ack *a = cookie;
+	struct pending_ack *a = (struct pending_ack *)cookie;
 	struct session *s = a->session;
 	char buf[EDGE_FRAME_MAX];
 
 	if (s) {
 		DLIST_UNLINK(s->acks, a, prev, next);
-		if (status == 0)
+		if (status >= 0)
 			fanout_send_text(&e->fanout, &s->peer, buf, (size_t)edge_frame_ok_msg(buf, a->ref, a->id, a->ts));
 		else
 			send_error(e, s, a->ref, "unavailable", "the broker did not take the message");
 	}
 	free(a);
+}
+
+void dispatch_on_published(void *ctx, void *cookie, int status)
+{
+	struct bridge_cookie *c = cookie;	/* a pending_ack or an rpc call */
+
+	c->done(c, ctx, status);
 }
 
 void dispatch_on_subscribed(void *ctx, void *user)

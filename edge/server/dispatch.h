@@ -30,7 +30,7 @@ uint32_t dispatch_user_connections(struct edge *e, const struct identity *id);
 
 /* The live bridge's hooks (ctx: the edge): broker messages and burst ends go to fan-out. */
 void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len,
-			 bool retained);
+			 bool retained, const struct bridge_msg_props *props);
 void dispatch_on_batch_done(void *ctx);
 void dispatch_on_state(void *ctx, bool up);
 void dispatch_on_published(void *ctx, void *cookie, int status);

@@ -18,6 +18,7 @@
 #include "mqedge/history/history.h"
 #include "mqedge/inbox/notify.h"
 #include "mqedge/presence/presence.h"
+#include "mqedge/rpc/rpc.h"
 
 struct lws;
 struct lws_context;
@@ -50,6 +51,7 @@ struct edge {
 	struct notify notify;			/* the offline inbox */
 	struct presence presence;		/* who is in presence rooms, across edges */
 	struct history history;			/* history rooms' windows, resume */
+	struct rpc rpc;				/* rpc calls in flight */
 	int64_t boot_ms;			/* start time of this run (status, presence lists) */
 	bool draining;				/* server.c: stopping; new connections refused */
 	unsigned char *write_buf;		/* ws_session.c: LWS_PRE + EDGE_WRITE_BATCH, for batched writes */

@@ -121,6 +121,26 @@ void metrics_render(const struct edge *e, struct textbuf *o)
 		metric(o, "mqedge_history_epochs_total", "counter", "Epochs started here.", hs->epochs_started);
 		metric(o, "mqedge_history_replies_total", "counter", "Windows sent to other edges.", hs->replies_sent);
 	}
+	{
+		const struct rpc_stats *rs = &e->rpc.stats;
+		static const char *const results[] = {
+			"ok", "backend_error", "bad_reply", "timeout", "no_backend", "unavailable", "too_many_requests", "internal",
+		};
+		const uint64_t counts[] = {
+			rs->ok, rs->backend_error, rs->bad_reply, rs->timeout, rs->no_backend, rs->unavailable, rs->too_many,
+			rs->internal,
+		};
+
+		metric(o, "mqedge_rpc_requests_total", "counter", "rpc requests allowed by the token (forbidden ones are not counted).",
+		       rs->requests);
+		textbuf_printf(o, "# HELP mqedge_rpc_results_total rpc requests answered, by result.\n"
+			 "# TYPE mqedge_rpc_results_total counter\n");
+		for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+			textbuf_printf(o, "mqedge_rpc_results_total{result=\"%s\"} %llu\n", results[i], (unsigned long long)counts[i]);
+		metric(o, "mqedge_rpc_inflight", "gauge", "rpc requests waiting for an answer.", rs->inflight);
+		metric(o, "mqedge_rpc_late_total", "counter",
+		       "Answers for no request in flight (after its timeout, repeated, or unknown), dropped.", rs->late);
+	}
 	textbuf_printf(o, "# HELP mqedge_fanout_latency_seconds Broker arrival to frame written, per delivery.\n"
 		 "# TYPE mqedge_fanout_latency_seconds histogram\n");
 	for (int i = 0; i < 16; i++) {

@@ -44,6 +44,8 @@ struct server {
 	lws_sorted_usec_list_t sul_tick;
 	lws_sorted_usec_list_t sul_history;	/* history fetch deadlines */
 	lws_usec_t history_due_us;		/* when sul_history fires, if pending */
+	lws_sorted_usec_list_t sul_rpc;		/* rpc deadlines */
+	lws_usec_t rpc_due_us;
 	uint64_t trimmed_at_opened;	/* connections_opened at the last malloc_trim */
 	int64_t trimmed_at_us;
 	struct ev_loop *ev_loop;	/* the foreign libev loop (event-loop = epoll), or NULL */
@@ -192,6 +194,31 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(srv->edge.context, 0, &srv->sul_tick, on_tick, more ? 10 * LWS_US_PER_MS : LWS_US_PER_SEC);
 }
 
+/* ---- rpc deadlines (their own timer, as history's) ---- */
+
+static void on_rpc_deadline(lws_sorted_usec_list_t *sul)
+{
+	struct server *srv = lws_container_of(sul, struct server, sul_rpc);
+	int64_t next = rpc_tick(&srv->edge.rpc, clock_now_ms());
+
+	srv->rpc_due_us = 0;
+	if (next >= 0) {
+		srv->rpc_due_us = lws_now_usecs() + next * LWS_US_PER_MS;
+		lws_sul_schedule(srv->edge.context, 0, &srv->sul_rpc, on_rpc_deadline, next * LWS_US_PER_MS);
+	}
+}
+
+static void schedule_rpc(void *ctx, int64_t delay_ms)
+{
+	struct server *srv = ctx;
+	lws_usec_t at = lws_now_usecs() + delay_ms * LWS_US_PER_MS;
+
+	if (srv->rpc_due_us > lws_now_usecs() && srv->rpc_due_us <= at)
+		return;
+	srv->rpc_due_us = at;
+	lws_sul_schedule(srv->edge.context, 0, &srv->sul_rpc, on_rpc_deadline, delay_ms * LWS_US_PER_MS);
+}
+
 /* ---- history fetch deadlines (their own timer: they must not push the tick out) ---- */
 
 static void on_history_deadline(lws_sorted_usec_list_t *sul)
@@ -331,11 +358,19 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 		cfg->topic_prefix, cfg->edge_id, srv->edge.boot_ms, cfg->presence_rooms, (uint32_t)cfg->presence_max_members,
 	};
 
+	struct rpc_options ro = {
+		cfg->topic_prefix, cfg->edge_id, srv->edge.boot_ms, cfg->rpc_timeout, cfg->rpc_timeouts,
+		(uint32_t)cfg->rpc_max_inflight, schedule_rpc, srv,
+	};
+
 	struct history_options ho = {
 		cfg->topic_prefix, cfg->edge_id, cfg->history_rooms, (uint32_t)cfg->history_size, cfg->history_ttl * 1000,
 		cfg->history_grace * 1000, cfg->history_fetch_timeout, 4u << 20, schedule_history, srv,
 	};
 
+	rc = rpc_init(&srv->edge.rpc, &ro, &srv->edge.fanout, err, errlen);
+	if (rc)
+		return rc;
 	rc = history_init(&srv->edge.history, &ho, &srv->edge.fanout);
 	if (rc) {
 		snprintf(err, errlen, rc == -ENOMEM ? "out of memory" : BAD_HISTORY_ROOMS);
@@ -453,6 +488,9 @@ static int check_data_dir(const char *path, char *err, size_t errlen)
 int server_check_config(const struct edge_config *cfg, char *err, size_t errlen)
 {
 	struct history_options ho = { cfg->topic_prefix, cfg->edge_id, cfg->history_rooms, 1, 0, 0, 0, 0, NULL, NULL };
+	struct rpc_options ro = { cfg->topic_prefix, cfg->edge_id, 0, cfg->rpc_timeout, cfg->rpc_timeouts,
+				  (uint32_t)cfg->rpc_max_inflight, NULL, NULL };
+	struct rpc rpc;
 	struct history history;
 	struct idgen ids;
 	struct auth *auth;
@@ -466,6 +504,10 @@ int server_check_config(const struct edge_config *cfg, char *err, size_t errlen)
 	if (!auth)
 		return -1;
 	auth_destroy(auth);
+	rc = rpc_init(&rpc, &ro, NULL, err, errlen);
+	rpc_fini(&rpc);
+	if (rc)
+		return -1;
 	rc = history_init(&history, &ho, NULL);
 	history_fini(&history);
 	if (rc) {
@@ -584,6 +626,7 @@ int server_run(struct edge_config *cfg)
 	bo.offline_payload = offline;
 	bo.max_pending = (size_t)cfg->offline_queue;
 	bo.max_pending_bytes = (size_t)cfg->offline_queue_bytes;
+	bo.mqtt311 = !strcmp(cfg->mqtt_version, "3.1.1");
 	e->bridge_loop = bridge_loop_lws(e->context, e->vh_ws ? e->vh_ws : e->vh_wss);
 	if (!e->bridge_loop)
 		goto out;
@@ -592,6 +635,8 @@ int server_run(struct edge_config *cfg)
 		goto out;
 	presence_attach_bridge(&e->presence, e->bridge);
 	history_attach_bridge(&e->history, e->bridge);
+	if (rpc_start(&e->rpc, e->bridge))
+		goto out;
 	/* presence and history both follow the edges' retained status (one subscription) */
 	if (e->presence.n_patterns || e->history.n_pats) {
 		char filter[TOPICS_TOPIC_MAX];
@@ -630,6 +675,7 @@ out:
 	if (e->context) {
 		lws_sul_cancel(&srv.sul_tick);
 		lws_sul_cancel(&srv.sul_history);
+		lws_sul_cancel(&srv.sul_rpc);
 	}
 	if (e->context)
 		lws_context_destroy(e->context);	/* closes sessions: dispatch_session_closed for each */
@@ -638,6 +684,7 @@ out:
 	notify_fini(&e->notify);
 	presence_fini(&e->presence);
 	history_fini(&e->history);	/* releases the rooms it held: before fan-out goes */
+	rpc_fini(&e->rpc);		/* after the bridge gave back its cookies and the sessions closed */
 	fanout_fini(&e->fanout);
 	auth_destroy(e->auth);
 	frame_pool_drain();

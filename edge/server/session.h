@@ -11,7 +11,9 @@
 
 #include "auth.h"
 #include "mqedge/base/idgen.h"
+#include "mqedge/bridge/bridge.h"
 #include "mqedge/fanout/fanout.h"
+#include "mqedge/rpc/rpc.h"
 #include "mqedge/wire/client_frame.h"
 #include "mqedge/wire/envelope.h"
 #include "ratelimit.h"
@@ -20,6 +22,7 @@
  * in-flight table (it is the cookie) and freed in dispatch_on_published; a closing session only
  * unlinks it. */
 struct pending_ack {
+	struct bridge_cookie cookie;		/* first: the live bridge's cookies say what they are */
 	struct pending_ack *prev, *next;	/* in the session's list */
 	struct session *session;		/* NULL once the session closed */
 	int64_t ts;
@@ -35,6 +38,7 @@ struct session {
 	uint32_t n_subs;		/* rooms and devices joined on request (max-rooms) */
 	struct ratelimit rate, strikes;
 	struct pending_ack *acks;
+	struct rpc_caller rpc;		/* rpc calls in flight */
 	uint16_t close_code;		/* decided close, sent from WRITEABLE */
 	const char *close_reason;	/* static string */
 };

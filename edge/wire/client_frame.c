@@ -13,7 +13,7 @@
 
 
 struct frame_fields {
-	struct json_span op, ref, room, device, to, data, token, before, limit, ids, all, mute, presence, since;
+	struct json_span op, ref, room, device, to, data, token, before, limit, ids, all, mute, presence, since, method;
 };
 
 struct since_fields {
@@ -27,13 +27,14 @@ static const struct {
 	{ "sub", OP_SUB }, { "unsub", OP_UNSUB }, { "pub", OP_PUB }, { "send", OP_SEND },
 	{ "cmd", OP_CMD }, { "ping", OP_PING }, { "refresh", OP_REFRESH }, { "telemetry", OP_TELEMETRY },
 	{ "inbox", OP_INBOX }, { "read", OP_READ }, { "settings", OP_SETTINGS }, { "presence", OP_PRESENCE },
-	{ "history", OP_HISTORY },
+	{ "history", OP_HISTORY }, { "rpc", OP_RPC },
 };
 
 #define FIELD(name) { #name, offsetof(struct frame_fields, name) }
 static const struct jsontext_field frame_field_table[] = {
 	FIELD(op), FIELD(ref), FIELD(room), FIELD(device), FIELD(to), FIELD(data), FIELD(token),
 	FIELD(before), FIELD(limit), FIELD(ids), FIELD(all), FIELD(mute), FIELD(presence), FIELD(since),
+	FIELD(method),
 };
 #undef FIELD
 #define FIELD(name) { #name, offsetof(struct since_fields, name) }
@@ -200,6 +201,17 @@ int client_frame_parse(const char *text, size_t len, struct client_op *op, struc
 		return 0;
 	}
 	case OP_PING:
+		return 0;
+	case OP_RPC:
+		/* the answer is matched by ref: a request without one could never be told apart */
+		if (!op->ref[0])
+			return fail(err, "bad_request", "'ref' is required");
+		if (!f.method.p)
+			return fail(err, "bad_request", "'method' is required");
+		if (take_id(op, f.method, "method", err))
+			return -1;
+		op->data = f.data.p ? f.data.p : "null";
+		op->data_len = f.data.p ? f.data.len : 4;
 		return 0;
 	case OP_PRESENCE:
 		if (!f.room.p)

@@ -59,6 +59,29 @@ void edge_frame_ok_mute(struct textbuf *b, const char *ref, const char *mute, si
 	textbuf_puts(b, "}");
 }
 
+void edge_frame_ok_data(struct textbuf *b, const char *ref, const char *data, size_t data_len)
+{
+	char buf[EDGE_FRAME_MAX];
+
+	textbuf_append(b, buf, (size_t)head(buf, "ok", ref));
+	textbuf_puts(b, ",\"data\":");
+	textbuf_append(b, data, data_len);
+	textbuf_puts(b, "}");
+}
+
+void edge_frame_error_json(struct textbuf *b, const char *ref, const char *code, size_t code_len,
+			   const char *message_json, size_t message_len)
+{
+	char buf[EDGE_FRAME_MAX];
+
+	textbuf_append(b, buf, (size_t)head(buf, "error", ref));
+	textbuf_puts(b, ",\"code\":\"");
+	textbuf_append(b, code, code_len);
+	textbuf_puts(b, "\",\"message\":");
+	textbuf_append(b, message_json, message_len);
+	textbuf_puts(b, "}");
+}
+
 int edge_frame_ok_position(char *buf, const char *ref, const char *epoch, uint64_t offset)
 {
 	int n = head(buf, "ok", ref);

@@ -22,6 +22,8 @@ static const struct {
 	{ TOPIC_SETTINGS, "user", "settings" },
 	{ TOPIC_HISTORY_REQ, "history", "req" },
 	{ TOPIC_HISTORY_REP, "edge", "history" },
+	{ TOPIC_RPC, "rpc", "" },
+	{ TOPIC_RPC_REPLY, "edge", "rpc" },
 };
 
 #define NOTIFY_ALL "notify/all"

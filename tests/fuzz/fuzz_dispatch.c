@@ -41,7 +41,7 @@
 #define REOPEN_EVERY 4096	/* a fresh inbox store now and then, so it stays small */
 
 static const char *const claims[N_SESSIONS] = {
-	"{\"sub\":\"alice\",\"rooms\":[\"*\"],\"devices\":[\"dev-*\"],\"cmd\":[\"dev-*\"],\"info\":{\"name\":\"Alice\"}}",
+	"{\"sub\":\"alice\",\"rooms\":[\"*\"],\"devices\":[\"dev-*\"],\"cmd\":[\"dev-*\"],\"rpc\":[\"ask-*\"],\"info\":{\"name\":\"Alice\"}}",
 	"{\"sub\":\"bob\",\"rooms\":[\"lobby\",\"pres-*\",\"hist-*\"],\"dm\":[\"alice\"]}",
 	"{\"sub\":\"dev-1\",\"kind\":\"device\"}",
 	NULL,
@@ -201,9 +201,13 @@ static void start_run(void)
 		cfg->topic_prefix, cfg->edge_id, cfg->history_rooms, (uint32_t)cfg->history_size, cfg->history_ttl * 1000,
 		cfg->history_grace * 1000, cfg->history_fetch_timeout, 4u << 20, schedule, NULL,
 	};
-	char filter[TOPICS_TOPIC_MAX];
+	struct rpc_options ro = {
+		cfg->topic_prefix, cfg->edge_id, g.e.boot_ms, 1000, "ask-slow=5000", 4, schedule, NULL,
+	};
+	char filter[TOPICS_TOPIC_MAX], err[128];
 
-	if (history_init(&g.e.history, &ho, &g.e.fanout) || presence_init(&g.e.presence, &po, &g.e.fanout) ||
+	if (rpc_init(&g.e.rpc, &ro, &g.e.fanout, err, sizeof(err)) ||
+	    history_init(&g.e.history, &ho, &g.e.fanout) || presence_init(&g.e.presence, &po, &g.e.fanout) ||
 	    fanout_init(&g.e.fanout, &fo, &peer_ops, &dispatch_channel_hooks, &g.e))
 		abort();
 	g.e.bridge = bridge_create(NULL, &(struct bridge_options){ 0 }, &live, &g.e);
@@ -212,6 +216,8 @@ static void start_run(void)
 		abort();
 	presence_attach_bridge(&g.e.presence, g.e.bridge);
 	history_attach_bridge(&g.e.history, g.e.bridge);
+	if (rpc_start(&g.e.rpc, g.e.bridge))
+		abort();
 	if (topics_filter(filter, sizeof(filter), cfg->topic_prefix, TOPIC_STATUS) < 0 ||
 	    !bridge_subscribe(g.e.bridge, filter, NULL))
 		abort();
@@ -254,6 +260,7 @@ static void end_run(void)
 		close_session(i);
 	/* nobody is connected: every room is released once its grace has passed */
 	history_tick(&g.e.history, clock_now_ms() + 86400000LL);
+	FUZZ_CHECK(rpc_tick(&g.e.rpc, clock_now_ms() + 86400000LL) == -1);	/* every call answered */
 	stub_bridge_abandon(g.e.bridge);
 	stub_bridge_abandon(g.e.inbox_bridge);
 	FUZZ_CHECK(g.e.stats.sessions_user == 0 && g.e.stats.sessions_device == 0);
@@ -269,6 +276,7 @@ static void end_run(void)
 	notify_attach_bridge(&g.e.notify, NULL);
 	presence_fini(&g.e.presence);
 	history_fini(&g.e.history);
+	rpc_fini(&g.e.rpc);
 	fanout_fini(&g.e.fanout);
 }
 
@@ -285,6 +293,8 @@ static void check_publishes(void)
 		struct envelope env;
 
 		FUZZ_CHECK(k != TOPIC_NONE);
+		/* only alice may ask, and only ask-* methods */
+		FUZZ_CHECK(k != TOPIC_RPC || (idlen >= 4 && !memcmp(idp, "ask-", 4)));
 		if (k != TOPIC_ROOM && k != TOPIC_DIRECT && k != TOPIC_CMD && k != TOPIC_TELEMETRY)
 			continue;	/* presence lists, history requests and replies: their own formats */
 		FUZZ_CHECK(envelope_parse(payload, len, &env) == PAYLOAD_ENVELOPE);

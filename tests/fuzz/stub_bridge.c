@@ -119,6 +119,17 @@ int bridge_publish(struct bridge *b, const char *topic, const void *payload, siz
 	return 0;
 }
 
+/* Requests go out like any publish (the target may answer them through the response topic). */
+int bridge_publish_request(struct bridge *b, const char *topic, const void *payload, size_t len,
+			   const struct bridge_request *req, void *cookie)
+{
+	if (!req->response_topic || !req->correlation || req->correlation_len > UINT16_MAX)
+		return -EINVAL;
+	if (!b->up)
+		return -ENOTCONN;
+	return bridge_publish(b, topic, payload, len, false, cookie);
+}
+
 bool bridge_is_up(const struct bridge *b)
 {
 	return b->up;
@@ -252,7 +263,7 @@ void stub_bridge_deliver(struct bridge *b, bool echo)
 		q = p->next;
 		if (echo && b->up && any_match(b, p->topic)) {
 			b->stats.messages_in++;
-			b->hooks.on_message(b->ctx, p->topic, strlen(p->topic), p->payload, p->len, false);
+			b->hooks.on_message(b->ctx, p->topic, strlen(p->topic), p->payload, p->len, false, NULL);
 		}
 		if (p->cookie && b->hooks.on_published)
 			b->hooks.on_published(b->ctx, p->cookie, 0);

@@ -1,8 +1,9 @@
 /*
  * bridge.h - the edge's MQTT session, as the rest of the edge sees it.
  *
- * One persistent MQTT 3.1.1 session (clean session off, QoS 1) with the broker, driven by the
- * edge's own event loop: no thread, no polling. The bridge reconnects with capped exponential
+ * One persistent MQTT 5 session (clean start off, a session that never expires; QoS 1) with the
+ * broker, or MQTT 3.1.1 when configured so, driven by the edge's own event loop: no thread, no
+ * polling. The bridge reconnects with capped exponential
  * backoff, resubscribes every wanted topic, and holds publishes made while the broker is away in
  * a bounded queue, publishing them in order once it is back. The first connection of a process
  * starts from a clean session, so topics a previous run subscribed to do not linger.
@@ -39,16 +40,50 @@ struct bridge_options {
 	/* Send PUBACKs for received messages only after on_batch_done returned, so a consumer that
 	 * persists in on_message/on_batch_done acknowledges nothing it has not stored. */
 	bool ack_after_batch;
+	/* Speak MQTT 3.1.1 instead of 5 (a broker without MQTT 5): no properties, no reason codes,
+	 * bridge_publish_request refuses. */
+	bool mqtt311;
+};
+
+/* The MQTT 5 properties of a received message that the edge reads (NULL when it had none). */
+struct bridge_msg_props {
+	const void *correlation;	/* Correlation Data, or NULL */
+	size_t correlation_len;
+};
+
+/* What on_published reports, besides 0 (the broker took the message) and a negative errno (it
+ * was abandoned, or the broker refused it: -EACCES for "not authorized", -EIO otherwise). */
+#define BRIDGE_PUB_NO_SUBSCRIBERS 1	/* MQTT 5 PUBACK 0x10: taken, but no subscription matched */
+
+/* A consumer with several kinds of publish on one bridge can embed this first in each cookie
+ * and let its on_published call done: the cookie says what it is. */
+struct bridge_cookie {
+	void (*done)(struct bridge_cookie *self, void *ctx, int status);
+};
+
+/* A request in the MQTT 5 request/response pattern: where and how to answer. */
+struct bridge_user_prop {
+	const char *name, *value;
+};
+struct bridge_request {
+	const char *response_topic;
+	const void *correlation;	/* at most 65535 bytes */
+	size_t correlation_len;
+	const char *content_type;	/* NULL: none */
+	uint32_t expiry_s;		/* Message Expiry Interval; 0: none */
+	const struct bridge_user_prop *user_props;
+	size_t n_user_props;
 };
 
 struct bridge_hooks {
 	/* A message arrived on a subscribed topic; retained: the broker sent it because a subscription
 	 * was (re)made, not because it was just published. Pointers are valid during the call only. */
 	void (*on_message)(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len,
-			   bool retained);
+			   bool retained, const struct bridge_msg_props *props);
 	/* The session went up (after resubscribing) or down. */
 	void (*on_state)(void *ctx, bool up);
-	/* A publish made with a cookie was acknowledged (status 0) or abandoned (status < 0). */
+	/* A publish made with a cookie was acknowledged (status 0 or BRIDGE_PUB_NO_SUBSCRIBERS) or
+	 * abandoned or refused (status < 0). */
 	void (*on_published)(void *ctx, void *cookie, int status);
 	/* The broker acknowledged the subscription made for user. */
 	void (*on_subscribed)(void *ctx, void *user);
@@ -84,6 +119,13 @@ void bridge_unsubscribe(struct bridge *b, struct bridge_sub *sub);
  * or the bridge is stopping); on an error the cookie stays the caller's. */
 int bridge_publish(struct bridge *b, const char *topic, const void *payload, size_t len,
 		   bool retain, void *cookie);
+
+/* Publishes a request (QoS 1, MQTT 5 properties per req) now; never queued: a request that
+ * waits for a broker would outlive its caller's timeout. Returns 0 (cookie as for
+ * bridge_publish), -ENOTCONN (the broker is away), -EPROTONOSUPPORT (MQTT 3.1.1), -ENOMEM,
+ * -EINVAL or -EIO; on an error nothing was published and the cookie stays the caller's. */
+int bridge_publish_request(struct bridge *b, const char *topic, const void *payload, size_t len,
+			   const struct bridge_request *req, void *cookie);
 
 bool bridge_is_up(const struct bridge *b);
 /* True when the broker kept this session across the last reconnect (what it queued for us

@@ -24,6 +24,7 @@
 #include "mqedge/wire/client_frame.h"
 
 struct bridge;
+struct bridge_msg_props;
 struct mutes;
 struct pending_push;
 struct ingest_req;
@@ -91,7 +92,7 @@ bool notify_tick(struct notify *n);
 
 /* The inbox bridge's hooks. */
 void notify_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len,
-		       bool retained);
+		       bool retained, const struct bridge_msg_props *props);
 void notify_on_state(void *ctx, bool up);
 void notify_on_published(void *ctx, void *cookie, int status);
 void notify_on_subscribed(void *ctx, void *user);

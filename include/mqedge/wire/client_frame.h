@@ -17,7 +17,7 @@
 
 enum op_type {
 	OP_SUB, OP_UNSUB, OP_PUB, OP_SEND, OP_CMD, OP_PING, OP_REFRESH, OP_TELEMETRY,
-	OP_INBOX, OP_READ, OP_SETTINGS, OP_PRESENCE, OP_HISTORY,
+	OP_INBOX, OP_READ, OP_SETTINGS, OP_PRESENCE, OP_HISTORY, OP_RPC,
 };
 
 /* What a sub/unsub names. */
@@ -27,7 +27,7 @@ struct client_op {
 	enum op_type type;
 	char ref[CLIENT_FRAME_REF_MAX + 3];	/* the ref as JSON text (string quoted), "" when absent */
 	enum op_target target;
-	char id[TOPICS_ID_MAX + 1];	/* room, device or user id, validated */
+	char id[TOPICS_ID_MAX + 1];	/* room, device, user id or rpc method, validated */
 	bool presence;			/* sub: join/leave events of the room wanted */
 	/* sub: resume a history room from this position ("since") */
 	bool has_since;

@@ -28,6 +28,11 @@ int edge_frame_ok_exp(char *buf, const char *ref, int64_t exp);		/* exp 0: null 
 int edge_frame_ok_unread(char *buf, const char *ref, int64_t unread);
 /* {"op":"ok","mute":MUTE} where mute is a JSON array's text. */
 void edge_frame_ok_mute(struct textbuf *b, const char *ref, const char *mute, size_t mute_len);
+/* rpc answers (wire/rpc_reply.h validated them): data and the message are JSON text, the code a
+ * plain [a-z0-9_] word. */
+void edge_frame_ok_data(struct textbuf *b, const char *ref, const char *data, size_t data_len);
+void edge_frame_error_json(struct textbuf *b, const char *ref, const char *code, size_t code_len,
+			   const char *message_json, size_t message_len);
 /* A history room's sub: {"op":"ok","epoch":E,"offset":N} (the position now), and a resume's answer:
  * ,"recovered":B[,"reason":R] and the position (epoch NULL: no position, the room keeps none). */
 int edge_frame_ok_position(char *buf, const char *ref, const char *epoch, uint64_t offset);

@@ -31,6 +31,8 @@ enum topic_kind {
 	TOPIC_PRESENCE,		/* {prefix}/presence/{room}/{edge} (retained): that edge's members of room */
 	TOPIC_HISTORY_REQ,	/* {prefix}/history/{room}/req: an edge asks for room's history window */
 	TOPIC_HISTORY_REP,	/* {prefix}/edge/{edge}/history: windows sent to that edge */
+	TOPIC_RPC,		/* {prefix}/rpc/{method}: requests to backends (MQTT 5) */
+	TOPIC_RPC_REPLY,	/* {prefix}/edge/{edge}/rpc: backends' answers to that edge */
 };
 
 /* True for the characters an id may contain: A-Z a-z 0-9 _ - . @ : */
