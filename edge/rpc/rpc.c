@@ -96,6 +96,7 @@ int rpc_init(struct rpc *r, const struct rpc_options *opt, struct fanout *fo, ch
 	if (n < 0 || !r->timeouts_text) {
 		snprintf(err, errlen, "rpc: out of memory");
 		free(r->timeouts_text);
+		r->timeouts_text = NULL;
 		return -ENOMEM;
 	}
 	return parse_timeouts(r, err, errlen);

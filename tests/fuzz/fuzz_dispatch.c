@@ -9,19 +9,21 @@
  * Input: chunks separated by the byte 0xFF (never in a text frame: it is not UTF-8). A chunk whose
  * first byte is '0'-'3' is a frame from that session (0 alice, allowed every room and dev-*
  * devices, with an info object; 1 bob, allowed lobby, pres-* and hist-*; 2 the device dev-1;
- * 3 anonymous, allowed lobby and public-*); a chunk starting with one of these letters is the
+ * 3 anonymous, allowed lobby and public-*; alice may also call rpc methods ask-*); a chunk starting with one of these letters is the
  * broker or the clock: B the broker's turn (every publish delivered to matching subscriptions and
  * acknowledged), A publishes abandoned, S subscriptions acknowledged, D the broker session down or
  * up again, M "topic\0payload" a message from elsewhere (live session), R the same retained (sent
- * because of a subscription), N the same on the inbox session, T a history tick N seconds on (next byte), C the session named by the next byte closes
- * and reconnects. Any other chunk is a frame from alice. Each run starts from fresh sessions and
+ * because of a subscription), N the same on the inbox session, T a history and rpc tick N seconds on (next byte), Q a backend's answer (the rest of the chunk) to
+ * the last rpc request the broker passed on, C the session named by the next byte closes and
+ * reconnects. Any other chunk is a frame from alice. Each run starts from fresh sessions and
  * fresh fan-out, presence and history state, so a crash reproduces from its input alone.
  *
  * Invariants, after every chunk: every frame queued to a client is one well-formed WebSocket text
  * frame holding a JSON object with an "op" (fuzz_peers.h); a session's subscription count equals
  * its room and device memberships and stays within max-rooms; only documented close codes are
  * used; every publish on the live session is an envelope from the session's own identity on a
- * topic it may use; the out-queue gauge matches the queues. At the end of a run every session
+ * topic it may use, and rpc requests only for allowed methods; the out-queue gauge matches the
+ * queues. At the end of a run every session
  * closes, the broker answers or abandons what it holds, and nothing leaks.
  */
 #include <dirent.h>
@@ -383,6 +385,10 @@ static void chunk(const uint8_t *c, size_t n)
 	case 'T':
 		g.tick_ms += len ? (int64_t)c[1] * 1000 : 1000;
 		history_tick(&g.e.history, g.tick_ms);
+		rpc_tick(&g.e.rpc, g.tick_ms);
+		return;
+	case 'Q':	/* a backend answers the last rpc request passed on */
+		stub_bridge_answer(g.e.bridge, g.e.rpc.reply_topic, text, len);
 		return;
 	case 'C':
 		who = len ? c[1] % N_SESSIONS : 0;

@@ -6,6 +6,7 @@
  * publishes made with a cookie.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,9 +22,13 @@ struct bridge_sub {
 	char topic[];
 };
 
+#define STUB_CORR_MAX 64
+
 struct stub_pub {
 	struct stub_pub *next;
 	void *cookie;
+	size_t corr_len;		/* a request's Correlation Data (0: a plain publish) */
+	char corr[STUB_CORR_MAX];
 	char *topic;
 	size_t len;
 	unsigned char payload[];
@@ -35,6 +40,8 @@ struct bridge {
 	bool up, stopped;
 	struct bridge_sub *subs;
 	struct stub_pub *head, **tail;
+	char last_corr[STUB_CORR_MAX];	/* of the last request delivered */
+	size_t last_corr_len;
 	size_t n_pending, bytes;
 	struct bridge_stats stats;
 };
@@ -107,6 +114,7 @@ int bridge_publish(struct bridge *b, const char *topic, const void *payload, siz
 	}
 	p->next = NULL;
 	p->cookie = cookie;
+	p->corr_len = 0;
 	p->len = len;
 	if (len)
 		memcpy(p->payload, payload, len);
@@ -125,9 +133,33 @@ int bridge_publish_request(struct bridge *b, const char *topic, const void *payl
 {
 	if (!req->response_topic || !req->correlation || req->correlation_len > UINT16_MAX)
 		return -EINVAL;
+	int rc;
+
 	if (!b->up)
 		return -ENOTCONN;
-	return bridge_publish(b, topic, payload, len, false, cookie);
+	if (req->correlation_len > STUB_CORR_MAX)
+		return -EINVAL;
+	rc = bridge_publish(b, topic, payload, len, false, cookie);
+	if (rc == 0) {
+		struct stub_pub *p = (struct stub_pub *)((char *)b->tail - offsetof(struct stub_pub, next));
+
+		memcpy(p->corr, req->correlation, req->correlation_len);
+		p->corr_len = req->correlation_len;
+	}
+	return rc;
+}
+
+bool stub_bridge_answer(struct bridge *b, const char *topic, const void *payload, size_t len)
+{
+	struct bridge_msg_props props = { b->last_corr, b->last_corr_len };
+
+	if (!b->up || !any_match(b, topic))
+		return false;
+	b->stats.messages_in++;
+	b->hooks.on_message(b->ctx, topic, strlen(topic), payload, len, false, b->last_corr_len ? &props : NULL);
+	if (b->hooks.on_batch_done)
+		b->hooks.on_batch_done(b->ctx);
+	return true;
 }
 
 bool bridge_is_up(const struct bridge *b)
@@ -260,13 +292,23 @@ void stub_bridge_deliver(struct bridge *b, bool echo)
 	while (q) {
 		struct stub_pub *p = q;
 
+		int status = 0;
+
 		q = p->next;
 		if (echo && b->up && any_match(b, p->topic)) {
 			b->stats.messages_in++;
 			b->hooks.on_message(b->ctx, p->topic, strlen(p->topic), p->payload, p->len, false, NULL);
 		}
+		if (p->corr_len) {	/* a request: the backend (the fuzz input) may answer it */
+			memcpy(b->last_corr, p->corr, p->corr_len);
+			b->last_corr_len = p->corr_len;
+			/* as a broker: nobody subscribed to rpc topics here, unless an odd input made it so */
+			status = any_match(b, p->topic) ? 0 : BRIDGE_PUB_NO_SUBSCRIBERS;
+			if (echo && (p->corr[p->corr_len - 1] & 1))
+				status = 0;	/* half the requests reach a backend somewhere else */
+		}
 		if (p->cookie && b->hooks.on_published)
-			b->hooks.on_published(b->ctx, p->cookie, 0);
+			b->hooks.on_published(b->ctx, p->cookie, status);
 		free(p->topic);
 		free(p);
 	}
@@ -294,7 +336,7 @@ bool stub_bridge_inject(struct bridge *b, const char *topic, const void *payload
 	if (!b->up || !any_match(b, topic))
 		return false;
 	b->stats.messages_in++;
-	b->hooks.on_message(b->ctx, topic, strlen(topic), payload, len, retained);
+	b->hooks.on_message(b->ctx, topic, strlen(topic), payload, len, retained, NULL);
 	if (b->hooks.on_batch_done)
 		b->hooks.on_batch_done(b->ctx);
 	return true;

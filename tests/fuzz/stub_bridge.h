@@ -26,6 +26,10 @@ void stub_bridge_abandon(struct bridge *b);
 /* A message from elsewhere on the broker, delivered when a subscription matches (then
  * on_batch_done); retained: sent because a subscription was made. Returns true when delivered. */
 bool stub_bridge_inject(struct bridge *b, const char *topic, const void *payload, size_t len, bool retained);
+/* Delivers payload on topic (when subscribed) with the Correlation Data of the last rpc request
+ * stub_bridge_deliver passed on: a backend's answer. Requests nobody here subscribed to are
+ * acknowledged "no subscribers" (as a broker would) unless their correlation id ends odd. */
+bool stub_bridge_answer(struct bridge *b, const char *topic, const void *payload, size_t len);
 /* Up or down (on_state); while down publishes are still taken (queued) up to the bound. */
 void stub_bridge_set_up(struct bridge *b, bool up);
 /* The i-th pending publish (0 = oldest): its topic and payload; false past the end. */

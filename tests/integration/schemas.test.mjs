@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scenario, topics, nowSec } from './lib/harness.mjs';
-import { ajv, SCHEMA_DIR, index, checkEdgeFrame, checkClientFrame, checkEnvelope, checkEdgeStatus, checkHttpError, checkClaims } from './lib/schemas.mjs';
+import { ajv, SCHEMA_DIR, index, checkEdgeFrame, checkClientFrame, checkEnvelope, checkEdgeStatus, checkHttpError, checkClaims, checkRpcReply } from './lib/schemas.mjs';
 
 const valid = (reason) => assert.equal(reason, null);
 const invalid = (reason) => assert.notEqual(reason, null, 'expected a schema violation');
@@ -97,7 +97,9 @@ test('edge frames from PROTOCOL.md section 3', () => {
   ])
     valid(checkEdgeFrame(f));
   for (const [why, f] of [
-    ['unknown code', { op: 'error', ref: 1, code: 'nope', message: 'x' }],
+    // a backend's rpc error code passes through, so the schema takes any lower-case word (section 11)
+    ['code that is no word', { op: 'error', ref: 1, code: 'Not a code!', message: 'x' }],
+    ['code too long', { op: 'error', ref: 1, code: 'a'.repeat(33), message: 'x' }],
     ['error without message', { op: 'error', code: 'internal' }],
     ['msg with room and to', { op: 'msg', id: 'a', room: 'r', to: 'u', ts, data: 1 }],
     ['msg with neither room nor to', { op: 'msg', id: 'a', ts, data: 1 }],
@@ -223,4 +225,19 @@ scenario('live: every frame kind an edge produces matches its schema', { timeout
   seen.add('edge-status');
 
   assert.deepEqual([...seen].sort(), ['cmd', 'envelope', 'edge-status', 'error', 'http-error', 'msg(direct)', 'msg(room)', 'ok', 'ok(exp)', 'pong', 'telemetry', 'welcome'].sort());
+});
+
+test('rpc frames and the backend answer from PROTOCOL.md section 11', () => {
+  valid(checkClientFrame({ op: 'rpc', method: 'whoami', ref: 1 }));
+  valid(checkClientFrame({ op: 'rpc', method: 'orders.get', data: { id: 7 }, ref: 'a' }));
+  invalid(checkClientFrame({ op: 'rpc', method: 'whoami' }));
+  invalid(checkClientFrame({ op: 'rpc', method: 'a/b', ref: 1 }));
+  valid(checkEdgeFrame({ op: 'ok', ref: 1, data: { user: 'alice' } }));
+  valid(checkEdgeFrame({ op: 'error', ref: 1, code: 'no_backend', message: 'x' }));
+  valid(checkEdgeFrame({ op: 'error', ref: 1, code: 'out_of_stock', message: 'x' }));
+  valid(checkRpcReply({ data: null }));
+  valid(checkRpcReply({ error: { code: 'out_of_stock', message: 'sold out' } }));
+  invalid(checkRpcReply({ data: 1, error: { code: 'x' } }));
+  invalid(checkRpcReply({ error: { code: 'Bad Code' } }));
+  invalid(checkRpcReply({ result: 1 }));
 });

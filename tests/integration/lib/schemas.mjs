@@ -54,7 +54,7 @@ function checkFrame(file, frame, ops) {
 }
 
 const EDGE_OPS = ['welcome', 'ok', 'error', 'msg', 'telemetry', 'cmd', 'pong', 'notify', 'backlog', 'inbox', 'read'];
-const CLIENT_OPS = ['sub', 'unsub', 'pub', 'send', 'cmd', 'ping', 'refresh', 'telemetry', 'inbox', 'read', 'settings'];
+const CLIENT_OPS = ['sub', 'unsub', 'pub', 'send', 'cmd', 'ping', 'refresh', 'telemetry', 'inbox', 'read', 'settings', 'presence', 'history', 'rpc'];
 
 export const checkEdgeFrame = (f) => checkFrame('edge-frame.schema.json', f, EDGE_OPS);
 export const checkClientFrame = (f) => checkFrame('client-frame.schema.json', f, CLIENT_OPS);
@@ -94,3 +94,4 @@ export const assertClaims = (v) => assertOk(checkClaims(v), 'token claims', v);
 export const assertNotification = (v) => assertOk(checkNotification(v), 'notification', v);
 export const assertReadSync = (v) => assertOk(checkReadSync(v), 'read payload', v);
 export const assertSettingsSync = (v) => assertOk(checkSettingsSync(v), 'settings payload', v);
+export const checkRpcReply = (v) => check('rpc-reply.schema.json', v);
