@@ -24,6 +24,9 @@ struct bridge_sub {
 
 #define STUB_CORR_MAX 64
 
+struct bridge;
+static bool any_match(const struct bridge *b, const char *topic);
+
 struct stub_pub {
 	struct stub_pub *next;
 	void *cookie;

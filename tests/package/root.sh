@@ -63,12 +63,18 @@ root_cleanup() {
 	root_work=
 }
 
-# the working tree as a clone has it (tracked and new files, nothing ignored) into $root/src
+# the working tree as a clone has it (tracked and new files, nothing ignored) into $root/src; a
+# tree that is no git checkout (suite-root.sh's copy, where git is not even installed): all of it
+# but build trees and node_modules
 root_copy_tree() {
 	mkdir "$root/src"
-	git ls-files -z --cached --others --exclude-standard |
-		while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
-		tar --null -T - -cf - | tar -C "$root/src" -xf -
+	if command -v git >/dev/null 2>&1 && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git ls-files -z --cached --others --exclude-standard |
+			while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+			tar --null -T - -cf - | tar -C "$root/src" -xf -
+	else
+		tar --exclude='./build*' --exclude=./node_modules --exclude=./.git -cf - . | tar -C "$root/src" -xf -
+	fi
 }
 
 root_mirror() {
