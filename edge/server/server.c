@@ -38,14 +38,23 @@
 /* the jwt-secret examples/mqedge.conf ships with (the Debian package replaces it by a generated file) */
 #define JWT_SECRET_PLACEHOLDER "change-me-to-a-long-random-string"
 
+struct server;
+
+/* A module's next deadline (see deadline_arm). */
+struct deadline_timer {
+	struct server *srv;
+	int64_t (*fire)(struct edge *e, int64_t now_ms);	/* ms until the next one, or -1 */
+	lws_usec_t due_us;	/* when it fires, if pending */
+	ev_timer ev;		/* under libev */
+	lws_sorted_usec_list_t sul;	/* under lws' poll loop */
+};
+
 struct server {
 	struct edge edge;		/* first: the lws context's user pointer */
 	struct edge_config *cfg;
 	lws_sorted_usec_list_t sul_tick;
-	lws_sorted_usec_list_t sul_history;	/* history fetch deadlines */
-	lws_usec_t history_due_us;		/* when sul_history fires, if pending */
-	lws_sorted_usec_list_t sul_rpc;		/* rpc deadlines */
-	lws_usec_t rpc_due_us;
+	struct deadline_timer history_deadline;	/* history fetch deadlines */
+	struct deadline_timer rpc_deadline;	/* rpc timeouts */
 	uint64_t trimmed_at_opened;	/* connections_opened at the last malloc_trim */
 	int64_t trimmed_at_us;
 	struct ev_loop *ev_loop;	/* the foreign libev loop (event-loop = epoll), or NULL */
@@ -194,56 +203,87 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(srv->edge.context, 0, &srv->sul_tick, on_tick, more ? 10 * LWS_US_PER_MS : LWS_US_PER_SEC);
 }
 
-/* ---- rpc deadlines (their own timer, as history's) ---- */
+/* ---- module deadlines: rpc timeouts, history fetches ----
+ * Their own one-shot timers, so they never push the 1 s tick out. Under libev they are libev
+ * timers: lws 4.1.6 re-arms its single libev timer with ev_timer_set on the active watcher, which
+ * libev ignores, so an lws timer scheduled earlier than the one pending fires only when that one
+ * is due (up to the next 1 s tick: a 300 ms rpc timeout answered after 600-1000 ms). lws' own
+ * poll loop computes its wait from the earliest timer each pass: there a sul is exact. */
 
-static void on_rpc_deadline(lws_sorted_usec_list_t *sul)
+static void deadline_arm(struct deadline_timer *t, int64_t delay_ms);
+
+static void deadline_fired(struct deadline_timer *t)
 {
-	struct server *srv = lws_container_of(sul, struct server, sul_rpc);
-	int64_t next = rpc_tick(&srv->edge.rpc, clock_now_ms());
+	int64_t next = t->fire(&t->srv->edge, clock_now_ms());
 
-	srv->rpc_due_us = 0;
-	if (next >= 0) {
-		srv->rpc_due_us = lws_now_usecs() + next * LWS_US_PER_MS;
-		lws_sul_schedule(srv->edge.context, 0, &srv->sul_rpc, on_rpc_deadline, next * LWS_US_PER_MS);
+	t->due_us = 0;
+	if (next >= 0)
+		deadline_arm(t, next);
+}
+
+static void on_deadline_ev(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	deadline_fired(lws_container_of(w, struct deadline_timer, ev));
+}
+
+static void on_deadline_sul(lws_sorted_usec_list_t *sul)
+{
+	deadline_fired(lws_container_of(sul, struct deadline_timer, sul));
+}
+
+/* Fires within delay_ms (plus 1 ms: a deadline is due once its millisecond has passed), unless an
+ * earlier firing is already pending. */
+static void deadline_arm(struct deadline_timer *t, int64_t delay_ms)
+{
+	lws_usec_t now = lws_now_usecs(), at = now + (delay_ms + 1) * LWS_US_PER_MS;
+
+	if (t->due_us > now && t->due_us <= at)
+		return;
+	t->due_us = at;
+	if (t->srv->ev_loop) {
+		ev_timer_stop(t->srv->ev_loop, &t->ev);
+		ev_timer_set(&t->ev, (double)(delay_ms + 1) / 1000.0, 0.);
+		ev_timer_start(t->srv->ev_loop, &t->ev);
+	} else {
+		lws_sul_schedule(t->srv->edge.context, 0, &t->sul, on_deadline_sul, (delay_ms + 1) * LWS_US_PER_MS);
 	}
+}
+
+static void deadline_init(struct deadline_timer *t, struct server *srv, int64_t (*fire)(struct edge *, int64_t))
+{
+	t->srv = srv;
+	t->fire = fire;
+	ev_init(&t->ev, on_deadline_ev);
+}
+
+static void deadline_cancel(struct deadline_timer *t)
+{
+	if (t->srv->ev_loop)
+		ev_timer_stop(t->srv->ev_loop, &t->ev);
+	lws_sul_cancel(&t->sul);
+	t->due_us = 0;
+}
+
+static int64_t rpc_fire(struct edge *e, int64_t now_ms)
+{
+	return rpc_tick(&e->rpc, now_ms);
+}
+
+static int64_t history_fire(struct edge *e, int64_t now_ms)
+{
+	return history_tick(&e->history, now_ms);
 }
 
 static void schedule_rpc(void *ctx, int64_t delay_ms)
 {
-	struct server *srv = ctx;
-	lws_usec_t at = lws_now_usecs() + delay_ms * LWS_US_PER_MS;
-
-	if (srv->rpc_due_us > lws_now_usecs() && srv->rpc_due_us <= at)
-		return;
-	srv->rpc_due_us = at;
-	lws_sul_schedule(srv->edge.context, 0, &srv->sul_rpc, on_rpc_deadline, delay_ms * LWS_US_PER_MS);
-}
-
-/* ---- history fetch deadlines (their own timer: they must not push the tick out) ---- */
-
-static void on_history_deadline(lws_sorted_usec_list_t *sul)
-{
-	struct server *srv = lws_container_of(sul, struct server, sul_history);
-	int64_t next = history_tick(&srv->edge.history, clock_now_ms());
-
-	srv->history_due_us = 0;
-	if (next >= 0) {
-		srv->history_due_us = lws_now_usecs() + (next + 1) * LWS_US_PER_MS;
-		lws_sul_schedule(srv->edge.context, 0, &srv->sul_history, on_history_deadline,
-				 (next + 1) * LWS_US_PER_MS);
-	}
+	deadline_arm(&((struct server *)ctx)->rpc_deadline, delay_ms);
 }
 
 static void schedule_history(void *ctx, int64_t delay_ms)
 {
-	struct server *srv = ctx;
-	lws_usec_t at = lws_now_usecs() + (delay_ms + 1) * LWS_US_PER_MS;
-
-	/* keep an earlier deadline: only move the timer forward in time when it is not pending */
-	if (srv->history_due_us > lws_now_usecs() && srv->history_due_us <= at)
-		return;
-	srv->history_due_us = at;
-	lws_sul_schedule(srv->edge.context, 0, &srv->sul_history, on_history_deadline, (delay_ms + 1) * LWS_US_PER_MS);
+	deadline_arm(&((struct server *)ctx)->history_deadline, delay_ms);
 }
 
 static struct bridge *create_inbox_bridge(struct server *srv, const struct bridge_options *live)
@@ -543,6 +583,8 @@ int server_run(struct edge_config *cfg)
 	srv.cfg = cfg;
 	e->cfg = cfg;
 	srv.signal_fd = -1;
+	deadline_init(&srv.history_deadline, &srv, history_fire);
+	deadline_init(&srv.rpc_deadline, &srv, rpc_fire);
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
 	if (init_subsystems(&srv, err, sizeof(err))) {
 		log_error("startup_failed", "reason=\"%s\"", err);
@@ -674,8 +716,8 @@ out:
 	e->inbox_bridge = NULL;
 	if (e->context) {
 		lws_sul_cancel(&srv.sul_tick);
-		lws_sul_cancel(&srv.sul_history);
-		lws_sul_cancel(&srv.sul_rpc);
+		deadline_cancel(&srv.history_deadline);
+		deadline_cancel(&srv.rpc_deadline);
 	}
 	if (e->context)
 		lws_context_destroy(e->context);	/* closes sessions: dispatch_session_closed for each */
