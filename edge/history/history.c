@@ -47,6 +47,7 @@ struct hroom {
 	uint32_t barrier_skip;		/* deferred payloads that came before the request's echo */
 	bool barrier_seen;		/* the request's echo arrived */
 	bool saw_earlier;		/* another edge asked for this room before our request (sticky) */
+	bool ahead_waiting;		/* HR_READY: a member's resume waits for the window to catch up */
 	uint8_t retries;
 	uint32_t expected_answers;	/* edges online when our request's echo came */
 	struct strmap nones;		/* edges online that said they do not follow the room (values: non-NULL) */
@@ -59,7 +60,11 @@ struct park {
 	bool has_since;
 	char epoch[CLIENT_FRAME_EPOCH_MAX + 1];
 	uint64_t offset;
+	int64_t ahead_until_ms;	/* a resume ahead of this edge's window: how long it may wait */
 };
+
+/* How often a resume that is ahead checks whether the window caught up. */
+#define AHEAD_POLL_MS 10
 
 /* ---- patterns ---- */
 
@@ -210,8 +215,29 @@ static bool replay_fits(const struct history *h, const struct window *w, uint32_
 	return true;
 }
 
-/* Brings p up to date from park (or just tells it the position) and makes it a live member. */
-static void complete(struct history *h, struct hroom *r, struct member *m, const struct park *park)
+/* A resume ahead of the window in the same epoch: the client came from an edge that had already
+ * received messages still on their way here (the broker delivers to edges one after another; a
+ * client that moved because its edge died is often that quick). Those messages will come: the
+ * member waits parked (getting nothing), for at most fetch-timeout, and is then brought up to date
+ * like any resume. Further ahead than a window holds: no wait, it is not lag. */
+static bool wait_until_caught_up(struct history *h, struct hroom *r, const struct window *w, struct park *park)
+{
+	int64_t now = clock_now_ms();
+
+	if (park->offset - w->last > w->cap)
+		return false;
+	if (!park->ahead_until_ms) {
+		park->ahead_until_ms = now + h->opt.fetch_timeout_ms;
+		r->ahead_waiting = true;
+		if (h->opt.schedule)
+			h->opt.schedule(h->opt.schedule_ctx, AHEAD_POLL_MS);
+	}
+	return now < park->ahead_until_ms;
+}
+
+/* Brings p up to date from park (or just tells it the position) and makes it a live member.
+ * Returns false when the member stays parked (a resume waiting for the window to catch up). */
+static bool complete(struct history *h, struct hroom *r, struct member *m, struct park *park)
 {
 	struct window *w = &r->window;
 	struct peer *p = m->session;
@@ -225,18 +251,20 @@ static void complete(struct history *h, struct hroom *r, struct member *m, const
 	window_expire(w, clock_now_ms());
 	if (!park->has_since) {
 		send_text(h, p, buf, edge_frame_ok_position(buf, park->ref, w->epoch, w->last));
-		return;
+		return true;
 	}
 	v = window_resume(w, park->epoch, strlen(park->epoch), park->offset, &from);
+	if (v == WINDOW_AHEAD && wait_until_caught_up(h, r, w, park))
+		return false;
 	if (v == WINDOW_OK && !replay_fits(h, w, from, p)) {
 		h->stats.resumes_failed++;
 		send_text(h, p, buf, edge_frame_ok_resume(buf, park->ref, false, "too_large", w->epoch, w->last));
-		return;
+		return true;
 	}
 	if (v != WINDOW_OK) {
 		h->stats.resumes_failed++;
 		send_text(h, p, buf, edge_frame_ok_resume(buf, park->ref, false, reasons[v], w->epoch, w->last));
-		return;
+		return true;
 	}
 	/* the missed messages, then the ok, then (the member being live) what comes next: one
 	 * thread, so nothing can arrive in between */
@@ -245,6 +273,7 @@ static void complete(struct history *h, struct hroom *r, struct member *m, const
 	h->stats.replayed += w->count - from;
 	h->stats.resumes_recovered++;
 	send_text(h, p, buf, edge_frame_ok_resume(buf, park->ref, true, NULL, w->epoch, w->last));
+	return true;
 }
 
 static void unpark_all(struct history *h, struct hroom *r)
@@ -256,8 +285,10 @@ static void unpark_all(struct history *h, struct hroom *r)
 		if (!park)
 			continue;
 		m->parked = NULL;	/* live from here: complete() replays before anything newer */
-		complete(h, r, m, park);
-		free(park);
+		if (complete(h, r, m, park))
+			free(park);
+		else
+			m->parked = park;
 	}
 }
 
@@ -299,8 +330,10 @@ bool history_sub(struct history *h, struct peer *p, struct member *m, int joined
 	snprintf(park->epoch, sizeof(park->epoch), "%s", op->since_epoch);
 	park->offset = op->since_offset;
 	if (r->state == HR_READY) {
-		complete(h, r, m, park);
-		free(park);
+		if (complete(h, r, m, park))
+			free(park);
+		else
+			m->parked = park;
 	} else {
 		m->parked = park;
 	}
@@ -694,6 +727,7 @@ void history_on_session_lost(struct history *h)
 int64_t history_tick(struct history *h, int64_t now_ms)
 {
 	bool up = h->bridge && bridge_is_up(h->bridge);
+	bool ahead = false;	/* a resume still waits for a window to catch up */
 	int64_t next = -1;
 
 	for (struct hroom *r = h->rooms, *nr; r; r = nr) {
@@ -716,6 +750,13 @@ int64_t history_tick(struct history *h, int64_t now_ms)
 		}
 		if (r->state != HR_READY)
 			continue;
+		if (r->ahead_waiting) {	/* in a ready room only such resumes are parked */
+			unpark_all(h, r);
+			r->ahead_waiting = false;
+			for (struct member *m = r->ch->members; m && !r->ahead_waiting; m = m->ch_next)
+				r->ahead_waiting = m->parked != NULL;
+			ahead |= r->ahead_waiting;
+		}
 		window_expire(&r->window, now_ms);
 		if (r->ch->n_members) {
 			r->idle_since_ms = 0;
@@ -726,6 +767,8 @@ int64_t history_tick(struct history *h, int64_t now_ms)
 			room_release(h, r);
 		}
 	}
+	if (ahead && (next < 0 || next > AHEAD_POLL_MS))
+		next = AHEAD_POLL_MS;
 	return next;
 }
 

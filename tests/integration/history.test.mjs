@@ -344,3 +344,41 @@ scenario('history: answering a window request right after messages expired (TTL)
   assert.deepEqual(kept, Array.from({ length: kept.length }, (_, k) => 50 - kept.length + k), 'the newest, in order');
   for (const e of [e1, e2]) assert.equal((await httpGet(e.port, '/healthz')).status, 200, `${e.name} is up`);
 });
+
+// A client that moved from an edge that had already received a message still on its way to this
+// edge is ahead of this edge's window by that message: its resume waits (parked, at most
+// history-fetch-timeout) until the window catches up, then completes, and the message it already
+// had does not come again.
+scenario('history: a resume ahead of this edge by messages still in flight waits for them, then completes without duplicates', { timeout: 60000 }, async (env) => {
+  const { edges: [e1] } = await env.cluster(1, { extra: HIST });
+  const w = await env.connect(e1, { user: 'w', extra: claims });
+  const p = await env.connect(e1, { user: 'p', extra: claims });
+  const ok0 = await w.ok({ op: 'sub', room: 'small-x' });
+  for (let i = 1; i <= 3; i++) await p.ok({ op: 'pub', room: 'small-x', data: { i } });
+  await w.until(() => w.roomMsgs('small-x').length === 3, 5000, '3 messages');
+
+  // the client says it has offset 4, which this edge has not received yet
+  const c = await env.connect(e1, { user: 'c', extra: claims });
+  const ref = 'ahead-1';
+  const t0 = Date.now();
+  c.send({ op: 'sub', room: 'small-x', since: { epoch: ok0.epoch, offset: 4 }, ref });
+  await c.none((f) => f.ref === ref, 150, 'an answer before the window caught up');
+  await p.ok({ op: 'pub', room: 'small-x', data: { i: 4 } });
+  const ok = await c.next((f) => f.ref === ref, 3000, 'the resume ok');
+  assert.deepEqual({ recovered: ok.recovered, epoch: ok.epoch, offset: ok.offset }, { recovered: true, epoch: ok0.epoch, offset: 4 });
+  assert.ok(Date.now() - t0 < 500 + 400, 'answered when the window caught up, not after the timeout');
+  await p.ok({ op: 'pub', room: 'small-x', data: { i: 5 } });
+  await c.next((f) => f.op === 'msg' && f.data.i === 5, 5000, 'the next message, live');
+  await delay(200);
+  assert.deepEqual(c.roomMsgs('small-x').map((f) => f.offset), [5], 'offset 4 (which it had) did not come again');
+
+  // ahead and nothing comes: recovered:false "ahead" after history-fetch-timeout (500 ms)
+  const d = await env.connect(e1, { user: 'd', extra: claims });
+  const t1 = Date.now();
+  const r = await d.ok({ op: 'sub', room: 'small-x', since: { epoch: ok0.epoch, offset: 7 } }, { timeoutMs: 5000 });
+  const waited = Date.now() - t1;
+  assert.deepEqual({ recovered: r.recovered, reason: r.reason, offset: r.offset }, { recovered: false, reason: 'ahead', offset: 5 });
+  assert.ok(waited >= 450 && waited < 2500, `answered after ${waited} ms (history-fetch-timeout 500)`);
+  await p.ok({ op: 'pub', room: 'small-x', data: { i: 6 } });
+  await d.next((f) => f.op === 'msg' && f.data.i === 6, 5000, 'subscribed anyway: live after recovered:false');
+});
