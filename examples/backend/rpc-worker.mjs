@@ -145,7 +145,7 @@ client.on('connect', () => {
   });
 });
 client.on('reconnect', () => log('reconnecting to the broker'));
-client.on('error', (e) => console.error(`rpc-worker ${name}: ${e.message}`));
+client.on('error', (e) => { if (!stopping) console.error(`rpc-worker ${name}: ${e.message}`); });
 
 client.on('message', (topic, payload, packet) => {
   const props = packet.properties ?? {};
