@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The docker-compose.yml topology without Docker: one private Mosquitto and two edges from the
-# build tree, all on loopback, sharing the broker. Ctrl-C (or SIGTERM) stops everything.
+# build tree, all on loopback, sharing the broker, plus the example rpc backend for the demo page
+# (examples/backend/rpc-worker.mjs, when node and npm ci's packages are there; not in
+# docker-compose.yml). Ctrl-C (or SIGTERM) stops everything.
 #   scripts/local-cluster.sh [--broker-port N] [--edge-ports N,N] [--dir DIR] [--no-build]
 # Environment: MQEDGE_BIN, MQEDGE_TOKEN_BIN (default: the build tree), MQEDGE_JWT_SECRET, MQEDGE_API_KEY.
 # Keep it in step with docker-compose.yml (same services, options and config files).
@@ -27,6 +29,7 @@ done
 IFS=, read -r port1 port2 <<<"$edge_ports"
 [ "$build" = 1 ] && scripts/build.sh build >/dev/null
 . scripts/lib/broker-state.sh
+. scripts/lib/rpc-worker.sh
 
 busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$broker_port" "$port1" "$port2"; do
@@ -37,7 +40,7 @@ mkdir -p "$dir/broker" "$dir/edge1" "$dir/edge2"
 pids=()
 stop() {
 	trap - EXIT INT TERM
-	# edges first (they publish their offline status), then the broker
+	# edges (they publish their offline status) and the rpc worker first, then the broker
 	for p in "${pids[@]:1}"; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in "${pids[@]:1}"; do wait "$p" 2>/dev/null || true; done
 	kill -TERM "${pids[0]}" 2>/dev/null || true
@@ -60,7 +63,7 @@ start_edge() {	# start_edge NAME PORT
 	MQEDGE_JWT_SECRET=$secret MQEDGE_API_KEY=$api_key \
 		"$mqedge" --config docker/mqedge.conf --bind 127.0.0.1 --port "$2" --edge-id "$1" \
 		--broker "127.0.0.1:$broker_port" --data-dir "$dir/$1" --web-root "$root/examples/web" \
-		>"$dir/$1.log" 2>&1 &
+		--rpc-timeouts 'slow=3000' >"$dir/$1.log" 2>&1 &
 	pids+=($!)
 }
 start_edge edge1 "$port1"
@@ -69,8 +72,13 @@ for port in "$port1" "$port2"; do
 	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
 	curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { echo "local-cluster: edge on $port not ready, see $dir" >&2; exit 1; }
 done
-token=$("$token_tool" --secret "$secret" --sub alice --rooms '*' --devices '*' --cmd '*' --ttl 86400)
+# after the edges: pids[1] and pids[2] are theirs (waited for below)
+rpc_worker_pid='' rpc_worker_note=''	# set by start_rpc_worker
+start_rpc_worker "$root" "127.0.0.1:$broker_port" mqedge/v1 "$dir/rpc-worker.log"
+[ -z "$rpc_worker_pid" ] || pids+=("$rpc_worker_pid")
+token=$("$token_tool" --secret "$secret" --sub alice --rooms '*' --devices '*' --cmd '*' --rpc '*' --ttl 86400)
 echo "local-cluster: ready broker=127.0.0.1:$broker_port edges=$port1,$port2 logs=$dir"
 echo "  demo:  http://127.0.0.1:$port1/demo/?token=$token   and   http://127.0.0.1:$port2/demo/?token=$token"
+echo "  rpc:   $rpc_worker_note"
 echo "  API:   EDGE_URL=http://127.0.0.1:$port1 API_KEY=$api_key examples/backend/notify-http.sh alice"
 wait "${pids[1]}" "${pids[2]}"

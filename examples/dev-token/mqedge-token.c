@@ -4,6 +4,7 @@
  *   mqedge-token --secret S --sub alice --rooms 'lobby,team-*' [--ttl 3600]
  *   mqedge-token --secret-file /etc/mqedge/jwt-secret --sub alice   (the edge's jwt-secret-file)
  *   mqedge-token --private-key key.pem --alg RS256 --sub d1 --kind device
+ *   mqedge-token --secret S --sub alice --rpc 'whoami,orders.*'   (rpc methods, PROTOCOL.md section 11)
  *
  * Pattern lists are comma-separated; each becomes a JSON array claim. Prints the token.
  * For development and tests: production tokens come from your identity provider.
@@ -15,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const list_claims[] = { "rooms", "pub", "devices", "cmd", "dm" };
+static const char *const list_claims[] = { "rooms", "pub", "devices", "cmd", "dm", "rpc" };
 #define N_LISTS (sizeof(list_claims) / sizeof(list_claims[0]))
 
 static void usage(void)
@@ -23,7 +24,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: mqedge-token (--secret S | --secret-file FILE | --private-key FILE [--alg RS256|ES256])\n"
 		"       --sub ID\n"
-		"       [--kind user|device] [--rooms CSV] [--pub CSV] [--devices CSV] [--cmd CSV] [--dm CSV]\n"
+		"       [--kind user|device] [--rooms CSV] [--pub CSV] [--devices CSV] [--cmd CSV] [--dm CSV] [--rpc CSV]\n"
 		"       [--ttl SECONDS (default 3600, 0 = no exp)] [--aud A] [--iss I]\n");
 }
 

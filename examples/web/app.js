@@ -9,6 +9,9 @@
 // edge could not resume (window exceeded, edge restarted), a banner "You missed messages — reload"
 // whose button reloads the room from the edge's window (`history`), or the page when the room keeps
 // none. Presence rooms (--presence-rooms) show who is in the room, kept current by join/leave events.
+// The backend panel calls methods of an rpc backend (examples/backend/rpc-worker.mjs; the token needs
+// the rpc claim): "Who am I?" shows who the backend was told the caller is, "Slow method" asks for an
+// answer later than the edge waits (scripts/run.sh: --rpc-timeouts slow=3000) and shows `timeout`.
 import { MqEdge, tokenExp } from './mqedge.js';
 
 const $ = (id) => document.getElementById(id);
@@ -42,7 +45,7 @@ if (!token) {
   const b = $('banner');
   b.hidden = false;
   b.append('No token. Open this page as ', el('code', '', '/demo/?token=JWT&room=lobby&device=d1'),
-    ' (make one with ', el('code', '', 'mqedge-token --secret S --sub alice --rooms "*" --devices "*" --cmd "*"'), ').');
+    ' (make one with ', el('code', '', 'mqedge-token --secret S --sub alice --rooms "*" --devices "*" --cmd "*" --rpc "*"'), ').');
   setConn('closed', 'no token');
 } else {
   start();
@@ -418,6 +421,34 @@ function start() {
     const ms = Number($('cmd-interval').value);
     sendCmd({ set: { interval_ms: ms } }, `interval ${ms} ms`);
   });
+
+  // ---- backend calls (rpc) ----
+  function rpcResult(text, state, code = '') {
+    const p = $('rpc-result');
+    p.textContent = text;
+    p.className = `cmd-status ${state === 'ok' ? 'ok' : state === 'error' ? 'bad' : 'muted'}`;
+    p.dataset.state = state;
+    p.dataset.code = code;
+  }
+  async function callRpc(button, method, label, show) {
+    button.disabled = true;
+    rpcResult(`${label}: waiting for the backend…`, 'pending');
+    const t0 = Date.now();
+    try {
+      // a safety net: the edge's own timeout for the method (at most 60 s) comes first
+      const answer = await client.rpc(method, undefined, { timeout: 65000 });
+      rpcResult(`${label}: ${show(answer)} (${Date.now() - t0} ms)`, 'ok');
+    } catch (e) {
+      const code = e.code ?? 'internal';
+      rpcResult(`${label}: error ${code} (${Date.now() - t0} ms)`, 'error', code);
+    } finally {
+      button.disabled = false;
+    }
+  }
+  $('rpc-whoami').addEventListener('click', (ev) => callRpc(ev.currentTarget, 'whoami', 'Who am I?',
+    (a) => `you are ${a?.user} (${a?.kind}) on ${a?.edge}, session ${a?.session}; answered by ${a?.worker}`));
+  $('rpc-slow').addEventListener('click', (ev) => callRpc(ev.currentTarget, 'slow', 'Slow method',
+    (a) => `answered after ${a?.slept_ms} ms`));
 
   function updateUrl() {
     const p = new URLSearchParams({ room, device });

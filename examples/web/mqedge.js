@@ -23,7 +23,9 @@
 // - history rooms (PROTOCOL.md section 10): remembers each joined room's position {epoch, offset}
 //   (from the sub `ok` and from every delivered message), re-joins after a reconnect with
 //   `since` so the edge replays what was missed, and tells the application whether that worked;
-// - presence (PROTOCOL.md section 9): join/leave events and the member list.
+// - presence (PROTOCOL.md section 9): join/leave events and the member list;
+// - rpc (PROTOCOL.md section 11): `await edge.rpc('orders.get', {id: 7}, {timeout: 10000})` resolves
+//   the backend's answer; errors carry the edge's or the backend's `code`.
 //
 // Resume after a reconnect, for a history room:
 //
@@ -151,6 +153,7 @@ export class MqEdge {
     this._timers = {};
     this._seenMsgs = new RecentIds(this.opts.dedupeSize);
     this._seenNotes = new RecentIds(this.opts.dedupeSize);
+    this._gaveUp = new RecentIds(100); // refs whose request timed out here: a late reply is no error
     this._inBacklog = false;
     this._openWaiters = [];
   }
@@ -512,6 +515,7 @@ export class MqEdge {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this._pending.delete(ref);
+        this._gaveUp.add(ref);
         reject(new MqEdgeError('timeout', `no reply to ${frame.op} within ${timeoutMs} ms`));
       }, Math.max(1, timeoutMs - (Date.now() - started)));
       this._pending.set(ref, {
@@ -543,7 +547,8 @@ export class MqEdge {
   _settle(f, err) {
     const p = f.ref !== undefined ? this._pending.get(String(f.ref)) : undefined;
     if (!p) {
-      if (err) this._emit('error', err); // an error for no request of ours (should not happen)
+      // an error for no request of ours (should not happen), unless we stopped waiting for it
+      if (err && !this._gaveUp.set.has(String(f.ref))) this._emit('error', err);
       return;
     }
     this._pending.delete(String(f.ref));
@@ -660,6 +665,25 @@ export class MqEdge {
   async command(device, data) {
     const r = await this.request({ op: 'cmd', device, data });
     return { id: r.id, ts: r.ts };
+  }
+
+  /**
+   * Calls a backend method (PROTOCOL.md section 11; the token's `rpc` claim must allow it) and
+   * resolves the backend's answer (the `ok`'s `data`). Rejects with MqEdgeError whose `code` is the
+   * edge's (`timeout`, `no_backend`, `forbidden`, `unavailable`, `too_many_requests`, `bad_reply`) or
+   * the backend's own (e.g. `bad_args`); `timeout` also when no reply came within `timeout` ms
+   * (default 30000; the wait for the connection counts), `disconnected` when the socket closed first:
+   * the call is not repeated after a reconnect (the backend may have done it), retry if it is safe.
+   * @param {string} method e.g. 'orders.get'
+   * @param {*} [data] any JSON value (absent = null)
+   * @param {{timeout?: number}} [opts] client-side limit in ms: set it above the edge's timeout for
+   *   the method so the edge's own `timeout` (with its message) comes first
+   */
+  async rpc(method, data, { timeout = 30000 } = {}) {
+    const frame = { op: 'rpc', method };
+    if (data !== undefined) frame.data = data;
+    const r = await this.request(frame, { timeoutMs: timeout });
+    return r.data === undefined ? null : r.data;
   }
 
   /** Application round trip; resolves the round-trip time in ms. */

@@ -19,6 +19,9 @@
 //       again; bob writes four; back on e1 the window no longer reaches alice's position: nothing is
 //       replayed and the banner "You missed messages — reload" shows; its button reloads the room
 //       from the edge's window (the newest three).
+//   (e) examples/backend/rpc-worker.mjs answers rpc calls (the edges run with --rpc-timeouts slow=1500):
+//       alice's "Who am I?" shows who the backend was told she is (user, edge, worker); "Slow method"
+//       shows the edge's `timeout`.
 // Each step saves a screenshot under test-artifacts/e2e/ (repo root).
 //
 // Skips with a message when /usr/bin/chromium (or CHROMIUM_BIN) or the simulator binary is missing,
@@ -31,6 +34,7 @@ import https from 'node:https';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scenario, freePort, httpGet, waitFor, userClaims } from '../integration/lib/harness.mjs';
+import { startRpcWorker } from '../integration/lib/rpc-worker.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
@@ -132,12 +136,12 @@ async function run(env) {
     tls[id] = await freePort();
     const dataDir = join(env.tmp, `${id}-data`); // distinct inbox.db per edge
     edges.push(await env.startEdge({ id, broker, dataDir, extra: ['--tls-port', String(tls[id]), '--cert', cert, '--key', key,
-      '--web-root', WEB_ROOT, '--api-key', API_KEY, '--history-rooms', 'lobby', '--history-size', '3', '--presence-rooms', 'lobby'] }));
+      '--web-root', WEB_ROOT, '--api-key', API_KEY, '--history-rooms', 'lobby', '--history-size', '3', '--presence-rooms', 'lobby', '--rpc-timeouts', 'slow=1500'] }));
   }
   const [e1, e2] = edges;
   for (const e of edges) await preflight(e, tls[e.id]);
 
-  const token = (sub) => env.token(userClaims(sub, { rooms: ['lobby', 'team-*'], devices: ['*'], cmd: ['*'] }));
+  const token = (sub) => env.token(userClaims(sub, { rooms: ['lobby', 'team-*'], devices: ['*'], cmd: ['*'], rpc: ['*'] }));
   const pageUrl = (edge, sub) => `https://127.0.0.1:${tls[edge.id]}/demo/?token=${encodeURIComponent(token(sub))}&room=lobby&device=d1`;
 
   // ---- browsers: one persistent context (profile) per user ----
@@ -270,6 +274,24 @@ async function run(env) {
     const code = await new Promise((r) => (sim.proc.exitCode !== null ? r(sim.proc.exitCode) : sim.proc.on('exit', r)));
     assert.equal(code, 0, 'simulator exit status after SIGTERM');
     assert.ok(sim.lines.some((l) => / info stopped readings=\d+/.test(l)));
+
+    // ---- (e) backend calls (rpc) ----
+    await startRpcWorker(env, broker, { name: 'w1' });
+    const rpcResult = alice.locator('#rpc-result');
+    const rpcSettled = async () => {
+      await alice.locator('#rpc-result:is([data-state="ok"], [data-state="error"])').waitFor({ timeout: 10000 });
+      return rpcResult.textContent();
+    };
+    await alice.click('#rpc-whoami');
+    assert.match(await rpcSettled(), /^Who am I\?: you are alice \(user\) on e1, session \S+; answered by w1 \(\d+ ms\)$/);
+    assert.equal(await rpcResult.getAttribute('data-state'), 'ok');
+    await alice.click('#rpc-slow');
+    assert.match(await rpcResult.textContent(), /waiting for the backend/);
+    assert.ok(await alice.locator('#rpc-slow').isDisabled(), 'the button waits for its answer');
+    assert.match(await rpcSettled(), /^Slow method: error timeout \(\d+ ms\)$/);
+    assert.equal(await rpcResult.getAttribute('data-code'), 'timeout');
+    assert.ok(await alice.locator('#rpc-slow').isEnabled());
+    await snap(alice, 'rpc-alice-e1');
 
     const errors = browserLog.filter((l) => /PAGE ERROR|console\.error/.test(l));
     assert.deepEqual(errors, [], 'no page errors or console errors');

@@ -14,11 +14,17 @@
 //      the room restarted, so a new epoch) it sees recovered:false with nothing replayed, reloads
 //      with `history`, and new messages continue from the ok's position. Presence events survive
 //      the reconnects.
+//   4. rpc (PROTOCOL.md section 11) through a real edge and broker to examples/backend/rpc-worker.mjs:
+//      no_backend before the worker runs; answers (whoami takes the caller from the edge, not from
+//      the payload), the worker's own error codes, the edge's timeout, the client's own timeout (and
+//      its late reply is no error event), forbidden by the token's rpc claim, disconnected when the
+//      socket goes; after the worker's SIGTERM (exit 0) no_backend again.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { scenario, waitFor, delay, httpGet, topics, nowSec, userClaims } from '../integration/lib/harness.mjs';
 import { MqEdge } from '../../examples/web/mqedge.js';
+import { startRpcWorker } from '../integration/lib/rpc-worker.mjs';
 
 // An MqEdge with every event recorded in `ev` (name → [args]), and the room messages and resume
 // outcomes in one list, in the order the app saw them (`seq`: 'text' for a message whose data has
@@ -505,4 +511,66 @@ scenario('mqedge.js history room: position lost (window of 3 exceeded; the only 
   assert.deepEqual(dave.ev.message.at(-1).epoch, r.epoch);
   assert.deepEqual(dave.position(S), { epoch: r.epoch, offset: 1 });
   for (const c of [alice, bob, dave]) assert.equal(c.ev.error.length, 0, `${c.welcome.user}: ${c.ev.error.map((e) => e.message).join('; ')}`);
+});
+
+// ---- rpc -----------------------------------------------------------------------------------------
+
+scenario('mqedge.js rpc through an edge to examples/backend/rpc-worker.mjs: answers, error codes, timeouts, forbidden, disconnected', { timeout: 45000 }, async (env) => {
+  const { broker, edges: [edge] } = await env.cluster(1, { extra: ['--rpc-timeouts', 'slow=800'] });
+  const ws = trackedWs();
+  const alice = client(env, edge.url, { WebSocket: ws.Tracked, getToken: async () => env.token(claims('alice', { rpc: ['*'] })) });
+  alice.connect();
+  await waitFor(() => alice.state === 'open', { what: 'alice connected' });
+
+  // nobody subscribed yet: the broker says so and the edge answers at once
+  const t0 = Date.now();
+  await assert.rejects(alice.rpc('whoami'), { code: 'no_backend' });
+  assert.ok(Date.now() - t0 < 700, 'no_backend without waiting for the timeout');
+
+  const worker = await startRpcWorker(env, broker, { name: 'w1' });
+  const who = await alice.rpc('whoami', { user: 'mallory', kind: 'device' });
+  assert.deepEqual(who, { user: 'alice', kind: 'user', session: alice.welcome.session, edge: 'e1', worker: 'w1' }, 'the caller as the edge says, not the payload');
+  assert.deepEqual(await alice.rpc('echo', { x: [1, 'ü'], y: null }), { x: [1, 'ü'], y: null });
+  assert.equal(await alice.rpc('echo'), null, 'no data: null');
+  assert.equal(await alice.rpc('echo', 'text'), 'text');
+  assert.deepEqual(await alice.rpc('add', { a: 2, b: 3.5 }), { sum: 5.5 });
+  await assert.rejects(alice.rpc('add', { a: '2', b: 3 }), (e) => e.code === 'bad_args' && /add takes/.test(e.frame.message));
+  await assert.rejects(alice.rpc('fail'), (e) => e.code === 'failed_on_purpose' && e.name === 'MqEdgeError' && e.frame.message.length > 0);
+  await assert.rejects(alice.rpc('nope'), { code: 'unknown_method' });
+  assert.deepEqual(await alice.rpc('slow', { ms: 50 }), { slept_ms: 50 });
+
+  // the edge's timeout for slow (800 ms) comes before the worker's answer (10 s)
+  const t1 = Date.now();
+  await assert.rejects(alice.rpc('slow'), (e) => e.code === 'timeout' && !/no reply to rpc/.test(e.message));
+  assert.ok(Date.now() - t1 < 3000, `the edge's timeout, not the client's (${Date.now() - t1} ms)`);
+  // the client's own timeout; the edge's answer after it is dropped quietly
+  await assert.rejects(alice.rpc('slow', { ms: 600 }, { timeout: 200 }), (e) => e.code === 'timeout' && /no reply to rpc within 200 ms/.test(e.message));
+  await delay(700);
+  // several at once, answered by ref whatever the order of the answers
+  const many = await Promise.all([300, 0, 150].map((ms) => alice.rpc('slow', { ms })));
+  assert.deepEqual(many, [{ slept_ms: 300 }, { slept_ms: 0 }, { slept_ms: 150 }]);
+
+  // the token's rpc claim: patterns; absent = nothing
+  const bob = client(env, edge.url, { getToken: async () => env.token(claims('bob', { rpc: ['who*'] })) });
+  const carol = client(env, edge.url, { getToken: async () => env.token(claims('carol')) });
+  bob.connect();
+  carol.connect();
+  assert.equal((await bob.rpc('whoami')).user, 'bob');
+  await assert.rejects(bob.rpc('echo', 1), { code: 'forbidden' });
+  await assert.rejects(carol.rpc('whoami'), { code: 'forbidden' });
+
+  // a pending call when the socket goes: disconnected (not repeated after the reconnect)
+  const pending = alice.rpc('slow', { ms: 5000 });
+  await delay(100);
+  ws.last().terminate();
+  await assert.rejects(pending, { code: 'disconnected' });
+  await waitFor(() => alice.ev.connect.length === 2 && alice.state === 'open', { what: 'alice reconnected' });
+  assert.equal((await alice.rpc('whoami')).session, alice.welcome.session, 'the new session');
+
+  // the worker stops cleanly; its subscription went with it
+  await worker.stop(5000);
+  assert.deepEqual(worker.exit, { code: 0, signal: null }, 'rpc-worker exit status after SIGTERM');
+  assert.match(worker.output(), /stopped \(SIGTERM\)/);
+  await waitFor(async () => (await alice.rpc('whoami').catch((e) => e.code)) === 'no_backend', { what: 'no_backend after the worker stopped' });
+  for (const c of [alice, bob, carol]) assert.equal(c.ev.error.length, 0, `${c.welcome.user}: ${c.ev.error.map((e) => e.message).join('; ')}`);
 });

@@ -1,11 +1,15 @@
 // The backend examples do what their headers say (issue 11: KIND=announcement-only was documented and
 // then refused): examples/backend/notify-mqtt.sh publishes with mosquitto_pub, notify-http.sh posts to
-// an edge's API with curl; a user on the edge gets exactly what each sent.
+// an edge's API with curl; a user on the edge gets exactly what each sent. rpc-worker.mjs (the rpc
+// backend) over MQTT 5 directly: answers on the Response Topic with the Correlation Data, the caller
+// from the User Properties only, drops requests it cannot answer, --prefix/--group, exit 0 on SIGTERM.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { scenario } from './lib/harness.mjs';
+import mqtt from 'mqtt';
+import { scenario, waitFor, delay } from './lib/harness.mjs';
+import { startRpcWorker } from './lib/rpc-worker.mjs';
 import { inboxCluster, notifies, httpRequest, API_KEY } from './lib/inbox.mjs';
 import { REPO_ROOT } from './lib/schemas.mjs';
 
@@ -47,4 +51,42 @@ scenario('GET / says what the edge serves: a redirect to the demo when it is ser
   assert.equal(b.status, 302);
   assert.equal(b.headers.location, '/demo/');
   assert.equal((await httpRequest(demo.port, '/demo/')).status, 200);
+});
+
+scenario('examples/backend/rpc-worker.mjs over MQTT 5: Response Topic + Correlation Data, caller from User Properties, no answer without them, SIGTERM', { timeout: 30000, needsEdge: false }, async (env) => {
+  const broker = await env.startBroker();
+  const worker = await startRpcWorker(env, broker, { name: 'wx', prefix: 'app/v2', group: 'g1' });
+  assert.match(worker.output(), /ready \(broker mqtt:\/\/127\.0\.0\.1:\d+, \$share\/g1\/app\/v2\/rpc\/\+ at QoS 1/);
+  const c = mqtt.connect(`mqtt://127.0.0.1:${broker.port}`, { protocolVersion: 5, clientId: 'rpc-test-caller', reconnectPeriod: 0 });
+  env.onCleanup(() => c.endAsync(true));
+  await new Promise((resolve, reject) => { c.once('connect', resolve); c.once('error', reject); });
+  const answers = [];
+  c.on('message', (topic, payload, packet) => answers.push({ topic, body: JSON.parse(payload.toString()), corr: packet.properties?.correlationData?.toString() }));
+  await c.subscribeAsync('app/v2/edge/test/rpc', { qos: 1 });
+  const ask = (method, data, props) => c.publishAsync(`app/v2/rpc/${method}`, data === undefined ? '' : JSON.stringify(data), { qos: 1, properties: props });
+  const props = (corr, user = { user: 'alice', kind: 'user', session: 's1', edge: 'e9' }) => ({ responseTopic: 'app/v2/edge/test/rpc', correlationData: Buffer.from(corr), ...(user ? { userProperties: user } : {}) });
+
+  await ask('whoami', { user: 'mallory' }, props('c1'));
+  await ask('add', { a: 1, b: 2 }, props('c2'));
+  await ask('add', { a: 1 }, props('c3'));
+  await ask('whoami', null, props('c4', null)); // no user property: no caller
+  await ask('echo', 'no response topic', { correlationData: Buffer.from('c5') });
+  await ask('echo', 'no correlation', { responseTopic: 'app/v2/edge/test/rpc' });
+  await ask('echo', 'last', props('c7'));
+  await waitFor(() => answers.some((a) => a.corr === 'c7'), { what: 'the answer to c7' });
+  await delay(200);
+  assert.deepEqual(answers.map((a) => [a.corr, a.body]), [
+    ['c1', { data: { user: 'alice', kind: 'user', session: 's1', edge: 'e9', worker: 'wx' } }],
+    ['c2', { data: { sum: 3 } }],
+    ['c3', { error: { code: 'bad_args', message: 'add takes {"a": number, "b": number}' } }],
+    ['c4', { error: { code: 'no_caller', message: 'the request carries no user property' } }],
+    ['c7', { data: 'last' }],
+  ]);
+  assert.equal((worker.output().match(/no Response Topic or Correlation Data; dropped/g) ?? []).length, 2);
+
+  await ask('slow', { ms: 5000 }, props('c8'));
+  await delay(100);
+  await worker.stop(5000);
+  assert.deepEqual(worker.exit, { code: 0, signal: null }, 'exit status after SIGTERM, with an answer still owed');
+  assert.ok(!answers.some((a) => a.corr === 'c8'));
 });

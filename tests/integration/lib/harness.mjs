@@ -502,6 +502,7 @@ export class Env {
     this.mqtts = [];
     this.cleanups = [];
     this.violations = [];
+    this.procs = []; // other processes of the test (e.g. an rpc worker): logs dumped, stopped at teardown
   }
 
   async startBroker(name = this.brokers.length ? `broker${this.brokers.length + 1}` : 'broker', opts = {}) {
@@ -623,7 +624,7 @@ export class Env {
   dumpLogs(reason, problems = []) {
     const out = [`\n======== ${this.name}: ${reason ? 'FAILED: ' + (reason.stack || reason) : 'logs'}`];
     if (problems.length) out.push(`-------- server problems:\n  ${problems.join('\n  ')}`);
-    for (const p of [...this.brokers, ...this.edges]) {
+    for (const p of [...this.brokers, ...this.edges, ...this.procs.map((proc) => ({ name: proc.name, port: '-', proc }))]) {
       const lines = p.proc.lines;
       out.push(`-------- ${p.name} (port ${p.port}) last ${Math.min(lines.length, 300)} of ${lines.length} lines --------`);
       out.push(...lines.slice(-300));
@@ -643,6 +644,7 @@ export class Env {
     for (const c of this.clients) c.terminate();
     for (const r of this.raws) r.destroy();
     await Promise.all(this.mqtts.map((m) => m.end()));
+    await Promise.all(this.procs.map((p) => p.stop(5000)));
     await Promise.all(this.edges.map((e) => e.stop()));
     await Promise.all(this.brokers.map((b) => b.stop()));
     if (!process.env.MQEDGE_KEEP_TMP) rmSync(this.tmp, { recursive: true, force: true });
