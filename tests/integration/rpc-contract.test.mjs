@@ -2,7 +2,8 @@
 // as a backend sees it (payload verbatim, properties, device callers), every answer shape the edge
 // accepts or calls bad_reply (and that schemas/rpc-reply.schema.json agrees), duplicate and stray
 // answers, per-method deadlines that arrive out of order, callers that leave with calls in flight,
-// the broker lost with calls in flight, and configuration the edge must refuse.
+// the broker lost with calls in flight, a persistent-session worker killed before its PUBACKs (the
+// broker redelivers, the callers get one ok each), and configuration the edge must refuse.
 // The backend here is a bare MQTT 5 client (npm mqtt) that records raw payloads and answers with
 // whatever bytes a scenario asks for. Every reply is pinned: its code, a time bound, that it came once.
 import assert from 'node:assert/strict';
@@ -357,6 +358,59 @@ scenario('rpc with the broker lost while calls are in flight: one reply each, th
   await delay(300);
   for (const ref of ['h1', 'h2', 'u1', 'after']) assert.equal(replies(c, ref).length, 1, `${ref}: one reply`);
   assert.equal(await metric(edge, 'mqedge_rpc_inflight'), 0);
+});
+
+// A worker in a child process with a persistent session (fixed client id, session expiry 300 s) that
+// takes requests and never acknowledges them (no PUBACK: mqtt.js's customHandleAcks without done), so
+// the broker still owes them to that session. Prints "ready", then "request" per request seen.
+const HOLDER = `
+import mqtt from 'mqtt';
+const [port, id] = process.argv.slice(-2);
+const c = mqtt.connect('mqtt://127.0.0.1:' + port, { clientId: id, protocolVersion: 5, clean: false,
+  properties: { sessionExpiryInterval: 300 }, reconnectPeriod: 0,
+  customHandleAcks: () => process.stdout.write('request\\n') });
+c.on('connect', async () => { await c.subscribeAsync('$share/g/${PREFIX}/rpc/#', { qos: 1 }); process.stdout.write('ready\\n'); });
+`;
+
+scenario('rpc: a worker with a persistent session killed before acknowledging: the broker redelivers when it returns, each caller gets one ok', { timeout: 60000 }, async (env) => {
+  const { broker, edges: [edge] } = await env.cluster(1, { extra: ['--rpc-timeout', '6000'] });
+  const id = `holder-${process.pid}`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', HOLDER, '--', String(broker.port), id],
+    { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'inherit'] });
+  env.onCleanup(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await waitFor(() => out.includes('ready'), { timeoutMs: 10000, what: 'holder ready' });
+  const c = await env.connect(edge, { user: 'ivy', extra: { rpc: ['*'] } });
+  const t0 = Date.now();
+  for (let i = 0; i < 3; i++) c.send({ op: 'rpc', method: 'redo', data: i, ref: `r${i}` });
+  await waitFor(() => out.includes('request'), { timeoutMs: 5000, what: 'the holder got a request' });
+  await delay(200); // the other two are in its socket or its queue, unacknowledged as well
+  child.kill('SIGKILL');
+  await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
+  await c.none(isReply, 300, 'a reply while the worker is gone');
+  // the same session comes back (a normal worker now, clean_start false): the broker owes it the three
+  const back = mqtt.connect(`mqtt://127.0.0.1:${broker.port}`, { clientId: id, protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 0 }, reconnectPeriod: 0 });
+  env.onCleanup(() => back.endAsync(true).catch(() => {}));
+  const seen = [];
+  back.on('message', (topic, payload, packet) => {
+    seen.push({ data: JSON.parse(payload), dup: packet.dup });
+    back.publish(packet.properties.responseTopic, JSON.stringify({ data: { redone: JSON.parse(payload) } }), { qos: 1, properties: { correlationData: packet.properties.correlationData } });
+  });
+  await new Promise((resolve, reject) => {
+    back.once('connect', resolve);
+    back.once('error', reject);
+  });
+  for (let i = 0; i < 3; i++) {
+    const r = await c.next((f) => f.ref === `r${i}` && isReply(f), 6000, `reply r${i}`);
+    assert.deepEqual([r.op, r.data], ['ok', { redone: i }], `r${i}: ${JSON.stringify(r)}`);
+  }
+  const ms = Date.now() - t0;
+  assert.ok(ms < 6000, `all three answered after ${ms} ms, before their 6000 ms timeout`);
+  assert.deepEqual(seen.map((x) => x.data).sort(), [0, 1, 2], 'each request redelivered once');
+  await delay(300);
+  for (let i = 0; i < 3; i++) assert.equal(replies(c, `r${i}`).length, 1, `r${i}: one reply`);
+  assert.equal(await metric(edge, 'mqedge_rpc_late_total'), 0);
 });
 
 // Runs the edge to its exit; resolves { code, out }.
