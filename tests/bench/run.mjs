@@ -397,7 +397,7 @@ console.log(lines.join('\n'));
 
 // Scenarios with their own Node driver (npm ws/mqtt clients and the integration harness; each starts
 // its own broker and edges on free loopback ports and exits non-zero when anything was lost or wrong):
-// s7 the inbox, s9 a resume storm in a history room, s10 presence churn over two edges. s7 runs for the
+// s7 the inbox, s9 a resume storm in a history room, s10 presence churn over two edges, s11 rpc. s7 runs for the
 // baseline build too when there is one; s9 and s10 need history and presence, so the current build only.
 const drivers = [
   { id: 's7', title: 'inbox store rate and backlog replay', file: 'inbox-bench.mjs', summary: 'inbox:', baseline: true,
@@ -406,6 +406,8 @@ const drivers = [
     smoke: ['--clients', '50', '--missed', '20'] },
   { id: 's10', title: 'presence churn over two edges', file: 'presence-bench.mjs', summary: 'presence:',
     smoke: ['--conns-per-edge', '20', '--rate', '100', '--duration', '2'] },
+  { id: 's11', title: 'rpc round trips through one edge, 1 and 4 workers', file: 'rpc-bench.mjs', summary: 'rpc:',
+    smoke: ['--clients', '10', '--window', '2', '--duration', '1'] },
 ];
 let driven = 0;
 for (const d of drivers) {
