@@ -580,6 +580,24 @@ void bridge_unsubscribe(struct bridge *b, struct bridge_sub *s)
 	free(s);
 }
 
+int bridge_set_status(struct bridge *b, const char *online_payload)
+{
+	char *p;
+
+	if (!b->status_topic)
+		return -EINVAL;
+	p = strdup(online_payload);
+	if (!p)
+		return -ENOMEM;
+	free(b->online_payload);
+	b->online_payload = p;
+	if (b->state == ST_UP) {
+		(void)send_publish(b, b->status_topic, p, strlen(p), true, NULL, NULL);	/* logged */
+		after_io(b);
+	}
+	return 0;
+}
+
 int bridge_publish(struct bridge *b, const char *topic, const void *payload, size_t len,
 		   bool retain, void *cookie)
 {

@@ -242,6 +242,7 @@ int auth_anonymous(struct auth *a, const char *session_id, struct identity *out)
 		return -1;
 	out->kind = IDENTITY_USER;
 	out->anonymous = true;
+	out->iat = -1;
 	out->perms = a->anonymous;
 	a->anonymous->refs++;
 	return 0;
@@ -278,7 +279,7 @@ enum auth_result auth_verify(struct auth *a, const char *token, int64_t now_s, s
 	jwt_t *jwt = NULL;
 	char *grants_json = NULL;
 	cJSON *claims = NULL;
-	const cJSON *sub, *exp, *nbf, *kind, *info, *lists[PERM_COUNT];
+	const cJSON *sub, *exp, *nbf, *iat, *kind, *info, *lists[PERM_COUNT];
 	char *info_text = NULL;	/* cJSON_free */
 	int jrc;
 
@@ -306,9 +307,11 @@ enum auth_result auth_verify(struct auth *a, const char *token, int64_t now_s, s
 		goto done;
 	exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
 	nbf = cJSON_GetObjectItemCaseSensitive(claims, "nbf");
+	iat = cJSON_GetObjectItemCaseSensitive(claims, "iat");
 	/* seconds since the epoch, within what a double holds exactly (and an int64 surely) */
 	if ((exp && (!cJSON_IsNumber(exp) || exp->valuedouble < 0 || exp->valuedouble > 9007199254740992.0)) ||
-	    (nbf && (!cJSON_IsNumber(nbf) || nbf->valuedouble < 0 || nbf->valuedouble > 9007199254740992.0)))
+	    (nbf && (!cJSON_IsNumber(nbf) || nbf->valuedouble < 0 || nbf->valuedouble > 9007199254740992.0)) ||
+	    (iat && (!cJSON_IsNumber(iat) || iat->valuedouble < 0 || iat->valuedouble > 9007199254740992.0)))
 		goto done;
 	if (nbf && nbf->valuedouble > (double)now_s)
 		goto done;
@@ -346,6 +349,7 @@ enum auth_result auth_verify(struct auth *a, const char *token, int64_t now_s, s
 	snprintf(out->id, sizeof(out->id), "%s", sub->valuestring);
 	out->kind = kind && !strcmp(kind->valuestring, "device") ? IDENTITY_DEVICE : IDENTITY_USER;
 	out->exp = exp ? (int64_t)exp->valuedouble : 0;
+	out->iat = iat ? (int64_t)iat->valuedouble : -1;
 	rc = AUTH_OK;
 done:
 	cJSON_free(info_text);

@@ -45,6 +45,7 @@ struct identity {
 	enum identity_kind kind;
 	bool anonymous;		/* no token: no direct channel, perms from anonymous-rooms */
 	int64_t exp;		/* seconds since the epoch; 0 = never */
+	int64_t iat;		/* issued at, seconds; -1 when the token has no iat (revocations.h) */
 	struct perms *perms;	/* one reference owned by the identity */
 };
 

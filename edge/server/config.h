@@ -45,8 +45,9 @@ struct edge_config {
 	long inbox_max_per_user;
 	long inbox_max_age;	/* seconds */
 	long inbox_backlog;
-	char *api_key;		/* HTTP ingress key(s), comma-separated; NULL disables the API */
+	char *api_key;		/* HTTP API key(s), comma-separated; NULL disables the API */
 	long api_max_body;
+	long status_interval;	/* seconds between rewrites of the retained status while connections change */
 	/* auth */
 	char *jwt_secret;
 	char *jwt_public_key;

@@ -20,6 +20,7 @@
 #include "mqedge/base/log.h"
 #include "mqedge/bridge/bridge.h"
 #include "mqedge/wire/edge_frame.h"
+#include "mqedge/wire/server_api.h"
 
 /* ---- channel hooks: first member subscribes, last member unsubscribes ---- */
 
@@ -81,6 +82,44 @@ uint32_t dispatch_user_connections(struct edge *e, const struct identity *id)
 	struct channel *ch = fanout_channel(&e->fanout, own_channel_kind(id->kind), id->id);
 
 	return ch ? ch->n_members : 0;
+}
+
+uint32_t dispatch_user_connections_by_id(struct edge *e, const char *user)
+{
+	struct channel *ch = fanout_channel(&e->fanout, TOPIC_DIRECT, user);
+	uint32_t n = 0;
+
+	for (struct member *m = ch ? ch->members : NULL; m; m = m->ch_next)
+		n += !((struct peer *)m->session)->closing;
+	return n;
+}
+
+uint32_t dispatch_disconnect(struct edge *e, const char *user, uint16_t code, const char *reason)
+{
+	struct channel *ch = fanout_channel(&e->fanout, TOPIC_DIRECT, user);
+	uint32_t n = 0;
+
+	/* closing unlinks nothing now (the session closes itself from WRITEABLE), so the list holds */
+	for (struct member *m = ch ? ch->members : NULL; m; m = m->ch_next) {
+		struct session *s = session_of_peer(m->session);
+
+		if (s->peer.closing)
+			continue;
+		free(s->close_text);
+		s->close_text = strdup(reason);
+		log_info("session_disconnected", "sess=%s user=%s code=%u", s->id, user, code);
+		fanout_close(&e->fanout, &s->peer, code, s->close_text ? s->close_text : "disconnected by the server");
+		n++;
+	}
+	return n;
+}
+
+bool dispatch_token_revoked(struct edge *e, const struct identity *id)
+{
+	if (id->kind != IDENTITY_USER || id->anonymous || !revocations_refuse(&e->revocations, id->id, id->iat))
+		return false;
+	e->revocations.refused++;
+	return true;
 }
 
 int dispatch_session_open(struct edge *e, struct session *s)
@@ -169,6 +208,8 @@ void dispatch_session_closed(struct edge *e, struct session *s)
 	else
 		e->stats.sessions_user--;
 	identity_release(&s->ident);
+	free(s->close_text);	/* the close frame and its log line are behind us */
+	s->close_text = NULL;
 	s->opened = false;
 }
 
@@ -302,6 +343,12 @@ static void op_refresh(struct edge *e, struct session *s, const struct client_op
 	if (strcmp(fresh.id, s->ident.id) || fresh.kind != s->ident.kind) {
 		identity_release(&fresh);
 		send_error(e, s, op->ref, "token_invalid", "the new token is for another identity");
+		return;
+	}
+	if (dispatch_token_revoked(e, &fresh)) {
+		identity_release(&fresh);
+		e->stats.auth_failures++;
+		send_error(e, s, op->ref, "token_revoked", "tokens of this user issued before its revocation are refused");
 		return;
 	}
 	identity_release(&s->ident);
@@ -439,11 +486,30 @@ void dispatch_frame(struct edge *e, struct session *s, const char *text, size_t 
 
 /* ---- the live bridge ---- */
 
+/* A disconnect of user from the server API (whichever edge took the call; ours comes back too). */
+static void on_disconnect_msg(struct edge *e, const char *user, const void *payload, size_t len)
+{
+	char reason[SERVER_API_REASON_MAX + 1];
+	uint16_t code;
+	uint32_t n;
+
+	if (server_api_disconnect_msg_parse(payload, len, &code, reason)) {
+		e->api.stats.disconnects_malformed++;
+		log_warn("disconnect_malformed", "user=%s bytes=%zu", user, len);
+		return;
+	}
+	e->api.stats.disconnects_received++;
+	n = dispatch_disconnect(e, user, code, reason);
+	e->api.stats.disconnect_closes += n;
+	if (n)
+		log_info("user_disconnected", "user=%s code=%u closed=%u", user, code, n);
+}
+
 void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len,
 			 bool retained, const struct bridge_msg_props *props)
 {
 	struct edge *e = ctx;
-
+	char id[TOPICS_ID_MAX + 1];
 	const char *idp;
 	size_t idlen;
 	enum topic_kind kind = topics_parse(e->cfg->topic_prefix, topic, topic_len, &idp, &idlen);
@@ -453,6 +519,27 @@ void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const v
 	case TOPIC_STATUS:
 		history_on_message(&e->history, topic, topic_len, payload, len);
 		presence_on_message(&e->presence, topic, topic_len, payload, len);
+		memcpy(id, idp, idlen);
+		id[idlen] = '\0';
+		edge_list_on_status(&e->edge_list, id, payload, len);
+		return;
+	case TOPIC_DISCONNECT:
+		memcpy(id, idp, idlen);
+		id[idlen] = '\0';
+		on_disconnect_msg(e, id, payload, len);
+		return;
+	case TOPIC_REVOKE:
+		memcpy(id, idp, idlen);
+		id[idlen] = '\0';
+		if (revocations_apply(&e->revocations, id, payload, len) == -EINVAL)
+			log_warn("revocation_malformed", "user=%s bytes=%zu", id, len);
+		return;
+	case TOPIC_EDGE_SYNC:
+		/* our barrier came back: every retained revocation was queued for us before it */
+		if (idlen == strlen(e->cfg->edge_id) && !memcmp(idp, e->cfg->edge_id, idlen) && !e->revocations.loaded) {
+			e->revocations.loaded = true;
+			log_info("revocations_loaded", "users=%zu", revocations_count(&e->revocations));
+		}
 		return;
 	case TOPIC_PRESENCE:
 		presence_on_message(&e->presence, topic, topic_len, payload, len);
@@ -514,10 +601,32 @@ void dispatch_on_published(void *ctx, void *cookie, int status)
 	c->done(c, ctx, status);
 }
 
+/* Both revocation subscriptions are acknowledged: publish the barrier on our own sync topic. The
+ * broker queued every retained revocation for this session while handling the SUBSCRIBE, so they
+ * all arrive before the barrier's copy. Again after each resubscription until it came back. */
+static void revocations_barrier(struct edge *e)
+{
+	char topic[TOPICS_TOPIC_MAX], payload[64];
+	int n;
+
+	if (e->revocations.loaded || !e->revoke_sub || !e->sync_sub || !bridge_sub_active(e->revoke_sub) ||
+	    !bridge_sub_active(e->sync_sub))
+		return;
+	n = snprintf(payload, sizeof(payload), "{\"ts\":%lld}", (long long)clock_now_ms());
+	if (topics_build(topic, sizeof(topic), e->cfg->topic_prefix, TOPIC_EDGE_SYNC, e->cfg->edge_id) < 0 ||
+	    bridge_publish(e->bridge, topic, payload, (size_t)n, false, NULL) < 0)
+		log_error("revocations_barrier_failed", "edge=%s", e->cfg->edge_id);
+}
+
 void dispatch_on_subscribed(void *ctx, void *user)
 {
 	struct edge *e = ctx;
-	struct channel *ch = user;	/* NULL for the presence, history and status subscriptions */
+	struct channel *ch = user;	/* NULL for the presence, history, status and disconnect subscriptions */
+
+	if (user == &e->revocations) {
+		revocations_barrier(e);
+		return;
+	}
 
 	if (ch && ch->window)
 		history_on_subscribed(&e->history, ch);

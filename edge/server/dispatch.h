@@ -27,6 +27,13 @@ void dispatch_session_closed(struct edge *e, struct session *s);
 void dispatch_frame(struct edge *e, struct session *s, const char *text, size_t len);
 /* How many sessions of this user (or device) are on this edge. */
 uint32_t dispatch_user_connections(struct edge *e, const struct identity *id);
+/* How many sessions of user (kind user) on this edge are open and not closing. */
+uint32_t dispatch_user_connections_by_id(struct edge *e, const char *user);
+/* Closes every session of user (kind user) on this edge with code and reason (copied). Returns
+ * how many it closed (sessions already closing are left alone). */
+uint32_t dispatch_disconnect(struct edge *e, const char *user, uint16_t code, const char *reason);
+/* Whether a user token issued at iat is refused: the user's revocation (token_revoked). */
+bool dispatch_token_revoked(struct edge *e, const struct identity *id);
 
 /* The live bridge's hooks (ctx: the edge): broker messages and burst ends go to fan-out. */
 void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len,

@@ -11,20 +11,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api_state.h"
 #include "auth.h"
 #include "config.h"
+#include "edge_list.h"
 #include "mqedge/base/idgen.h"
 #include "mqedge/fanout/fanout.h"
 #include "mqedge/history/history.h"
 #include "mqedge/inbox/notify.h"
 #include "mqedge/presence/presence.h"
 #include "mqedge/rpc/rpc.h"
+#include "revocations.h"
 
 struct lws;
 struct lws_context;
 struct lws_vhost;
 struct bridge;
 struct bridge_loop;
+struct bridge_sub;
 
 /* Largest batch of queued frames sent in one write (ws_session.c). */
 #define EDGE_WRITE_BATCH (64 * 1024)
@@ -52,6 +56,10 @@ struct edge {
 	struct presence presence;		/* who is in presence rooms, across edges */
 	struct history history;			/* history rooms' windows, resume */
 	struct rpc rpc;				/* rpc calls in flight */
+	struct api api;				/* api.c: server API calls in flight */
+	struct edge_list edge_list;		/* edge_list.c: every edge's latest status (GET /api/v1/info) */
+	struct revocations revocations;		/* revocations.c: users whose older tokens are refused */
+	struct bridge_sub *revoke_sub, *sync_sub;	/* server.c subscribes; dispatch.c waits for both SUBACKs */
 	int64_t boot_ms;			/* start time of this run (status, presence lists) */
 	bool draining;				/* server.c: stopping; new connections refused */
 	unsigned char *write_buf;		/* ws_session.c: LWS_PRE + EDGE_WRITE_BATCH, for batched writes */

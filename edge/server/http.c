@@ -1,7 +1,9 @@
 /*
- * http.c - /healthz, /readyz, /metrics and POST /api/v1/notifications (docs/PROTOCOL.md
- * section 7). Owns: API requests in progress (struct http_req) and the API key check. Must not:
- * validate notifications (the inbox does) or touch WebSocket sessions.
+ * http.c - /healthz, /readyz, /metrics and the HTTP plumbing of the API: POST /api/v1/notifications
+ * (docs/PROTOCOL.md section 7) and the server API (section 8: publish, broadcast, disconnect, info).
+ * Owns: API requests in progress (struct http_req), the method, key and size checks, and the
+ * answers' HTTP side (logs, counts). Must not: read API bodies (the inbox and api.c do) or touch
+ * WebSocket sessions.
  */
 #include <libwebsockets.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api.h"
 #include "http.h"
 #include "mqedge/base/clock.h"
 #include "mqedge/base/log.h"
@@ -16,11 +19,10 @@
 #include "mqedge/bridge/bridge.h"
 #include "mqedge/wire/api_body.h"
 
-#define API_PATH "/api/v1/notifications"
-
 /* One HTTP API request in progress. */
 struct http_req {
 	struct lws *wsi;
+	enum api_endpoint ep;
 	char *body;
 	size_t len, cap;
 	bool answered;		/* the response is ready in out */
@@ -45,21 +47,22 @@ void http_client_addr(const struct edge *e, struct lws *wsi, char *buf, size_t l
 	netaddr_client(&e->cfg->trusted, peer, n > 0 ? xff : NULL, buf, len);
 }
 
-/* One info line per API call (never for probes and scrapes: they would drown it). */
-static void log_api(const struct edge *e, struct lws *wsi, unsigned status, const char *error, size_t body_bytes,
-		    int64_t started_ms)
+/* One info line per API call (never for probes and scrapes: they would drown it), and its count. */
+static void log_api(struct edge *e, struct lws *wsi, enum api_endpoint ep, unsigned status, const char *error,
+		    size_t body_bytes, int64_t started_ms)
 {
 	char addr[NETADDR_TEXT_MAX + 1];
 
+	e->api.stats.responses[ep][api_status_index(status)]++;
 	http_client_addr(e, wsi, addr, sizeof(addr));
-	log_info("api_request", "path=%s status=%u error=%s body_bytes=%zu ms=%lld addr=%s", API_PATH, status,
+	log_info("api_request", "path=%s status=%u error=%s body_bytes=%zu ms=%lld addr=%s", api_endpoint_path(ep), status,
 		 error ? error : "-", body_bytes, started_ms ? (long long)(clock_now_ms() - started_ms) : 0LL, addr);
 }
 
-static int api_error(const struct edge *e, struct lws *wsi, unsigned status, const char *code, const char *message,
-		     bool complete)
+static int api_error(struct edge *e, struct lws *wsi, enum api_endpoint ep, unsigned status, const char *code,
+		     const char *message, bool complete)
 {
-	log_api(e, wsi, status, code, 0, 0);
+	log_api(e, wsi, ep, status, code, 0, 0);
 	return http_json_error(wsi, status, code, message, complete);
 }
 
@@ -139,28 +142,51 @@ static bool api_authorized(const struct edge *e, struct lws *wsi)
 	return false;
 }
 
-/* Starts an API request: checks method, key and size; the body follows. */
-static int on_api(struct edge *e, struct lws *wsi, struct http_req **req)
+/* GET /api/v1/info, answered at once. */
+static int on_info(struct edge *e, struct lws *wsi)
 {
+	struct textbuf text = { 0 };
+	int rc;
+
+	edge_list_info(&e->edge_list, clock_now_ms(), &text);
+	if (text.oom) {
+		rc = api_error(e, wsi, API_INFO, 500, "internal", "out of memory", true);
+	} else {
+		log_api(e, wsi, API_INFO, 200, NULL, 0, 0);
+		rc = respond(wsi, 200, "application/json", text.p, text.len, true);
+	}
+	textbuf_free(&text);
+	return rc;
+}
+
+/* Starts an API request: checks method, key and size; the body follows (info answers now). */
+static int on_api(struct edge *e, struct lws *wsi, struct http_req **req, enum api_endpoint ep)
+{
+	bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
 	char clen[32];
 	long len = -1;
 
 	if (!e->cfg->api_key)
-		return api_error(e, wsi, 404, "not_found", "the HTTP API is disabled (no api-key)", true);
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
-		return api_error(e, wsi, 405, "method_not_allowed", "POST a notification", true);
+		return api_error(e, wsi, ep, 404, "not_found", "the HTTP API is disabled (no api-key)", true);
+	if (ep == API_INFO ? !get : lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
+		return api_error(e, wsi, ep, 405, "method_not_allowed",
+				 ep == API_INFO ? "GET the edges' information" :
+				 ep == API_NOTIFICATIONS ? "POST a notification" : "POST a JSON body", true);
 	if (!api_authorized(e, wsi)) {
 		e->stats.auth_failures++;
-		return api_error(e, wsi, 401, "unauthorized", "a valid API key is required", true);
+		return api_error(e, wsi, ep, 401, "unauthorized", "a valid API key is required", true);
 	}
+	if (ep == API_INFO)
+		return on_info(e, wsi);
 	if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
 		len = strtol(clen, NULL, 10);
 	if (len > e->cfg->api_max_body)
-		return api_error(e, wsi, 413, "too_large", "the body is larger than api-max-body", true);
+		return api_error(e, wsi, ep, 413, "too_large", "the body is larger than api-max-body", true);
 	*req = calloc(1, sizeof(**req));
 	if (!*req)
-		return api_error(e, wsi, 500, "internal", "out of memory", true);
+		return api_error(e, wsi, ep, 500, "internal", "out of memory", true);
 	(*req)->wsi = wsi;
+	(*req)->ep = ep;
 	(*req)->started_ms = clock_now_ms();
 	return 0;
 }
@@ -171,6 +197,8 @@ static const char *not_ready_reason(const struct edge *e)
 		return "draining";
 	if (!bridge_is_up(e->bridge))
 		return "broker_down";
+	if (!e->revocations.loaded)
+		return "revocations_loading";
 	if (!e->notify.inbox)
 		return "store_unavailable";
 	if (inbox_write_failing(e->notify.inbox))
@@ -183,16 +211,18 @@ static const char *not_ready_reason(const struct edge *e)
 int http_on_request(struct edge *e, struct lws *wsi, struct http_req **req, const char *path)
 {
 	static const char healthy[] = "{\"status\":\"ok\"}", ready[] = "{\"status\":\"ready\"}";
+	int ep = api_endpoint_of(path);
 
-	if (!strcmp(path, API_PATH))
-		return on_api(e, wsi, req);
+	if (ep >= 0)
+		return on_api(e, wsi, req, (enum api_endpoint)ep);
 	if (!strcmp(path, "/")) {
 		/* a person who opens the edge's address in a browser: the demo if it is served, else
 		 * what is here */
 		static const char index[] = "mqedge " MQEDGE_VERSION "\n\n"
 					    "/ws        WebSocket endpoint (token in ?token=, Authorization or a cookie)\n"
 					    "/healthz   liveness\n/readyz    readiness\n/metrics   Prometheus metrics\n"
-					    "/api/v1/notifications   the notification API (with api-key)\n";
+					    "/api/v1/notifications   the notification API (with api-key)\n"
+					    "/api/v1/publish, /api/v1/broadcast, /api/v1/disconnect, /api/v1/info   the server API (with api-key)\n";
 
 		if (e->cfg->web_root)
 			return respond_with(wsi, 302, "text/plain", "", 0, true, "location:", "/demo/");
@@ -229,7 +259,7 @@ int http_on_body(struct edge *e, struct lws *wsi, struct http_req *r, const char
 	if (!len)
 		return 0;
 	if (r->len + len > (size_t)e->cfg->api_max_body) {
-		api_error(e, wsi, 413, "too_large", "the body is larger than api-max-body", false);
+		api_error(e, wsi, r->ep, 413, "too_large", "the body is larger than api-max-body", false);
 		return -1;
 	}
 	if (r->len + len > r->cap) {
@@ -249,7 +279,7 @@ int http_on_body(struct edge *e, struct lws *wsi, struct http_req *r, const char
 	return 0;
 }
 
-/* The inbox's answer, now or after the broker acknowledged: write it when writable. */
+/* The answer (the inbox's or api.c's), now or after the broker acknowledged: write it when writable. */
 static void api_done(void *ctx, unsigned status, const char *json, size_t len)
 {
 	struct http_req *r = ctx;
@@ -267,7 +297,10 @@ int http_on_body_done(struct edge *e, struct http_req *r)
 {
 	if (!r)
 		return -1;
-	notify_http_submit(&e->notify, r->body ? r->body : "", r->len, api_done, r);
+	if (r->ep == API_NOTIFICATIONS)
+		notify_http_submit(&e->notify, r->body ? r->body : "", r->len, api_done, r);
+	else
+		api_submit(e, r->ep, r->body ? r->body : "", r->len, api_done, r);
 	return 0;
 }
 
@@ -288,7 +321,7 @@ static const char *error_code_of(const struct http_req *r, char *buf, size_t buf
 	const size_t hl = sizeof(head) - 1;
 	const char *end;
 
-	if (r->status == 201 || !r->out || r->out_len <= hl || memcmp(r->out, head, hl))
+	if (r->status < 300 || !r->out || r->out_len <= hl || memcmp(r->out, head, hl))
 		return NULL;
 	end = memchr(r->out + hl, '"', r->out_len - hl);
 	if (!end || (size_t)(end - r->out) - hl >= buflen)
@@ -298,7 +331,7 @@ static const char *error_code_of(const struct http_req *r, char *buf, size_t buf
 	return buf;
 }
 
-int http_on_writeable(const struct edge *e, struct lws *wsi, struct http_req **req)
+int http_on_writeable(struct edge *e, struct lws *wsi, struct http_req **req)
 {
 	struct http_req *r = *req;
 	char code[32];
@@ -309,7 +342,7 @@ int http_on_writeable(const struct edge *e, struct lws *wsi, struct http_req **r
 	/* detach it first: completing the transaction lets lws reset a keep-alive connection for the
 	 * next request, which frees the per-connection memory *req lives in */
 	*req = NULL;
-	log_api(e, wsi, r->status, error_code_of(r, code, sizeof(code)), r->len, r->started_ms);
+	log_api(e, wsi, r->ep, r->status, error_code_of(r, code, sizeof(code)), r->len, r->started_ms);
 	rc = respond(wsi, r->status, "application/json", r->out, r->out_len, true);
 	req_free(&r);
 	return rc;
@@ -319,6 +352,9 @@ void http_on_closed(struct edge *e, struct http_req **req)
 {
 	if (!*req)
 		return;
-	notify_http_cancel(&e->notify, *req);
+	if ((*req)->ep == API_NOTIFICATIONS)
+		notify_http_cancel(&e->notify, *req);
+	else
+		api_cancel(e, *req);
 	req_free(req);
 }

@@ -1,6 +1,7 @@
 /*
  * http.h - private to edge/server: the edge's HTTP surface on its WebSocket port: /healthz,
- * /readyz, /metrics and the notification API (POST /api/v1/notifications). ws_session.c's
+ * /readyz, /metrics, the notification API (POST /api/v1/notifications) and the server API
+ * (api.h: publish, broadcast, disconnect, info). ws_session.c's
  * callback hands HTTP events here; an API request lives in a struct http_req hung off the
  * connection until answered.
  */
@@ -23,7 +24,7 @@ int http_on_body(struct edge *e, struct lws *wsi, struct http_req *req, const ch
 /* The body is complete: hand it to the inbox, which answers now or after the broker's PUBACKs. */
 int http_on_body_done(struct edge *e, struct http_req *req);
 /* The connection is writable: send the answer if it is ready (then *req is freed). */
-int http_on_writeable(const struct edge *e, struct lws *wsi, struct http_req **req);
+int http_on_writeable(struct edge *e, struct lws *wsi, struct http_req **req);
 /* The connection is gone: stop a pending answer and free *req. */
 void http_on_closed(struct edge *e, struct http_req **req);
 

@@ -8,6 +8,7 @@
 
 #include "mqedge/bridge/bridge.h"
 #include "mqedge/fanout/channels.h"
+#include "api.h"
 #include "metrics.h"
 
 static void metric(struct textbuf *o, const char *name, const char *type, const char *help, uint64_t v)
@@ -140,6 +141,37 @@ void metrics_render(const struct edge *e, struct textbuf *o)
 		metric(o, "mqedge_rpc_inflight", "gauge", "rpc requests waiting for an answer.", rs->inflight);
 		metric(o, "mqedge_rpc_late_total", "counter",
 		       "Answers for no request in flight (after its timeout, repeated, or unknown), dropped.", rs->late);
+	}
+	{
+		const struct api_stats *as = &e->api.stats;
+
+		textbuf_printf(o, "# HELP mqedge_http_api_responses_total HTTP API answers, by endpoint and status "
+			 "(status \"other\": none of those listed).\n# TYPE mqedge_http_api_responses_total counter\n");
+		for (int ep = 0; ep < API_N_ENDPOINTS; ep++) {
+			for (size_t i = 0; i < API_N_STATUSES; i++) {
+				char status[16];
+
+				if (api_statuses[i])
+					snprintf(status, sizeof(status), "%u", api_statuses[i]);
+				else
+					snprintf(status, sizeof(status), "other");
+				textbuf_printf(o, "mqedge_http_api_responses_total{endpoint=\"%s\",status=\"%s\"} %llu\n",
+					       api_endpoint_name((enum api_endpoint)ep), status,
+					       (unsigned long long)as->responses[ep][i]);
+			}
+		}
+		metric(o, "mqedge_disconnects_received_total", "counter",
+		       "Disconnects of a user received from the broker (the server API's, from any edge).",
+		       as->disconnects_received);
+		metric(o, "mqedge_disconnect_closes_total", "counter", "Connections closed here by a disconnect.",
+		       as->disconnect_closes);
+		metric(o, "mqedge_revocations", "gauge", "Users whose tokens issued before a time are refused.",
+		       revocations_count(&e->revocations));
+		metric(o, "mqedge_revocations_loaded", "gauge",
+		       "1 once the retained revocations arrived from the broker (user tokens wait for it).",
+		       e->revocations.loaded);
+		metric(o, "mqedge_tokens_revoked_total", "counter", "Tokens refused as revoked (handshake and refresh).",
+		       e->revocations.refused);
 	}
 	textbuf_printf(o, "# HELP mqedge_fanout_latency_seconds Broker arrival to frame written, per delivery.\n"
 		 "# TYPE mqedge_fanout_latency_seconds histogram\n");

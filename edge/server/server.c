@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "dispatch.h"
 #include "edge.h"
 #include "mqedge/base/clock.h"
@@ -55,6 +56,8 @@ struct server {
 	lws_sorted_usec_list_t sul_tick;
 	struct deadline_timer history_deadline;	/* history fetch deadlines */
 	struct deadline_timer rpc_deadline;	/* rpc timeouts */
+	uint64_t status_conns;		/* the connection count in the retained status */
+	int64_t status_at_ms;		/* when it was last rewritten */
 	uint64_t trimmed_at_opened;	/* connections_opened at the last malloc_trim */
 	int64_t trimmed_at_us;
 	struct ev_loop *ev_loop;	/* the foreign libev loop (event-loop = epoll), or NULL */
@@ -182,6 +185,27 @@ static void begin_shutdown(struct server *srv, const char *why)
 	lws_sul_schedule(srv->edge.context, 0, &srv->sul_stop, stop_check, 1);
 }
 
+/* ---- the retained status's connection count ---- */
+
+/* Rewrites the retained status when the count changed, at most every status-interval: a wave of
+ * connections costs one retained publish per interval, never one per connection. */
+static void refresh_status(struct server *srv)
+{
+	struct edge *e = &srv->edge;
+	uint64_t conns = e->stats.sessions_user + e->stats.sessions_device;
+	int64_t now = clock_now_ms();
+	char online[256];
+
+	if (conns == srv->status_conns || now - srv->status_at_ms < srv->cfg->status_interval * 1000 || !e->bridge)
+		return;
+	api_body_status_conns(online, sizeof(online), srv->cfg->edge_id, "online", now, e->boot_ms, MQEDGE_VERSION,
+			      (int64_t)conns);
+	if (bridge_set_status(e->bridge, online))
+		return;	/* out of memory: the next tick tries again */
+	srv->status_conns = conns;
+	srv->status_at_ms = now;
+}
+
 /* ---- periodic inbox work ---- */
 
 static void on_tick(lws_sorted_usec_list_t *sul)
@@ -199,6 +223,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 	}
 
 	history_tick(&srv->edge.history, clock_now_ms());	/* ttl and grace */
+	refresh_status(srv);
 	/* pruning runs in small slices; when it is behind, the next slice comes right away */
 	lws_sul_schedule(srv->edge.context, 0, &srv->sul_tick, on_tick, more ? 10 * LWS_US_PER_MS : LWS_US_PER_SEC);
 }
@@ -408,6 +433,9 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 		cfg->history_grace * 1000, cfg->history_fetch_timeout, 4u << 20, schedule_history, srv,
 	};
 
+	api_init(&srv->edge.api);
+	edge_list_init(&srv->edge.edge_list);
+	revocations_init(&srv->edge.revocations);
 	rc = rpc_init(&srv->edge.rpc, &ro, &srv->edge.fanout, err, errlen);
 	if (rc)
 		return rc;
@@ -653,7 +681,8 @@ int server_run(struct edge_config *cfg)
 	if (topics_build(status_topic, sizeof(status_topic), cfg->topic_prefix, TOPIC_STATUS, cfg->edge_id) < 0)
 		goto out;
 	snprintf(client_id, sizeof(client_id), "mqedge-%s", cfg->edge_id);
-	api_body_status(online, sizeof(online), cfg->edge_id, "online", clock_now_ms(), e->boot_ms, MQEDGE_VERSION);
+	api_body_status_conns(online, sizeof(online), cfg->edge_id, "online", clock_now_ms(), e->boot_ms, MQEDGE_VERSION, 0);
+	srv.status_at_ms = clock_now_ms();
 	api_body_status(offline, sizeof(offline), cfg->edge_id, "offline", clock_now_ms(), e->boot_ms, MQEDGE_VERSION);
 	memset(&bo, 0, sizeof(bo));
 	bo.host = cfg->broker_host;
@@ -679,11 +708,26 @@ int server_run(struct edge_config *cfg)
 	history_attach_bridge(&e->history, e->bridge);
 	if (rpc_start(&e->rpc, e->bridge))
 		goto out;
-	/* presence and history both follow the edges' retained status (one subscription) */
-	if (e->presence.n_patterns || e->history.n_pats) {
+	/* presence, history and GET /api/v1/info follow the edges' retained status (one subscription) */
+	if (e->presence.n_patterns || e->history.n_pats || cfg->api_key) {
 		char filter[TOPICS_TOPIC_MAX];
 
 		if (topics_filter(filter, sizeof(filter), cfg->topic_prefix, TOPIC_STATUS) < 0 ||
+		    !bridge_subscribe(e->bridge, filter, NULL))
+			goto out;
+	}
+	/* every edge honours the server API's disconnects and revocations, whichever edge took the
+	 * call: on the live session (persistent, QoS 1), whose order across topics keeps a revocation
+	 * ahead of its disconnect. The revocations are retained; the sync topic is this edge's barrier
+	 * (dispatch.c): user tokens wait for it */
+	{
+		char filter[TOPICS_TOPIC_MAX];
+
+		if (topics_build(filter, sizeof(filter), cfg->topic_prefix, TOPIC_EDGE_SYNC, cfg->edge_id) < 0 ||
+		    !(e->sync_sub = bridge_subscribe(e->bridge, filter, &e->revocations)) ||
+		    topics_filter(filter, sizeof(filter), cfg->topic_prefix, TOPIC_REVOKE) < 0 ||
+		    !(e->revoke_sub = bridge_subscribe(e->bridge, filter, &e->revocations)) ||
+		    topics_filter(filter, sizeof(filter), cfg->topic_prefix, TOPIC_DISCONNECT) < 0 ||
 		    !bridge_subscribe(e->bridge, filter, NULL))
 			goto out;
 	}
@@ -710,6 +754,7 @@ out:
 		struct bridge *b = e->bridge;
 
 		e->bridge = NULL;	/* channels emptied from now on leave their subscriptions alone */
+		e->revoke_sub = e->sync_sub = NULL;	/* freed with the bridge */
 		bridge_destroy(b);
 	}
 	bridge_destroy(e->inbox_bridge);
@@ -727,6 +772,9 @@ out:
 	presence_fini(&e->presence);
 	history_fini(&e->history);	/* releases the rooms it held: before fan-out goes */
 	rpc_fini(&e->rpc);		/* after the bridge gave back its cookies and the sessions closed */
+	api_fini(&e->api);		/* the same */
+	edge_list_fini(&e->edge_list);
+	revocations_fini(&e->revocations);
 	fanout_fini(&e->fanout);
 	auth_destroy(e->auth);
 	frame_pool_drain();

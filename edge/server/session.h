@@ -40,7 +40,8 @@ struct session {
 	struct pending_ack *acks;
 	struct rpc_caller rpc;		/* rpc calls in flight */
 	uint16_t close_code;		/* decided close, sent from WRITEABLE */
-	const char *close_reason;	/* static string */
+	const char *close_reason;	/* static string, or close_text */
+	char *close_text;		/* a reason given at run time (the disconnect API); freed on close */
 };
 
 static inline struct session *session_of_peer(struct peer *p)

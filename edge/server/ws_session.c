@@ -359,6 +359,22 @@ static int confirm_upgrade(struct edge *e, struct lws *wsi)
 				      r == AUTH_MISSING ? "a token is required" :
 				      r == AUTH_EXPIRED ? "the token has expired" : "the token is not valid");
 		}
+		/* a user token is checked against the revocations, which must be in first (after a
+		 * start, until the retained ones have arrived from the broker) */
+		if (ident.kind == IDENTITY_USER && !e->revocations.loaded) {
+			e->stats.handshake_rejects++;
+			log_info("handshake_rejected", "reason=revocations_loading user=%s addr=%s", ident.id, addr);
+			identity_release(&ident);
+			return refuse(wsi, 503, "revocations_loading",
+				      "this edge has not received the token revocations from the broker yet; retry");
+		}
+		if (dispatch_token_revoked(e, &ident)) {
+			e->stats.auth_failures++;
+			e->stats.handshake_rejects++;
+			log_info("handshake_rejected", "reason=token_revoked user=%s addr=%s", ident.id, addr);
+			identity_release(&ident);
+			return refuse(wsi, 401, "token_revoked", "tokens of this user issued before its revocation are refused");
+		}
 		if (dispatch_user_connections(e, &ident) >= (uint32_t)e->cfg->max_conns_per_user) {
 			e->stats.handshake_rejects++;
 			log_info("handshake_rejected", "reason=too_many_connections user=%s addr=%s", ident.id, addr);

@@ -2,6 +2,7 @@
  * jsontext.c - strict JSON validation, member spans, escaping and base64, without allocation.
  * Owns: the JSON grammar as text. Must not: allocate, or interpret what members mean.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "mqedge/wire/jsontext.h"
@@ -500,4 +501,99 @@ int jsontext_collect_fields(void *ctx, const char *key, size_t keylen, bool key_
 		}
 	}
 	return 0;
+}
+
+static int hex4(const char *s, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (uint32_t)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (uint32_t)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int jsontext_string_decode(struct json_span v, char *out, size_t cap)
+{
+	const char *p, *end;
+	size_t n = 0;
+
+	if (v.len < 2 || v.p[0] != '"' || v.p[v.len - 1] != '"' || !cap)
+		return -EINVAL;
+	p = v.p + 1;
+	end = v.p + v.len - 1;
+	while (p < end) {
+		unsigned char enc[4];
+		size_t elen = 1;
+		uint32_t cp, lo;
+
+		if (*p != '\\') {
+			enc[0] = (unsigned char)*p++;
+		} else {
+			if (end - p < 2)
+				return -EINVAL;
+			switch (p[1]) {
+			case '"': enc[0] = '"'; break;
+			case '\\': enc[0] = '\\'; break;
+			case '/': enc[0] = '/'; break;
+			case 'b': enc[0] = '\b'; break;
+			case 'f': enc[0] = '\f'; break;
+			case 'n': enc[0] = '\n'; break;
+			case 'r': enc[0] = '\r'; break;
+			case 't': enc[0] = '\t'; break;
+			case 'u':
+				if (end - p < 6 || hex4(p + 2, &cp))
+					return -EINVAL;
+				p += 4;
+				/* a high surrogate must be followed by an escaped low one */
+				if (cp >= 0xD800 && cp <= 0xDBFF) {
+					if (end - p < 8 || p[2] != '\\' || p[3] != 'u' || hex4(p + 4, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+						return -EINVAL;
+					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+					p += 6;
+				} else if ((cp >= 0xDC00 && cp <= 0xDFFF) || cp == 0) {
+					return -EINVAL;
+				}
+				if (cp < 0x80) {
+					enc[0] = (unsigned char)cp;
+				} else if (cp < 0x800) {
+					enc[0] = (unsigned char)(0xC0 | cp >> 6);
+					enc[1] = (unsigned char)(0x80 | (cp & 0x3F));
+					elen = 2;
+				} else if (cp < 0x10000) {
+					enc[0] = (unsigned char)(0xE0 | cp >> 12);
+					enc[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+					enc[2] = (unsigned char)(0x80 | (cp & 0x3F));
+					elen = 3;
+				} else {
+					enc[0] = (unsigned char)(0xF0 | cp >> 18);
+					enc[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+					enc[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+					enc[3] = (unsigned char)(0x80 | (cp & 0x3F));
+					elen = 4;
+				}
+				break;
+			default:
+				return -EINVAL;
+			}
+			p += 2;
+		}
+		if (n + elen >= cap)
+			return -ENOBUFS;
+		memcpy(out + n, enc, elen);
+		n += elen;
+	}
+	out[n] = '\0';
+	return (int)n;
 }

@@ -24,6 +24,9 @@ static const struct {
 	{ TOPIC_HISTORY_REP, "edge", "history" },
 	{ TOPIC_RPC, "rpc", "" },
 	{ TOPIC_RPC_REPLY, "edge", "rpc" },
+	{ TOPIC_DISCONNECT, "user", "disconnect" },
+	{ TOPIC_REVOKE, "user", "revoke" },
+	{ TOPIC_EDGE_SYNC, "edge", "sync" },
 };
 
 #define NOTIFY_ALL "notify/all"

@@ -90,3 +90,30 @@ scenario('examples/backend/rpc-worker.mjs over MQTT 5: Response Topic + Correlat
   assert.deepEqual(worker.exit, { code: 0, signal: null }, 'exit status after SIGTERM, with an answer still owed');
   assert.ok(!answers.some((a) => a.corr === 'c8'));
 });
+
+// The server API's curl commands in examples/backend/README.md, run as documented (each ```sh block
+// after the "The server API" heading, with EDGE_URL and API_KEY set): each exits 0, prints the answer
+// its comment shows the shape of, and does what it says (a member of lobby gets the publish, mallory is
+// closed with 4010, then revoked and lifted).
+scenario('examples/backend/README.md: every server API curl command runs and does what it says', { timeout: 60000 }, async (env) => {
+  const { readFileSync } = await import('node:fs');
+  const { edges: [e1] } = await inboxCluster(env, 1, { extra: ['--api-key', API_KEY, '--status-interval', '1'] });
+  const readme = readFileSync(join(REPO_ROOT, 'examples', 'backend', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('# The server API'));
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).slice(1); // the first sets the variables
+  const commands = blocks.flatMap((b) => b.replace(/\\\n/g, ' ').split('\n').filter((l) => l.startsWith('curl ')));
+  assert.equal(commands.length, 7, 'publish x3, broadcast, disconnect x2, info');
+  const member = await env.connect(e1, { claims: { sub: 'watcher', iat: Math.floor(Date.now() / 1000), rooms: ['*'] } });
+  await member.ok({ op: 'sub', room: 'lobby' });
+  const mallory = await env.connect(e1, { claims: { sub: 'mallory', iat: Math.floor(Date.now() / 1000) - 60 } });
+  const shell = (cmd) => run('bash', ['-c', cmd], { env: { ...process.env, EDGE_URL: `http://127.0.0.1:${e1.port}`, API_KEY }, timeout: 10000 });
+  const out = [];
+  for (const cmd of commands) out.push(JSON.parse((await shell(cmd)).stdout));
+  assert.equal(out[0].id, 'deploy-1842');
+  const m = await member.next((f) => f.op === 'msg' && f.room === 'lobby', 5000);
+  assert.deepEqual([m.id, m.from, m.data], ['deploy-1842', 'ci', { text: 'deploy finished' }]);
+  assert.deepEqual(out[3].results.map((r) => r.room), ['team-a', 'team-b', 'lobby']);
+  assert.deepEqual([out[4].user, out[4].closed_here, out[5].refuse_tokens_before], ['mallory', 1, 0]);
+  assert.deepEqual(Object.values(await mallory.waitClose(3000)), [4010, 'account suspended']);
+  assert.deepEqual(out[6].edges.map((x) => x.edge), ['e1']);
+});

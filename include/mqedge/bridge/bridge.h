@@ -127,6 +127,10 @@ int bridge_publish(struct bridge *b, const char *topic, const void *payload, siz
 int bridge_publish_request(struct bridge *b, const char *topic, const void *payload, size_t len,
 			   const struct bridge_request *req, void *cookie);
 
+/* Replaces the retained online status (status_topic) and publishes it now when the session is
+ * up (else on the next CONNACK, as always). Returns 0, -EINVAL (no status topic) or -ENOMEM. */
+int bridge_set_status(struct bridge *b, const char *online_payload);
+
 bool bridge_is_up(const struct bridge *b);
 /* True when the broker kept this session across the last reconnect (what it queued for us
  * meanwhile arrives); false after the first connection or when the broker lost it. */

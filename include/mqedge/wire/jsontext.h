@@ -85,6 +85,12 @@ size_t base64_len(size_t len);
 /* Writes base64 of in[0..len) into out (room for base64_len bytes); returns bytes written. */
 size_t base64_encode(char *out, const unsigned char *in, size_t len);
 
+/* Decodes the JSON string token v (already validated, quotes included) into out (cap bytes, NUL
+ * added): escapes resolved, \uXXXX pairs joined. Returns the decoded length, -EINVAL when v is not
+ * a string or holds a lone surrogate or U+0000 (text that must stay one C string), -ENOBUFS when it
+ * does not fit. */
+int jsontext_string_decode(struct json_span v, char *out, size_t cap);
+
 /* Parses a JSON integer token (no fraction or exponent) in [0, INT64_MAX]. Returns 0 or -1. */
 int jsontext_parse_uint(const char *s, size_t len, int64_t *out);
 

@@ -33,6 +33,9 @@ enum topic_kind {
 	TOPIC_HISTORY_REP,	/* {prefix}/edge/{edge}/history: windows sent to that edge */
 	TOPIC_RPC,		/* {prefix}/rpc/{method}: requests to backends (MQTT 5) */
 	TOPIC_RPC_REPLY,	/* {prefix}/edge/{edge}/rpc: backends' answers to that edge */
+	TOPIC_DISCONNECT,	/* {prefix}/user/{user}/disconnect: close that user's connections everywhere */
+	TOPIC_REVOKE,		/* {prefix}/user/{user}/revoke (retained): refuse the user's older tokens */
+	TOPIC_EDGE_SYNC,	/* {prefix}/edge/{edge}/sync: that edge's own barrier (its retained state is in) */
 };
 
 /* True for the characters an id may contain: A-Z a-z 0-9 _ - . @ : */

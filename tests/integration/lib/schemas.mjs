@@ -95,3 +95,5 @@ export const assertNotification = (v) => assertOk(checkNotification(v), 'notific
 export const assertReadSync = (v) => assertOk(checkReadSync(v), 'read payload', v);
 export const assertSettingsSync = (v) => assertOk(checkSettingsSync(v), 'settings payload', v);
 export const checkRpcReply = (v) => check('rpc-reply.schema.json', v);
+// The server API (PROTOCOL.md section 8, Server API): def is one of server-api.schema.json's $defs.
+export const checkServerApi = (def, v) => check('server-api.schema.json', v, `/$defs/${def}`);
