@@ -16,6 +16,7 @@
 #include "edge.h"
 #include "mqedge/base/clock.h"
 #include "mqedge/base/err.h"
+#include "mqedge/base/list.h"
 #include "mqedge/base/log.h"
 #include "mqedge/bridge/bridge.h"
 #include "mqedge/wire/api_body.h"
@@ -176,12 +177,7 @@ static void finish_disconnect(struct api_call *c)
 
 static void call_free(struct api *a, struct api_call *c)
 {
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		a->calls = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	DLIST_UNLINK(a->calls, c, prev, next);
 	free(c);
 }
 
@@ -249,10 +245,7 @@ static void call_start(struct api_call *c)
 {
 	struct api *a = &c->edge->api;
 
-	c->next = a->calls;
-	if (a->calls)
-		a->calls->prev = c;
-	a->calls = c;
+	DLIST_PUSH(a->calls, c, prev, next);
 	if (!c->outstanding)
 		finish(c);
 }

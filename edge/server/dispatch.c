@@ -505,6 +505,14 @@ static void on_disconnect_msg(struct edge *e, const char *user, const void *payl
 		log_info("user_disconnected", "user=%s code=%u closed=%u", user, code, n);
 }
 
+/* The id a topic named, as a string (ids were validated by topics_parse: at most TOPICS_ID_MAX). */
+static const char *id_text(char *buf, const char *idp, size_t idlen)
+{
+	memcpy(buf, idp, idlen);
+	buf[idlen] = '\0';
+	return buf;
+}
+
 void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const void *payload, size_t len,
 			 bool retained, const struct bridge_msg_props *props)
 {
@@ -519,18 +527,13 @@ void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const v
 	case TOPIC_STATUS:
 		history_on_message(&e->history, topic, topic_len, payload, len);
 		presence_on_message(&e->presence, topic, topic_len, payload, len);
-		memcpy(id, idp, idlen);
-		id[idlen] = '\0';
-		edge_list_on_status(&e->edge_list, id, payload, len);
+		edge_list_on_status(&e->edge_list, id_text(id, idp, idlen), payload, len);
 		return;
 	case TOPIC_DISCONNECT:
-		memcpy(id, idp, idlen);
-		id[idlen] = '\0';
-		on_disconnect_msg(e, id, payload, len);
+		on_disconnect_msg(e, id_text(id, idp, idlen), payload, len);
 		return;
 	case TOPIC_REVOKE:
-		memcpy(id, idp, idlen);
-		id[idlen] = '\0';
+		id_text(id, idp, idlen);
 		if (revocations_apply(&e->revocations, id, payload, len) == -EINVAL)
 			log_warn("revocation_malformed", "user=%s bytes=%zu", id, len);
 		return;

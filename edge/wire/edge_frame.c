@@ -49,24 +49,25 @@ int edge_frame_ok_unread(char *buf, const char *ref, int64_t unread)
 	return tail_int(buf, head(buf, "ok", ref), "unread", (long long)(unread < 0 ? 0 : unread));
 }
 
-void edge_frame_ok_mute(struct textbuf *b, const char *ref, const char *mute, size_t mute_len)
+/* {"op":"ok","ref":REF,"KEY":JSON}: an ok carrying a JSON value of any size. */
+static void ok_with_json(struct textbuf *b, const char *ref, const char *key, const char *json, size_t len)
 {
 	char buf[EDGE_FRAME_MAX];
 
 	textbuf_append(b, buf, (size_t)head(buf, "ok", ref));
-	textbuf_puts(b, ",\"mute\":");
-	textbuf_append(b, mute, mute_len);
+	textbuf_printf(b, ",\"%s\":", key);
+	textbuf_append(b, json, len);
 	textbuf_puts(b, "}");
+}
+
+void edge_frame_ok_mute(struct textbuf *b, const char *ref, const char *mute, size_t mute_len)
+{
+	ok_with_json(b, ref, "mute", mute, mute_len);
 }
 
 void edge_frame_ok_data(struct textbuf *b, const char *ref, const char *data, size_t data_len)
 {
-	char buf[EDGE_FRAME_MAX];
-
-	textbuf_append(b, buf, (size_t)head(buf, "ok", ref));
-	textbuf_puts(b, ",\"data\":");
-	textbuf_append(b, data, data_len);
-	textbuf_puts(b, "}");
+	ok_with_json(b, ref, "data", data, data_len);
 }
 
 void edge_frame_error_json(struct textbuf *b, const char *ref, const char *code, size_t code_len,
