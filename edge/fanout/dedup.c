@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dedup.h"
+#include "mqedge/fanout/dedup.h"
 #include "mqedge/base/siphash.h"
 
 int dedup_init(struct dedup *d, uint32_t window)

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dedup.h"
+#include "mqedge/fanout/dedup.h"
 #include "mqedge/base/clock.h"
 #include "mqedge/base/list.h"
 #include "mqedge/base/log.h"

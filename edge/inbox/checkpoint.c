@@ -50,10 +50,11 @@ static void *checkpoint_main(void *arg)
 		int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &done_frames);
 		uint64_t took = (uint64_t)(now_us() - t0);
 
-		/* -1 frames: the connection has no WAL open, the checkpoint did nothing */
-		if ((rc != SQLITE_OK && rc != SQLITE_BUSY) || wal_frames < 0)
+		/* -1 frames: the connection has no WAL open, the checkpoint did nothing. BUSY: another
+		 * process sharing the file (--workers) is checkpointing it right now: its work, not ours */
+		if (rc != SQLITE_BUSY && (rc != SQLITE_OK || wal_frames < 0))
 			log_limited(&cp->limit_failed, LOG_WARN, "store_checkpoint_failed", "sqlite_rc=%d wal_frames=%d", rc, wal_frames);
-		else
+		else if (rc == SQLITE_OK)
 			atomic_fetch_add(&cp->runs, 1);
 		if (took > atomic_load(&cp->busy_us_max))
 			atomic_store(&cp->busy_us_max, took);

@@ -16,10 +16,15 @@
 #include "inbox_int.h"
 #include "mqedge/base/log.h"
 
+#define MIGRATE_BUSY_TIMEOUT_MS 10000	/* at open only: another process may be setting the file up */
 #define BUSY_TIMEOUT_MS 100	/* the loop waits at most this long for a lock held by another process */
 
 static const char *const sql[S_COUNT_] = {
-	[S_BEGIN] = "BEGIN",
+	/* IMMEDIATE: a burst's transaction takes the write lock at once, so processes sharing the file
+	 * (--workers) wait for each other at BEGIN (busy timeout) instead of failing later with a
+	 * stale snapshot */
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_BEGIN_READ] = "BEGIN",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	/* only a duplicate (user, id) is ignored; a NOT NULL violation is an error, never a "duplicate" */
@@ -65,6 +70,8 @@ static const char *const sql[S_COUNT_] = {
 	[S_SERVED_EACH] = "SELECT user FROM served",
 	[S_COUNT] = "SELECT COUNT(*) FROM notifications",
 	[S_SEQ_OF] = "SELECT seq FROM notifications WHERE (user = ?1 OR user = '*') AND id = ?2 ORDER BY user = ?1 DESC LIMIT 1",
+	[S_ROW] = "SELECT seq, json, read FROM notifications WHERE user = ?1 AND id = ?2",
+	[S_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM notifications",
 };
 
 /* Schema migrations, applied in order from the file's user_version up. */
@@ -133,40 +140,51 @@ static int exec_one(struct inbox *ib, enum stmt_id id, const char *what)
 	return rc == SQLITE_DONE ? 0 : inbox__fail(ib, rc, what);
 }
 
+/* Under one write lock from reading the version to the last step: processes sharing the file
+ * (--workers) that start together migrate it once; the others wait and find it done. */
 static int migrate(struct inbox *ib, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
-	int version, rc;
+	int version, from, rc;
 
+	if ((rc = sqlite3_exec(ib->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK) {
+		snprintf(err, errlen, "locking for the schema check: %s (rc %d)", sqlite3_errmsg(ib->db), rc);
+		goto done;
+	}
 	if (sqlite3_prepare_v2(ib->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK ||
 	    sqlite3_step(s) != SQLITE_ROW) {
 		snprintf(err, errlen, "reading schema version: %s", sqlite3_errmsg(ib->db));
-		sqlite3_finalize(s);
-		return -1;
+		rc = SQLITE_ERROR;
+		goto done;
 	}
-	version = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	from = version = sqlite3_column_int(s, 0);
 	if (version > INBOX_SCHEMA_VERSION) {
 		snprintf(err, errlen, "inbox.db has schema %d, newer than this mqedge (%d)", version,
 			 INBOX_SCHEMA_VERSION);
-		return -1;
+		rc = SQLITE_ERROR;
+		goto done;
 	}
 	for (; version < INBOX_SCHEMA_VERSION; version++) {
 		char stmt[64];
 
 		snprintf(stmt, sizeof(stmt), "PRAGMA user_version = %d", version + 1);
-		if ((rc = sqlite3_exec(ib->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK ||
-		    (rc = sqlite3_exec(ib->db, migrations[version], NULL, NULL, NULL)) != SQLITE_OK ||
-		    (rc = sqlite3_exec(ib->db, stmt, NULL, NULL, NULL)) != SQLITE_OK ||
-		    (rc = sqlite3_exec(ib->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
+		if ((rc = sqlite3_exec(ib->db, migrations[version], NULL, NULL, NULL)) != SQLITE_OK ||
+		    (rc = sqlite3_exec(ib->db, stmt, NULL, NULL, NULL)) != SQLITE_OK) {
 			snprintf(err, errlen, "migrating to schema %d: %s (rc %d)", version + 1,
 				 sqlite3_errmsg(ib->db), rc);
-			sqlite3_exec(ib->db, "ROLLBACK", NULL, NULL, NULL);
-			return -1;
+			goto done;
 		}
-		log_info("store_migrated", "schema=%d", version + 1);
 	}
-	return 0;
+	if ((rc = sqlite3_exec(ib->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
+		snprintf(err, errlen, "migrating to schema %d: %s (rc %d)", version, sqlite3_errmsg(ib->db), rc);
+	else if (version != from)
+		log_info("store_migrated", "schema=%d from=%d", version, from);
+done:
+	sqlite3_finalize(s);
+	if (rc != SQLITE_OK && !sqlite3_get_autocommit(ib->db))
+		sqlite3_exec(ib->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_busy_timeout(ib->db, BUSY_TIMEOUT_MS);
+	return rc == SQLITE_OK ? 0 : -1;
 }
 
 struct inbox *inbox_open(const char *dir, char *err, size_t errlen)
@@ -185,7 +203,8 @@ struct inbox *inbox_open(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "opening %s: %s", path, ib->db ? sqlite3_errmsg(ib->db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(ib->db, BUSY_TIMEOUT_MS);
+	/* at start another process sharing the file (--workers) may be setting it up: wait for it */
+	sqlite3_busy_timeout(ib->db, MIGRATE_BUSY_TIMEOUT_MS);
 	/* WAL + synchronous=NORMAL: a commit survives the process dying at any point (kill -9);
 	 * only an OS crash can lose the last commits before a checkpoint */
 	/* wal_autocheckpoint=0: the checkpointer thread does it, never a commit on the loop */
@@ -371,6 +390,49 @@ int64_t inbox_seq_of(struct inbox *ib, const char *user, const char *id)
 		seq = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? seq : inbox__fail(ib, rc, "seq_of");
+}
+
+int inbox_row(struct inbox *ib, const char *user, const char *id, inbox_row_fn fn, void *ctx)
+{
+	sqlite3_stmt *s = inbox__use(ib, S_ROW);
+	int rc;
+
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		fn(ctx, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+		   (size_t)sqlite3_column_bytes(s, 1), sqlite3_column_int(s, 2) != 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : inbox__fail(ib, rc, "row");
+}
+
+int64_t inbox_max_seq(struct inbox *ib)
+{
+	sqlite3_stmt *s = inbox__use(ib, S_MAX_SEQ);
+	int64_t seq;
+	int rc;
+
+	rc = sqlite3_step(s);
+	seq = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? seq : inbox__fail(ib, rc, "max_seq");
+}
+
+int inbox_snapshot_begin(struct inbox *ib)
+{
+	int rc;
+
+	if (!sqlite3_get_autocommit(ib->db))
+		return 0;	/* inside this burst's transaction: already one snapshot */
+	rc = exec_one(ib, S_BEGIN_READ, "begin_read");
+	return rc < 0 ? rc : 1;
+}
+
+void inbox_snapshot_end(struct inbox *ib, int began)
+{
+	if (began == 1)
+		exec_one(ib, S_COMMIT, "end_read");
 }
 
 int64_t inbox_unread_count(struct inbox *ib, const char *user)

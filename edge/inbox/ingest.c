@@ -18,10 +18,11 @@
 struct pending_push {
 	char user[TOPICS_ID_MAX + 1];	/* INBOX_BROADCAST_USER for an announcement */
 	char action[TOPICS_ID_MAX + 1];	/* an announcement's action, for the per-user mute check */
+	int64_t seq;			/* a sibling's row: only peers whose backlog did not cover it */
 	struct frame *frame;
 };
 
-static int queue_push(struct notify *n, const char *user, const char *action, struct frame *f)
+static int queue_push(struct notify *n, const char *user, const char *action, int64_t seq, struct frame *f)
 {
 	struct pending_push *p;
 
@@ -37,20 +38,39 @@ static int queue_push(struct notify *n, const char *user, const char *action, st
 	p = &n->pushes[n->n_pushes++];
 	strcpy(p->user, user);		/* both validated ids */
 	strcpy(p->action, action);
+	p->seq = seq;
 	p->frame = f;
 	return 0;
 }
 
-/* An announcement goes to every named user's peer that has not muted it. */
-static unsigned send_announcement(struct notify *n, struct frame *f, const char *action)
+/* An announcement goes to every named user's peer that has not muted it (and, for a sibling's
+ * row, whose backlog did not cover it). */
+static unsigned send_announcement(struct notify *n, struct frame *f, const char *action, int64_t seq)
 {
 	unsigned sent = 0;
 
 	for (struct peer *p = n->fanout->peers, *next; p; p = next) {
 		next = p->next;
-		if (!p->announcements || p->closing || mutes_match(n->mutes, p->name, NOTIFY_ANNOUNCEMENT, action))
+		if (!p->announcements || p->closing || (seq && p->inbox_seq >= seq) ||
+		    mutes_match(n->mutes, p->name, NOTIFY_ANNOUNCEMENT, action))
 			continue;
 		if (fanout_send(n->fanout, p, f) == 0)
+			sent++;
+	}
+	return sent;
+}
+
+/* A sibling's row to user's peers whose backlog did not cover it. */
+static unsigned send_uncovered(struct notify *n, const char *user, struct frame *f, int64_t seq)
+{
+	struct channel *ch = fanout_channel(n->fanout, TOPIC_DIRECT, user);
+	unsigned sent = 0;
+
+	for (struct member *m = ch ? ch->members : NULL, *next; m; m = next) {
+		struct peer *p = m->session;
+
+		next = m->ch_next;
+		if (!p->closing && p->inbox_seq < seq && fanout_send(n->fanout, p, f) == 0)
 			sent++;
 	}
 	return sent;
@@ -62,10 +82,12 @@ void notify__flush_pushes(struct notify *n, bool deliver)
 		struct pending_push *p = &n->pushes[i];
 
 		if (deliver && !strcmp(p->user, INBOX_BROADCAST_USER))
-			n->stats.pushed += send_announcement(n, p->frame, p->action);
-		else if (deliver)
+			n->stats.pushed += send_announcement(n, p->frame, p->action, p->seq);
+		else if (deliver && !p->seq)
 			n->stats.pushed += fanout_send_channel(n->fanout, fanout_channel(n->fanout, TOPIC_DIRECT, p->user),
 							       p->frame);
+		else if (deliver)
+			n->stats.pushed += send_uncovered(n, p->user, p->frame, p->seq);
 		frame_unref(p->frame);
 	}
 	n->n_pushes = 0;
@@ -101,20 +123,48 @@ static void mark_muted_announcement(void *ctx, const char *user, const struct mu
 		inbox_mark_read(m->n->inbox, user, ids, 1);
 }
 
-static struct frame *notify_frame(const char *json, size_t len)
+static struct frame *notify_frame(const char *json, size_t len, bool read)
 {
 	struct frame *f = frame_alloc(len + EDGE_FRAME_NOTIFY_EXTRA);
 	int w;
 
 	if (!f)
 		return NULL;
-	w = edge_frame_notify((char *)frame_payload(f), json, len, false);
+	w = edge_frame_notify((char *)frame_payload(f), json, len, read);
 	if (w < 0) {
 		frame_unref(f);
 		return NULL;
 	}
 	frame_seal(f, (size_t)w);
 	return f;
+}
+
+struct sibling_row {
+	struct notify *n;
+	const char *user, *action;
+};
+
+static int queue_sibling_row(void *ctx, int64_t seq, const char *json, size_t len, bool read)
+{
+	struct sibling_row *r = ctx;
+	struct frame *f = notify_frame(json, len, read);
+
+	if (!f || queue_push(r->n, r->user, r->action, seq, f)) {
+		if (f)
+			frame_unref(f);
+		log_error("notify_push_lost", "user=%s reason=nomem", r->user);
+	}
+	return 0;
+}
+
+/* The row as stored (its ts and read mark are the sibling's) is pushed after this burst's commit
+ * to the user's peers here whose backlog did not cover it. */
+static void push_sibling_row(struct notify *n, const char *user, const char *id, const char *action)
+{
+	struct sibling_row r = { n, user, action };
+
+	if (inbox_row(n->inbox, user, id, queue_sibling_row, &r) < 0)
+		log_error("notify_push_lost", "user=%s id=%s reason=\"%s\"", user, id, inbox_last_error(n->inbox));
 }
 
 int notify__store(struct notify *n, const char *user, const struct notification *f, const char *id, int64_t ts)
@@ -132,6 +182,14 @@ int notify__store(struct notify *n, const char *user, const struct notification 
 		return -ENOMEM;
 	}
 	rc = inbox_put(n->inbox, user, id, ts, notification_kind_name(f->k), json.p, json.len, mute);
+	/* a shared store: a row a sibling process stored first is still ours to push, once (a
+	 * redelivery to this process is not) */
+	if (n->opt.shared_store && (rc == 0 || rc == -EEXIST)) {
+		bool handled_before = dedup_check_and_add(&n->handled, dedup_key(user, strlen(user), id, strlen(id)));
+
+		if (rc == -EEXIST && !handled_before && !mute)
+			push_sibling_row(n, user, id, broadcast ? action : "");
+	}
 	if (rc == 0) {
 		n->stats.stored++;
 		if (broadcast) {
@@ -141,7 +199,7 @@ int notify__store(struct notify *n, const char *user, const struct notification 
 		}
 		if (mute) {
 			n->stats.muted++;
-		} else if (!(out = notify_frame(json.p, json.len)) || queue_push(n, user, broadcast ? action : "", out)) {
+		} else if (!(out = notify_frame(json.p, json.len, false)) || queue_push(n, user, broadcast ? action : "", 0, out)) {
 			if (out)
 				frame_unref(out);
 			log_error("notify_push_lost", "user=%s id=%s reason=nomem", user, id);

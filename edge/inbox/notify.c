@@ -26,6 +26,7 @@
 #include "notify_int.h"
 
 #define PRUNE_BUDGET 500
+#define NOTIFY_HANDLED_WINDOW 65536	/* far more than a broker redelivers after a reconnect */
 
 int notify_init(struct notify *n, const struct notify_options *opt, struct fanout *fo, struct idgen *ids)
 {
@@ -36,7 +37,7 @@ int notify_init(struct notify *n, const struct notify_options *opt, struct fanou
 	n->fanout = fo;
 	n->ids = ids;
 	n->mutes = mutes_create();
-	if (!n->mutes)
+	if (!n->mutes || (opt->shared_store && dedup_init(&n->handled, NOTIFY_HANDLED_WINDOW)))
 		return -ENOMEM;
 	if (mkdir(opt->data_dir, 0750) && errno != EEXIST) {
 		snprintf(n->store_error, sizeof(n->store_error), "cannot create %s", opt->data_dir);
@@ -69,6 +70,9 @@ void notify_fini(struct notify *n)
 	n->inbox = NULL;
 	mutes_destroy(n->mutes);
 	n->mutes = NULL;
+	if (n->opt.shared_store)
+		dedup_free(&n->handled);
+	strmap_free(&n->followed);
 }
 
 const char *const *notify_topics(struct notify *n)
@@ -91,6 +95,19 @@ static void follow_user(void *ctx, const char *user)
 	struct notify *n = ctx;
 	char topic[TOPICS_TOPIC_MAX];
 
+	/* a shared store's served list is every process's: follow each user once here */
+	if (n->opt.shared_store) {
+		if (strmap_get(&n->followed, user))
+			return;
+		struct strmap_entry *entry = strmap_put(&n->followed, user);
+
+		if (!entry) {
+			log_error("inbox_follow_failed", "user=%s reason=nomem", user);
+			return;
+		}
+		entry->value = n;
+	}
+
 	for (size_t i = 0; i < 3; i++)
 		if (topics_build(topic, sizeof(topic), n->opt.topic_prefix, kinds_of_user[i], user) > 0 &&
 		    !bridge_subscribe(n->bridge, topic, NULL))
@@ -112,7 +129,7 @@ void notify_user_seen(struct notify *n, const char *user)
 	added = inbox_served_add(n->inbox, user);
 
 	/* commit whatever happened: a failed write must not be left for the next writer */
-	if (inbox_commit(n->inbox) == 0 && added == 1)
+	if (inbox_commit(n->inbox) == 0 && (added == 1 || (added == 0 && n->opt.shared_store)))
 		follow_user(n, user);
 }
 

@@ -60,11 +60,23 @@ void notify_push_backlog(struct notify *n, struct peer *p, const char *user)
 	char buf[EDGE_FRAME_MAX];
 	int rows = 0;
 
+	int snapshot = 0;
+
 	if (!n->inbox)
 		return;
+	/* with a shared store, what the backlog covered decides which of a sibling's rows this
+	 * session still needs pushed (ingest.c): the newest seq and the backlog in one snapshot */
+	if (n->opt.shared_store) {
+		snapshot = inbox_snapshot_begin(n->inbox);
+		int64_t newest = snapshot < 0 ? -1 : inbox_max_seq(n->inbox);
+
+		p->inbox_seq = newest < 0 ? 0 : newest;
+	}
 	/* one row past the maximum tells whether there is more */
 	if (n->opt.backlog > 0)
 		rows = inbox_each(n->inbox, user, true, 0, (int)n->opt.backlog + 1, push_row, &b);
+	if (n->opt.shared_store)
+		inbox_snapshot_end(n->inbox, snapshot);
 	if (rows < 0)
 		return;
 	if (b.pushed == n->opt.backlog && rows > b.pushed)

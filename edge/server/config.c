@@ -106,6 +106,9 @@ static const struct option_def options[] = {
 	NUM(dedup_window, 1024, 1L << 24, "65536", "message ids remembered to drop duplicates"),
 	STR(log_level, "info", "error, warn, info or debug"),
 	STR(event_loop, "epoll", "epoll (libev under libwebsockets) or poll (libwebsockets' own loop)"),
+	STR(workers, "0",
+	    "worker processes sharing the ports (SO_REUSEPORT) under one supervisor: N (1-64), auto (one per core), "
+	    "or 0 (one process, no supervisor)"),
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -317,6 +320,7 @@ int config_defaults(struct edge_config *cfg)
 	char err[128];
 
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->worker_index = -1;
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		if (options[i].def && apply(cfg, &options[i], options[i].def, err, sizeof(err)))
 			return -1;
@@ -419,6 +423,32 @@ fail:
 	return -1;
 }
 
+/* workers: "0", "auto" or 1-64 -> n_workers; a worker's edge id "{edge-id}-w{k}" must stay an id. */
+static int parse_workers(struct edge_config *cfg, char *err, size_t errlen)
+{
+	char *end;
+	long n;
+
+	if (!strcmp(cfg->workers, "auto")) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		n = n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : n;
+	} else {
+		errno = 0;
+		n = strtol(cfg->workers, &end, 10);
+		if (errno || end == cfg->workers || *end || n < 0 || n > WORKERS_MAX) {
+			snprintf(err, errlen, "workers: '%s' is not 0-%d or auto", cfg->workers, WORKERS_MAX);
+			return -1;
+		}
+	}
+	cfg->n_workers = n;
+	if (n && strlen(cfg->edge_id) + 4 > TOPICS_ID_MAX) {
+		snprintf(err, errlen, "edge-id: '%s' leaves no room for the workers' suffix -wNN (at most %d characters)",
+			 cfg->edge_id, TOPICS_ID_MAX - 4);
+		return -1;
+	}
+	return 0;
+}
+
 static int split_broker(struct edge_config *cfg, char *err, size_t errlen)
 {
 	const char *colon = strrchr(cfg->broker, ':'), *host = cfg->broker;
@@ -495,6 +525,8 @@ int config_finish(struct edge_config *cfg, char *err, size_t errlen)
 			 cfg->edge_id);
 		return -1;
 	}
+	if (parse_workers(cfg, err, errlen))
+		return -1;
 	if (topics_validate_prefix(cfg->topic_prefix)) {
 		snprintf(err, errlen, "topic-prefix: '%s' must be non-empty levels without + # or a trailing /",
 			 cfg->topic_prefix);

@@ -12,6 +12,7 @@
 #include "mqedge/base/netaddr.h"
 
 #define MQEDGE_VERSION "0.1.0"
+#define WORKERS_MAX 64
 
 struct edge_config {
 	/* listeners */
@@ -81,6 +82,9 @@ struct edge_config {
 	char *log_level;
 	char *event_loop;	/* "poll" (lws' own) or "epoll" (libev, lws' evlib plugin) */
 	bool check_only;	/* --check-config: validate, print the verdict, start nothing (a flag only) */
+	char *workers;		/* "0", N or "auto" as given */
+	long n_workers;		/* derived: 0 = one process; N = a supervisor and N workers */
+	int worker_index;	/* set in a worker process by the supervisor: 0..N-1; -1 otherwise */
 };
 
 /* Fills cfg from defaults, the file named by --config (if any), MQEDGE_* variables, then argv.

@@ -42,6 +42,8 @@ struct edge_stats {
 	uint64_t rate_limited, closed_flood, closed_oversize, closed_bad_utf8, closed_expired;
 };
 
+struct board;
+
 struct edge {
 	struct edge_config *cfg;		/* main.c */
 	struct lws_context *context;		/* server.c */
@@ -62,6 +64,7 @@ struct edge {
 	struct bridge_sub *revoke_sub, *sync_sub;	/* server.c subscribes; dispatch.c waits for both SUBACKs */
 	int64_t boot_ms;			/* start time of this run (status, presence lists) */
 	bool draining;				/* server.c: stopping; new connections refused */
+	struct board *board;			/* supervisor.c's board (--workers), or NULL: one process */
 	unsigned char *write_buf;		/* ws_session.c: LWS_PRE + EDGE_WRITE_BATCH, for batched writes */
 	/* ws_session.c: the identity verified in HTTP_CONFIRM_UPGRADE, picked up by
 	 * FILTER_PROTOCOL_CONNECTION of the same wsi in the same service call */

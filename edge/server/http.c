@@ -12,12 +12,14 @@
 #include <strings.h>
 
 #include "api.h"
+#include "board.h"
 #include "http.h"
 #include "mqedge/base/clock.h"
 #include "mqedge/base/log.h"
 #include "metrics.h"
 #include "mqedge/bridge/bridge.h"
 #include "mqedge/wire/api_body.h"
+#include "mqedge/wire/prom_merge.h"
 
 /* One HTTP API request in progress. */
 struct http_req {
@@ -191,7 +193,7 @@ static int on_api(struct edge *e, struct lws *wsi, struct http_req **req, enum a
 	return 0;
 }
 
-static const char *not_ready_reason(const struct edge *e)
+const char *http_not_ready_reason(const struct edge *e)
 {
 	if (e->draining)
 		return "draining";
@@ -208,9 +210,103 @@ static const char *not_ready_reason(const struct edge *e)
 	return NULL;
 }
 
+static int readyz(struct edge *e, struct lws *wsi)
+{
+	static const char ready[] = "{\"status\":\"ready\"}";
+	const char *why = http_not_ready_reason(e);
+
+	if (!why)
+		return respond(wsi, 200, "application/json", ready, sizeof(ready) - 1, true);
+	return http_json_error(wsi, 503, why, "not ready", true);
+}
+
+/* --workers: ready when this worker and every other running worker is (the kernel hands new
+ * connections to any of them); a worker being restarted takes none and is left out. */
+static int workers_readyz(struct edge *e, struct lws *wsi)
+{
+	unsigned n = board_workers(e->board), running = 0;
+	int64_t now = clock_now_ms();
+	char body[128], message[96], none[1];
+	const char *why = http_not_ready_reason(e);
+	int len;
+
+	if (why) {
+		snprintf(message, sizeof(message), "worker %d: not ready", e->cfg->worker_index);
+		return http_json_error(wsi, 503, why, message, true);
+	}
+	for (unsigned k = 0; k < n; k++) {
+		struct board_view v;
+
+		board_read(e->board, k, &v, none, 0);
+		if (!v.pid)
+			continue;
+		running++;
+		if ((int)k == e->cfg->worker_index)
+			continue;
+		why = v.not_ready[0] ? v.not_ready : !v.posted_ms ? "worker_starting"
+			: now - v.posted_ms > BOARD_STALE_MS ? "worker_stalled" : NULL;
+		if (why) {
+			snprintf(message, sizeof(message), "worker %u: not ready", k);
+			return http_json_error(wsi, 503, why, message, true);
+		}
+	}
+	len = snprintf(body, sizeof(body), "{\"status\":\"ready\",\"workers\":%u}", running);
+	return respond(wsi, 200, "application/json", body, (size_t)len, true);
+}
+
+/* --workers: every worker's metrics (this one's fresh, the others' from their last post, at most
+ * a second old), each sample labelled worker="k", plus whether each runs and its restarts. */
+static void workers_metrics(struct edge *e, struct textbuf *out)
+{
+	unsigned n = board_workers(e->board);
+	struct prom_source *src = calloc(n, sizeof(*src));
+	struct textbuf *texts = calloc(n, sizeof(*texts));
+	char (*labels)[12] = calloc(n, sizeof(*labels));
+	struct textbuf own = { 0 };
+
+	if (!src || !texts || !labels) {
+		out->oom = true;
+		goto done;
+	}
+	const char *why = http_not_ready_reason(e);
+
+	metrics_render(e, &own);
+	if (!own.oom)
+		board_post(e->board, (unsigned)e->cfg->worker_index, why ? why : "", own.p, own.len);
+	for (unsigned k = 0; k < n; k++) {
+		struct board_view v;
+		char *buf = textbuf_reserve(&texts[k], BOARD_METRICS_MAX);
+
+		if (!buf)
+			break;
+		board_read(e->board, k, &v, buf, BOARD_METRICS_MAX);
+		texts[k].len = v.metrics_len;
+		textbuf_printf(&texts[k],
+			       "# HELP mqedge_worker_up Whether the worker runs (--workers).\n# TYPE mqedge_worker_up gauge\n"
+			       "mqedge_worker_up %d\n"
+			       "# HELP mqedge_worker_restarts_total Times the supervisor started the worker again.\n"
+			       "# TYPE mqedge_worker_restarts_total counter\nmqedge_worker_restarts_total %llu\n",
+			       v.pid ? 1 : 0, (unsigned long long)v.restarts);
+		if (texts[k].oom) {
+			out->oom = true;
+			goto done;
+		}
+		snprintf(labels[k], sizeof(labels[k]), "%u", k);
+		src[k] = (struct prom_source){ texts[k].p, texts[k].len, labels[k] };
+	}
+	prom_merge(out, "worker", src, n);
+done:
+	for (unsigned k = 0; texts && k < n; k++)
+		textbuf_free(&texts[k]);
+	textbuf_free(&own);
+	free(texts);
+	free(src);
+	free(labels);
+}
+
 int http_on_request(struct edge *e, struct lws *wsi, struct http_req **req, const char *path)
 {
-	static const char healthy[] = "{\"status\":\"ok\"}", ready[] = "{\"status\":\"ready\"}";
+	static const char healthy[] = "{\"status\":\"ok\"}";
 	int ep = api_endpoint_of(path);
 
 	if (ep >= 0)
@@ -230,18 +326,16 @@ int http_on_request(struct edge *e, struct lws *wsi, struct http_req **req, cons
 	}
 	if (!strcmp(path, "/healthz"))
 		return respond(wsi, 200, "application/json", healthy, sizeof(healthy) - 1, true);
-	if (!strcmp(path, "/readyz")) {
-		const char *why = not_ready_reason(e);
-
-		if (!why)
-			return respond(wsi, 200, "application/json", ready, sizeof(ready) - 1, true);
-		return http_json_error(wsi, 503, why, "not ready", true);
-	}
+	if (!strcmp(path, "/readyz"))
+		return e->board ? workers_readyz(e, wsi) : readyz(e, wsi);
 	if (!strcmp(path, "/metrics")) {
 		struct textbuf text = { 0 };
 		int rc;
 
-		metrics_render(e, &text);
+		if (e->board)
+			workers_metrics(e, &text);
+		else
+			metrics_render(e, &text);
 		if (text.oom)
 			rc = http_json_error(wsi, 500, "internal", "out of memory", true);
 		else

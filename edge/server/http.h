@@ -36,6 +36,9 @@ int http_upgrade_required(struct lws *wsi);
 /* The client's address for logs: the peer ("1.2.3.4" also on a dual-stack socket), or, when the
  * peer is a trusted proxy (trusted-proxies), the client its X-Forwarded-For names. Needs the
  * request headers: call it before the upgrade completes. */
+/* Why this process is not ready for traffic (a /readyz error code), or NULL when it is. */
+const char *http_not_ready_reason(const struct edge *e);
+
 void http_client_addr(const struct edge *e, struct lws *wsi, char *buf, size_t len);
 
 #endif

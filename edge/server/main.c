@@ -1,11 +1,12 @@
 /*
- * main.c - entry point: configuration, log level, then the server (or, with --check-config, only
- * the verdict on the configuration). Exit status: 0 after a clean stop, --help, --version or a good
+ * main.c - entry point: configuration, log level, then the server — one process, or with --workers
+ * a supervisor and its workers — (or, with --check-config, only the verdict on the configuration). Exit status: 0 after a clean stop, --help, --version or a good
  * --check-config; 2 for a configuration the edge refuses; 1 when start-up or the run failed.
  */
 #include <stdio.h>
 
 #include "server.h"
+#include "supervisor.h"
 #include "mqedge/base/log.h"
 
 int main(int argc, char **argv)
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return rc ? 2 : 0;
 	}
-	rc = server_run(&cfg);
+	rc = cfg.n_workers ? supervisor_run(&cfg) : server_run(&cfg, NULL);
 	config_free(&cfg);
 	return rc;
 }

@@ -20,8 +20,12 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "board.h"
 #include "dispatch.h"
 #include "edge.h"
+#include "http.h"
+#include "listener.h"
+#include "metrics.h"
 #include "mqedge/base/clock.h"
 #include "mqedge/base/log.h"
 #include "mqedge/base/siphash.h"
@@ -180,6 +184,8 @@ static void begin_shutdown(struct server *srv, const char *why)
 	/* new connections are refused at accept (ws_session.c, FILTER_NETWORK_CONNECTION):
 	 * lws_context_deprecate would close the listeners, but in lws 4.1.6 it writes through the
 	 * listener it has just freed */
+	if (srv->edge.board)
+		listener_close_all();	/* the kernel gives new connections to the other workers */
 	for (struct peer *p = srv->edge.fanout.peers; p; p = p->next)
 		fanout_close(&srv->edge.fanout, p, 1001, "edge shutting down");
 	lws_sul_schedule(srv->edge.context, 0, &srv->sul_stop, stop_check, 1);
@@ -208,6 +214,21 @@ static void refresh_status(struct server *srv)
 
 /* ---- periodic inbox work ---- */
 
+/* --workers: this worker's readiness and metrics for the others' /readyz and /metrics. */
+static void post_to_board(struct edge *e)
+{
+	struct textbuf text = { 0 };
+	const char *why;
+
+	if (!e->board)
+		return;
+	why = http_not_ready_reason(e);
+	metrics_render(e, &text);
+	if (!text.oom)
+		board_post(e->board, (unsigned)e->cfg->worker_index, why ? why : "", text.p, text.len);
+	textbuf_free(&text);
+}
+
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
 	struct server *srv = lws_container_of(sul, struct server, sul_tick);
@@ -224,6 +245,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 
 	history_tick(&srv->edge.history, clock_now_ms());	/* ttl and grace */
 	refresh_status(srv);
+	post_to_board(&srv->edge);
 	/* pruning runs in small slices; when it is behind, the next slice comes right away */
 	lws_sul_schedule(srv->edge.context, 0, &srv->sul_tick, on_tick, more ? 10 * LWS_US_PER_MS : LWS_US_PER_SEC);
 }
@@ -370,7 +392,8 @@ static struct lws_vhost *create_vhost(struct server *srv, struct lws_protocols *
 	if (srv->cfg->permessage_deflate)
 		info.extensions = extensions;
 	info.vhost_name = tls ? "wss" : "ws";
-	info.port = (int)(tls ? srv->cfg->tls_port : srv->cfg->port);
+	/* a worker listens itself (listener.c) and hands lws what it accepts */
+	info.port = srv->edge.board ? CONTEXT_PORT_NO_LISTEN_SERVER : (int)(tls ? srv->cfg->tls_port : srv->cfg->port);
 	info.iface = srv->cfg->bind;
 	info.protocols = protocols;
 	info.retry_and_idle_policy = retry;
@@ -398,7 +421,7 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 	};
 	struct notify_options no = {
 		cfg->topic_prefix, cfg->data_dir, !strcmp(cfg->inbox_scope, "served"), cfg->inbox_max_per_user,
-		cfg->inbox_max_age, cfg->inbox_backlog, (size_t)cfg->outq_max_bytes,
+		cfg->inbox_max_age, cfg->inbox_backlog, (size_t)cfg->outq_max_bytes, cfg->worker_index >= 0,
 	};
 
 	if (siphash_seed_random()) {
@@ -592,11 +615,11 @@ int server_check_config(const struct edge_config *cfg, char *err, size_t errlen)
 	return check_data_dir(cfg->data_dir, err, errlen);
 }
 
-int server_run(struct edge_config *cfg)
+int server_run(struct edge_config *cfg, struct board *board)
 {
 	static struct server srv;
 	struct edge *e = &srv.edge;
-	struct lws_protocols protocols[4];
+	struct lws_protocols protocols[5];
 	struct lws_protocols signal_protocol = { SIGNAL_PROTOCOL_NAME, callback_signal, 0, 0, 0, NULL, 0 };
 	struct lws_context_creation_info info;
 	void *foreign_loops[1];
@@ -611,6 +634,7 @@ int server_run(struct edge_config *cfg)
 	srv.cfg = cfg;
 	e->cfg = cfg;
 	srv.signal_fd = -1;
+	e->board = board;
 	deadline_init(&srv.history_deadline, &srv, history_fire);
 	deadline_init(&srv.rpc_deadline, &srv, rpc_fire);
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
@@ -622,7 +646,8 @@ int server_run(struct edge_config *cfg)
 	protocols[0] = *ws_session_protocol();
 	protocols[1] = *bridge_lws_protocol();
 	protocols[2] = signal_protocol;
-	memset(&protocols[3], 0, sizeof(protocols[3]));
+	protocols[3] = *listener_lws_protocol();
+	memset(&protocols[4], 0, sizeof(protocols[4]));
 
 	memset(&retry, 0, sizeof(retry));
 	retry.secs_since_valid_ping = (uint16_t)cfg->ping_interval;
@@ -648,11 +673,12 @@ int server_run(struct edge_config *cfg)
 		info.foreign_loops = foreign_loops;
 		info.options |= LWS_SERVER_OPTION_LIBEV;
 	}
-	if (cfg->port && probe_listen(cfg->bind, cfg->port, err, sizeof(err))) {
+	/* a worker's SO_REUSEPORT bind says itself whether the port is free (listener_open) */
+	if (!board && cfg->port && probe_listen(cfg->bind, cfg->port, err, sizeof(err))) {
 		log_error("startup_failed", "reason=\"cannot listen on %s\" bind=%s port=%ld", err, cfg->bind, cfg->port);
 		goto out;
 	}
-	if (cfg->tls_port && probe_listen(cfg->bind, cfg->tls_port, err, sizeof(err))) {
+	if (!board && cfg->tls_port && probe_listen(cfg->bind, cfg->tls_port, err, sizeof(err))) {
 		log_error("startup_failed", "reason=\"cannot listen (TLS) on %s\" bind=%s port=%ld", err, cfg->bind,
 			  cfg->tls_port);
 		goto out;
@@ -671,6 +697,11 @@ int server_run(struct edge_config *cfg)
 		listen_failure(cfg->bind, cfg->tls_port, err, sizeof(err));
 		log_error("startup_failed", "reason=\"cannot listen (TLS) on %s\" bind=%s port=%ld", err, cfg->bind,
 			  cfg->tls_port);
+		goto out;
+	}
+	if (board && ((cfg->port && listener_open(e->vh_ws, cfg->bind, cfg->port, &e->draining, err, sizeof(err))) ||
+		      (cfg->tls_port && listener_open(e->vh_wss, cfg->bind, cfg->tls_port, &e->draining, err, sizeof(err))))) {
+		log_error("startup_failed", "reason=\"cannot listen on %s\" worker=%d", err, cfg->worker_index);
 		goto out;
 	}
 	if (setup_signals(&srv)) {
@@ -735,6 +766,7 @@ int server_run(struct edge_config *cfg)
 	if (!e->inbox_bridge)
 		goto out;
 	lws_sul_schedule(e->context, 0, &srv.sul_tick, on_tick, LWS_US_PER_SEC);
+	post_to_board(e);	/* the supervisor now knows this worker started */
 
 	log_info("started", "version=%s edge=%s ws=%s://%s:%ld/ws%s%s broker=%s:%ld prefix=%s", MQEDGE_VERSION,
 		 cfg->edge_id, cfg->port ? "ws" : "wss", cfg->bind, cfg->port ? cfg->port : cfg->tls_port,

@@ -11,7 +11,11 @@
  * -1 with the reason in err. */
 int server_check_config(const struct edge_config *cfg, char *err, size_t errlen);
 
-/* Runs the edge until it is stopped by a signal. Returns the exit code. */
-int server_run(struct edge_config *cfg);
+struct board;
+
+/* Runs the edge until it is stopped by a signal. Returns the exit code. board: NULL for a single
+ * process (lws listens); a worker under the supervisor (cfg->worker_index >= 0) opens its own
+ * SO_REUSEPORT listeners and posts its readiness and metrics on the board every second. */
+int server_run(struct edge_config *cfg, struct board *board);
 
 #endif

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "dedup.h"
+#include "mqedge/fanout/dedup.h"
 #include "mqedge/base/siphash.h"
 
 static void test_key(void)

@@ -1190,7 +1190,7 @@ static void test_busy(void)
 	inbox_get_stats(ib, &st);
 	CHECK(st.errors == 1);
 	CHECK(st.stored == 0);
-	CHECK(strstr(inbox_last_error(ib), "put") != NULL);
+	CHECK(strstr(inbox_last_error(ib), "begin") != NULL);
 	CHECK(strstr(inbox_last_error(ib), "locked") != NULL);
 	CHECK(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(other);

@@ -47,6 +47,8 @@ struct peer {
 	bool closing;			/* no new frames: its close is decided */
 	bool dirty;			/* on the dirty list: got frames during this burst */
 	int64_t over_since_us;		/* when its queue went above outq_max_bytes; 0 while below */
+	int64_t inbox_seq;		/* the inbox's: the newest stored notification its backlog
+					 * covered (a sibling process's rows above it are pushed) */
 	struct peer *dirty_next;
 	struct membership_list ml;	/* every channel it is a member of */
 	struct outq outq;

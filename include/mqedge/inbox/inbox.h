@@ -71,6 +71,17 @@ int64_t inbox_seq_of(struct inbox *ib, const char *user, const char *id);
 /* Unread notifications of user (own and announcements). Returns the count or an error. */
 int64_t inbox_unread_count(struct inbox *ib, const char *user);
 
+/* Calls fn once with user's row of id (not announcements: user "*" asks for those). Returns 1
+ * when it exists, 0 when not, or a negative code. */
+int inbox_row(struct inbox *ib, const char *user, const char *id, inbox_row_fn fn, void *ctx);
+/* The newest seq stored (0: none), or a negative code. */
+int64_t inbox_max_seq(struct inbox *ib);
+/* Reads between begin and end see one snapshot of the file, whatever other processes sharing it
+ * (--workers) commit meanwhile. begin returns 1 (end commits it), 0 (already inside a
+ * transaction: nothing to end) or a negative code; pass its result to end. */
+int inbox_snapshot_begin(struct inbox *ib);
+void inbox_snapshot_end(struct inbox *ib, int began);
+
 /* Marks ids read for user. Returns how many changed state, or an error. */
 int inbox_mark_read(struct inbox *ib, const char *user, const char *const *ids, size_t n);
 /* Marks everything of user with ts <= upto_ts read. Returns how many changed, or an error. */

@@ -19,6 +19,8 @@
 
 #include "mqedge/base/idgen.h"
 #include "mqedge/base/log.h"
+#include "mqedge/base/strmap.h"
+#include "mqedge/fanout/dedup.h"
 #include "mqedge/fanout/fanout.h"
 #include "mqedge/inbox/inbox.h"
 #include "mqedge/wire/client_frame.h"
@@ -36,6 +38,7 @@ struct notify_options {
 	long max_per_user, max_age_s;	/* retention */
 	long backlog;			/* unread pushed after welcome */
 	size_t outq_max_bytes;		/* pages and backlogs stay well under it */
+	bool shared_store;		/* other processes store into the same file (--workers) */
 };
 
 struct notify_stats {
@@ -58,6 +61,10 @@ struct notify {
 	const char *topic_list[5];
 	struct notify_stats stats;
 	struct log_limit limit_not_stored;	/* a full disk fails every redelivery */
+	/* shared_store only: notifications this process has handled (a sibling's row is pushed to
+	 * local sessions once, a redelivery to this process never), and the users it follows */
+	struct dedup handled;
+	struct strmap followed;
 };
 
 /* Opens the store under opt->data_dir (a failure is logged and leaves inbox NULL: live traffic
