@@ -13,6 +13,12 @@
 enum log_level log_threshold = LOG_INFO;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static char line_suffix[32];	/* " worker=K" in a worker process (--workers), else empty */
+
+void log_set_worker(int worker)
+{
+	snprintf(line_suffix, sizeof(line_suffix), worker >= 0 ? " worker=%d" : "", worker);
+}
 
 int log_level_parse(const char *name, enum log_level *out)
 {
@@ -45,6 +51,12 @@ static void write_line(enum log_level level, const char *event, unsigned repeate
 			      now.tv_nsec / 1000000, log_level_name(level), event);
 	if (n < sizeof(line)) {
 		int m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+
+		if (m > 0)
+			n += (size_t)m;
+	}
+	if (line_suffix[0] && n < sizeof(line)) {
+		int m = snprintf(line + n, sizeof(line) - n, "%s", line_suffix);
 
 		if (m > 0)
 			n += (size_t)m;

@@ -701,7 +701,7 @@ int server_run(struct edge_config *cfg, struct board *board)
 	}
 	if (board && ((cfg->port && listener_open(e->vh_ws, cfg->bind, cfg->port, &e->draining, err, sizeof(err))) ||
 		      (cfg->tls_port && listener_open(e->vh_wss, cfg->bind, cfg->tls_port, &e->draining, err, sizeof(err))))) {
-		log_error("startup_failed", "reason=\"cannot listen on %s\" worker=%d", err, cfg->worker_index);
+		log_error("startup_failed", "reason=\"cannot listen on %s\"", err);
 		goto out;
 	}
 	if (setup_signals(&srv)) {

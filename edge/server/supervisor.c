@@ -74,6 +74,7 @@ static void run_worker(struct supervisor *sv, unsigned k, pid_t parent)
 	if (!cfg->edge_id)
 		_exit(1);
 	cfg->worker_index = (int)k;
+	log_set_worker((int)k);
 	rc = server_run(cfg, sv->board);
 	config_free(cfg);
 	_exit(rc);

@@ -19,7 +19,7 @@
 // is the seconds-long version CI runs: it checks that every figure is produced and that nothing
 // was lost, never a speed.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, appendFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, appendFileSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,8 @@ if (BASELINE_BIN && !existsSync(BASELINE_BIN)) {
   process.exit(2);
 }
 const HISTORY_FLAGS = ['--history-rooms', '*=1000'];
+// the same binary under its supervisor with N worker processes (--workers N)
+const WORKER_KINDS = { 'mqedge-w1': 1, 'mqedge-w2': 2 };
 const SERVER_CORE = ['taskset', '-c', '0'];
 const TOOL_CORE = ['taskset', '-c', '1'];
 const tmp = mkdtempSync(join(tmpdir(), 'mqedge-bench-'));
@@ -166,11 +168,15 @@ async function system(kind, { edges = 1 } = {}) {
   const es = [];
   const bin = kind === 'baseline' ? BASELINE_BIN : join(BIN, 'mqedge');
   // mqedge-history: the same binary, every room keeping a window of its newest 1,000 messages
-  const extra = kind === 'mqedge-history' ? HISTORY_FLAGS : [];
+  const workers = WORKER_KINDS[kind] ?? 0;
+  const extra = kind === 'mqedge-history' ? HISTORY_FLAGS : workers ? ['--workers', String(workers)] : [];
   for (let i = 0; i < edges; i++) es.push(await edge(b.ports.mqtt, `bench${i + 1}`, bin, extra));
   await delay(300); // the edges' first broker connect (a clean one, then the persistent one)
+  // --workers: the supervisor and every worker are the server (their CPU and memory add up)
+  const workerPids = [];
+  for (const e of es) if (workers) workerPids.push(...(await workersOf(e, workers)));
   return {
-    kind, pids: [...es.map((e) => pidOf(e.proc)), pidOf(b.proc)], broker: b.ports.mqtt,
+    kind, pids: [...es.map((e) => pidOf(e.proc)), ...workerPids, pidOf(b.proc)], broker: b.ports.mqtt,
     ws: es.map((e) => e.port), wss: es.map((e) => e.tlsPort),
     stop: async () => {
       for (const e of es) await stop(e.proc);
@@ -195,6 +201,28 @@ function wsload(args) {
       res(JSON.parse(line));
     });
   });
+}
+
+// The worker pids of an edge started with --workers n, once all n run and /readyz says ready.
+async function workersOf(e, n) {
+  const pid = pidOf(e.proc);
+  for (let i = 0; i < 400; i++) {
+    let kids = [];
+    try {
+      kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      /* not yet */
+    }
+    const ready = await new Promise((res) => {
+      http.get({ host: '127.0.0.1', port: e.port, path: '/readyz', agent: false, timeout: 1000 }, (r) => {
+        r.resume();
+        res(r.statusCode === 200);
+      }).on('error', () => res(false));
+    });
+    if (kids.length === n && ready) return kids;
+    await delay(25);
+  }
+  throw new Error(`edge ${e.port}: ${n} workers did not become ready`);
 }
 
 // ---- one measurement ----
@@ -279,6 +307,7 @@ const scenarios = SMOKE
     { id: 's5', title: 'rooms of 10', n: 200, rooms: 20, rate: 40, duration: dur, systems: ['mqedge', 'mosquitto'] },
     { id: 's6', title: 'two edges', n: 100, rate: 20, duration: dur, edges: 2, systems: ['mqedge'] },
     { id: 's8', title: 'history on vs off, max rate', n: 50, rate: 'max', duration: dur, systems: ['mqedge', 'mqedge-history'] },
+    { id: 's12', title: 'workers 0 vs 2, max rate', n: 50, rate: 'max', duration: dur, systems: ['mqedge', 'mqedge-w2'] },
   ]
   : [
     { id: 's1a', title: '1 room x 100, max rate', n: 100, rate: 'max', duration: dur, systems: ['mqedge', 'mosquitto', 'floor'] },
@@ -293,6 +322,9 @@ const scenarios = SMOKE
     // the cost of history: the same edge with every room keeping a 1,000-message window
     { id: 's8a', title: 'history, 1 room x 1,000, max rate', n: 1000, rate: 'max', duration: dur, systems: ['mqedge', 'mqedge-history'] },
     { id: 's8b', title: 'history, 50 msg/s x 1,000', n: 1000, rate: 50, duration: dur, systems: ['mqedge', 'mqedge-history'] },
+    // --workers: one process vs a supervisor with 1 and 2 workers (servers pinned to one core here)
+    { id: 's12a', title: 'workers 0/1/2, 1 room x 1,000, max rate', n: 1000, rate: 'max', duration: dur, systems: ['mqedge', 'mqedge-w1', 'mqedge-w2'] },
+    { id: 's12b', title: 'workers 0/1/2, 50 msg/s x 1,000', n: 1000, rate: 50, duration: dur, systems: ['mqedge', 'mqedge-w1', 'mqedge-w2'] },
   ];
 // --only s1 selects s1a, s1b, s1c but not s10
 const selected = (id) => !ONLY || ONLY.some((o) => id === o || (id.startsWith(o) && !(/\d$/.test(o) && /\d/.test(id[o.length]))));

@@ -22,6 +22,9 @@ const char *log_level_name(enum log_level level);
 void log_write(enum log_level level, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* In a worker process (--workers): every line ends with " worker=K" (K < 0: nothing). */
+void log_set_worker(int worker);
+
 /* Holds back repeats of one kind of line: at most one per window; the next line that passes says
  * how many were held back (" repeated=N"). One per call site and subject (say, per broker
  * session), zeroed at start. A condition that ends (the broker is back) calls log_limit_reset so
