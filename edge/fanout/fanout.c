@@ -32,7 +32,8 @@ int fanout_init(struct fanout *fo, const struct fanout_options *opt, const struc
 	fo->ops = ops;
 	fo->channels = channels_create(ch_hooks, ctx);
 	fo->dedup = calloc(1, sizeof(*fo->dedup));
-	if (!fo->channels || !fo->dedup || dedup_init(fo->dedup, opt->dedup_window)) {
+	if (!fo->channels || !fo->dedup || dedup_init(fo->dedup, opt->dedup_window) ||
+	    deflater_init(&fo->deflate, opt->deflate_min_bytes)) {
 		fanout_fini(fo);
 		return -ENOMEM;
 	}
@@ -47,6 +48,7 @@ void fanout_fini(struct fanout *fo)
 		dedup_free(fo->dedup);
 	free(fo->dedup);
 	fo->dedup = NULL;
+	deflater_fini(&fo->deflate);
 }
 
 void fanout_peer_add(struct fanout *fo, struct peer *p)
@@ -161,6 +163,12 @@ int fanout_send(struct fanout *fo, struct peer *p, struct frame *f)
 
 	if (p->closing)
 		return 0;	/* nothing new after the close is decided */
+	if (p->deflate) {
+		struct frame *z = deflater_twin(&fo->deflate, f);	/* compressed once per message */
+
+		if (z)
+			f = z;
+	}
 	rc = outq_push(&p->outq, f, fo->opt.outq_hard_bytes);
 	if (rc == -ENOBUFS)
 		return cut_off(fo, p, "hard_limit");

@@ -51,6 +51,8 @@ struct frame *frame_alloc(size_t cap)
 	f->len = 0;
 	f->hdr_len = 0;
 	f->born_us = 0;
+	f->twin_state = FRAME_TWIN_UNTRIED;
+	f->twin = NULL;
 	return f;
 }
 
@@ -60,6 +62,8 @@ void frame_unref(struct frame *f)
 
 	if (--f->refs)
 		return;
+	if (f->twin)
+		frame_unref(f->twin);
 	c = f->size_class;
 	if (c != CLASS_HUGE && free_count[c] < classes[c].keep) {
 		memcpy(frame_payload(f), &free_list[c], sizeof(struct frame *));
@@ -83,29 +87,39 @@ void frame_pool_drain(void)
 	}
 }
 
-void frame_seal(struct frame *f, size_t len)
+/* RFC 6455 5.2: first byte (FIN, RSV1, text opcode), unmasked, 7/16/64-bit length */
+static void seal(struct frame *f, size_t len, unsigned char first)
 {
 	unsigned char *p = frame_payload(f);
 
 	f->len = (uint32_t)len;
-	/* RFC 6455 5.2: FIN + text opcode, unmasked, 7/16/64-bit length */
 	if (len < 126) {
 		f->hdr_len = 2;
-		p[-2] = 0x81;
+		p[-2] = first;
 		p[-1] = (unsigned char)len;
 	} else if (len < 65536) {
 		f->hdr_len = 4;
-		p[-4] = 0x81;
+		p[-4] = first;
 		p[-3] = 126;
 		p[-2] = (unsigned char)(len >> 8);
 		p[-1] = (unsigned char)len;
 	} else {
 		f->hdr_len = 10;
-		p[-10] = 0x81;
+		p[-10] = first;
 		p[-9] = 127;
 		for (int i = 0; i < 8; i++)
 			p[-8 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
 	}
+}
+
+void frame_seal(struct frame *f, size_t len)
+{
+	seal(f, len, 0x81);	/* FIN, text */
+}
+
+void frame_seal_compressed(struct frame *f, size_t len)
+{
+	seal(f, len, 0xc1);	/* FIN, RSV1 (compressed), text */
 }
 
 struct frame *frame_from_text(const char *text, size_t len)

@@ -50,6 +50,9 @@ static const struct option_def options[] = {
 	    "comma-separated addresses or networks (10.0.0.0/8) of reverse proxies whose X-Forwarded-For names the client"),
 	STR(web_root, NULL, "directory served over HTTP at /demo/ (the browser demo: examples/web)"),
 	BOOL(permessage_deflate, "true", "accept permessage-deflate when a client offers it"),
+	NUM(deflate_min_bytes, 0, 16L << 20, "256",
+	    "with permessage-deflate negotiated, messages from this size go out compressed (once per message, "
+	    "shared by every member); 0 sends everything uncompressed"),
 	STR(broker, "127.0.0.1:1883", "MQTT broker as HOST:PORT"),
 	STR(broker_username, NULL, "MQTT username"),
 	STR(broker_password, NULL, "MQTT password"),

@@ -26,6 +26,7 @@ struct edge_config {
 	struct netaddr_list trusted;	/* derived from trusted_proxies by config_finish */
 	char *web_root;		/* directory served at /demo/, or NULL */
 	bool permessage_deflate;
+	long deflate_min_bytes;	/* 0: frames out uncompressed even when deflate is negotiated */
 	/* broker */
 	char *broker;		/* HOST:PORT as given */
 	char *broker_host;	/* derived from broker */

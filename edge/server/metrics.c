@@ -35,6 +35,19 @@ void metrics_render(const struct edge *e, struct textbuf *o)
 	metric(o, "mqedge_frames_in_total", "counter", "Client frames received.", st->frames_in);
 	metric(o, "mqedge_frames_out_total", "counter", "Frames written to clients.", fs->frames_out);
 	metric(o, "mqedge_bytes_out_total", "counter", "Bytes written to clients.", fs->bytes_out);
+	{
+		const struct deflater *dz = &e->fanout.deflate;
+
+		textbuf_printf(o, "# HELP mqedge_deflate_messages_total Messages offered to the shared compressor, by outcome "
+				  "(once per message, for every member with permessage-deflate).\n"
+				  "# TYPE mqedge_deflate_messages_total counter\n"
+				  "mqedge_deflate_messages_total{outcome=\"compressed\"} %llu\n"
+				  "mqedge_deflate_messages_total{outcome=\"not_worth\"} %llu\n",
+			       (unsigned long long)dz->made, (unsigned long long)dz->not_worth);
+		metric(o, "mqedge_deflate_bytes_in_total", "counter", "Payload bytes of the messages compressed.",
+		       dz->bytes_in);
+		metric(o, "mqedge_deflate_bytes_out_total", "counter", "Their compressed payload bytes.", dz->bytes_out);
+	}
 	metric(o, "mqedge_writes_total", "counter", "Socket writes (one write may carry several frames).", fs->writes);
 	metric(o, "mqedge_deliveries_total", "counter", "Frames queued for a client.", fs->deliveries);
 	metric(o, "mqedge_broker_messages_total", "counter", "Broker messages fanned out to local members.",

@@ -387,8 +387,8 @@ static struct lws_vhost *create_vhost(struct server *srv, struct lws_protocols *
 		web_mount.def = "index.html";
 		info.mounts = &web_mount;
 	}
-	/* frames go out uncompressed (one shared frame serves every member); compressed frames from
-	 * clients are accepted */
+	/* lws negotiates and inflates what clients send; what the edge sends it compresses itself,
+	 * once per message (fanout/deflate.c), for the sessions that negotiated it (ws_session.c) */
 	if (srv->cfg->permessage_deflate)
 		info.extensions = extensions;
 	info.vhost_name = tls ? "wss" : "ws";
@@ -417,7 +417,7 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 	int rc;
 	struct fanout_options fo = {
 		cfg->topic_prefix, (size_t)cfg->outq_max_bytes, (size_t)cfg->outq_hard_bytes, cfg->slow_timeout * 1000000,
-		(uint32_t)cfg->dedup_window, &srv->edge.ids,
+		(uint32_t)cfg->dedup_window, &srv->edge.ids, cfg->permessage_deflate ? (size_t)cfg->deflate_min_bytes : 0,
 	};
 	struct notify_options no = {
 		cfg->topic_prefix, cfg->data_dir, !strcmp(cfg->inbox_scope, "served"), cfg->inbox_max_per_user,

@@ -319,6 +319,19 @@ static int refuse(struct lws *wsi, unsigned status, const char *code, const char
 }
 
 /* Decides the upgrade. Returns 0 to allow (identity stashed), 1 after answering with an error. */
+/* Will lws accept permessage-deflate on this connection, so that the edge may send it compressed
+ * messages? lws 4.1.6 accepts the extension whenever it is offered, and answers only the offer's
+ * parameters without a value: an offer that limits the server's window (server_max_window_bits)
+ * is accepted without the limit, so such a client gets plain frames, always valid. */
+static bool deflate_offered(struct lws *wsi)
+{
+	char ext[256];
+
+	if (lws_hdr_copy(wsi, ext, sizeof(ext), WSI_TOKEN_EXTENSIONS) <= 0)
+		return false;
+	return strstr(ext, "permessage-deflate") && !strstr(ext, "server_max_window_bits");
+}
+
 static int confirm_upgrade(struct edge *e, struct lws *wsi)
 {
 	char path[64], origin[256], tokbuf[8300], addr[NETADDR_TEXT_MAX + 1];
@@ -438,6 +451,7 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 		pss->s.ident = e->stash.ident;
 		memset(&e->stash, 0, sizeof(e->stash));
 		http_client_addr(e, wsi, pss->addr, sizeof(pss->addr));	/* the headers are still here */
+		pss->s.peer.deflate = e->cfg->permessage_deflate && e->cfg->deflate_min_bytes && deflate_offered(wsi);
 		return 0;
 
 	case LWS_CALLBACK_ESTABLISHED:

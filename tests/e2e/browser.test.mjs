@@ -204,6 +204,23 @@ async function run(env) {
     await snap(alice, 'chat-alice-e1');
     await snap(bob, 'chat-bob-e2');
 
+    // a long message: Chromium negotiated permessage-deflate, so it reaches both pages as one
+    // compressed frame from each edge's shared compressor, and must read back intact
+    const compressed = async () => Promise.all(edges.map(async (e) =>
+      Number(/^mqedge_deflate_messages_total\{outcome="compressed"\} (\d+)$/m.exec((await httpGet(e.port, '/metrics')).body)?.[1] ?? NaN)));
+    const zBefore = await compressed();
+    const longText = `${'长消息 with emoji 😀🎉 and 日本語のテキスト, '.repeat(12)}end`;
+    await alice.fill('#msg-input', longText);
+    await alice.click('#send-btn');
+    for (const p of [alice, bob]) {
+      await messageFrom(p, 'alice', 'end').filter({ hasText: '长消息' }).waitFor({ timeout: 10000 });
+      const shown = await messageFrom(p, 'alice', '长消息').locator('.text').textContent();
+      assert.equal(shown, longText, 'the compressed message reads back intact (emoji, CJK)');
+      assert.equal(await p.locator('#messages li.msg:not(.system)').count(), 3, 'shown exactly once');
+    }
+    const zAfter = await compressed();
+    zAfter.forEach((n, i) => assert.ok(n > zBefore[i], `${edges[i].name} compressed it (${zBefore[i]} -> ${n})`));
+
     // ---- (b) a notification while bob is away ----
     await bob.close();
     await waitFor(async () => (await userConnections(e2)) === 0, { what: 'bob gone from e2' });
@@ -311,7 +328,7 @@ async function run(env) {
     await bobSays('while you were away');
     await e1.start({ port: e1.port });
     await alice.locator('#messages .resume-note', { hasText: 'Resumed 1 missed message' }).waitFor({ timeout: 30000 });
-    assert.deepEqual(await chatTexts(alice), [aliceText, bobText, 'while you were away'], 'the missed message, once, in order');
+    assert.deepEqual(await chatTexts(alice), [aliceText, bobText, longText, 'while you were away'], 'the missed message, once, in order');
     assert.equal(await alice.locator('#messages .resume-note').count(), 1);
     assert.ok(await alice.locator('#room-banner').isHidden(), 'no banner after a complete resume');
     await snap(alice, 'resume-alice-e1');
@@ -323,7 +340,7 @@ async function run(env) {
     await e1.start({ port: e1.port });
     await alice.locator('#room-banner').waitFor({ state: 'visible', timeout: 30000 });
     assert.equal(await alice.textContent('#room-banner .text'), 'You missed messages — reload');
-    assert.deepEqual(await chatTexts(alice), [aliceText, bobText, 'while you were away'], 'nothing replayed past the window');
+    assert.deepEqual(await chatTexts(alice), [aliceText, bobText, longText, 'while you were away'], 'nothing replayed past the window');
     assert.equal(await alice.locator('#messages .resume-note').count(), 1, 'no second resume note');
     await snap(alice, 'resume-alice-e1-missed');
     await alice.click('#room-reload');

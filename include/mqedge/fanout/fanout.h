@@ -21,6 +21,7 @@
 
 #include "mqedge/base/idgen.h"
 #include "mqedge/fanout/channels.h"
+#include "mqedge/fanout/deflate.h"
 #include "mqedge/fanout/frame.h"
 #include "mqedge/fanout/outq.h"
 #include "mqedge/fanout/window.h"
@@ -44,6 +45,7 @@ struct peer {
 	const char *id;			/* session id, for logs (owned by the peer's owner) */
 	const char *name;		/* user or device id, for logs and announcements */
 	bool announcements;		/* a named user's session: gets announcements */
+	bool deflate;			/* negotiated permessage-deflate: gets compressed twins */
 	bool closing;			/* no new frames: its close is decided */
 	bool dirty;			/* on the dirty list: got frames during this burst */
 	int64_t over_since_us;		/* when its queue went above outq_max_bytes; 0 while below */
@@ -81,6 +83,8 @@ struct fanout_options {
 	int64_t slow_timeout_us;
 	uint32_t dedup_window;		/* recent (topic, message id) pairs remembered */
 	struct idgen *ids;		/* ids for bare backend payloads (not owned) */
+	size_t deflate_min_bytes;	/* compressed twins for peers that negotiated permessage-deflate,
+					 * for payloads from this size; 0: never */
 };
 
 struct fanout {
@@ -91,6 +95,7 @@ struct fanout {
 	struct peer *peers;		/* every peer (sessions) */
 	struct peer *dirty;		/* peers to flush when the burst ends */
 	bool in_burst;
+	struct deflater deflate;	/* the shared compressor */
 	struct fanout_stats stats;
 };
 

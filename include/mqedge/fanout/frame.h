@@ -19,12 +19,16 @@
 
 #define FRAME_HEADROOM 16
 
+enum { FRAME_TWIN_UNTRIED, FRAME_TWIN_MADE, FRAME_TWIN_NOT_WORTH };
+
 struct frame {
 	uint32_t refs;
 	uint32_t len;		/* payload (JSON text) bytes */
 	uint32_t cap;		/* payload bytes allocated */
 	uint8_t hdr_len;	/* WebSocket header bytes just before the payload */
 	uint8_t size_class;
+	uint8_t twin_state;	/* deflate.c: FRAME_TWIN_UNTRIED, _MADE (twin set) or _NOT_WORTH */
+	struct frame *twin;	/* its permessage-deflate twin (one reference, owned by this frame) */
 	int64_t born_us;	/* when the message reached this edge (for the latency histogram) */
 	unsigned char buf[];	/* FRAME_HEADROOM bytes, then the payload */
 };
@@ -41,8 +45,10 @@ static inline size_t frame_wire_len(const struct frame *f) { return (size_t)f->h
 struct frame *frame_alloc(size_t cap);
 /* Seals a frame whose payload is len bytes: writes the WebSocket header. */
 void frame_seal(struct frame *f, size_t len);
+/* The same for a payload that is a permessage-deflate message (RFC 7692: RSV1 set). */
+void frame_seal_compressed(struct frame *f, size_t len);
 static inline struct frame *frame_ref(struct frame *f) { f->refs++; return f; }
-/* Drops a reference; the last one returns the frame to its free list. */
+/* Drops a reference; the last one returns the frame (and its twin) to the free lists. */
 void frame_unref(struct frame *f);
 
 /* A sealed frame holding a copy of text[0..len). NULL on OOM. */

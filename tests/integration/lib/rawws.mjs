@@ -183,7 +183,8 @@ export class RawWs {
       if (mask) for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i & 3];
       this._buf = b.subarray(off + len);
       // a compressed message from the edge (unfragmented: the replies here are small)
-      if (rsv1 && fin) payload = zlib.inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]));
+      // (the stream is never finished: a message ends with a sync flush, so no BFINAL block)
+      if (rsv1 && fin) payload = zlib.inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
       this._onFrame({ fin, opcode, payload, masked, rsv1 });
     }
   }

@@ -1,0 +1,118 @@
+// The shared compressor (docs/ARCHITECTURE.md "Compression"): a session that negotiated
+// permessage-deflate gets messages of deflate-min-bytes or more as compressed frames (RSV1), made
+// once per message and the same bytes for every such member; each inflates on its own (no context
+// from earlier messages), so clients that keep their context (npm ws, browsers) and clients that do
+// not (the raw client here) read the same text. Smaller messages, sessions without the extension,
+// offers that limit the server's window and --deflate-min-bytes 0 get plain frames. Chat and
+// telemetry JSON of 300-1,000 bytes with emoji and CJK arrives intact everywhere, exactly once.
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { scenario, topics, waitFor, httpGet, RawWs, OP } from './lib/harness.mjs';
+
+const emoji = '😀🎉👍🏽';
+const cjk = '你好世界こんにちは안녕하세요';
+// deterministic chat and telemetry payloads, 300-1,000 bytes of JSON text
+function chat(i) {
+  const words = ['meeting', 'tomorrow', 'slides', 'coffee', 'deploy', 'review', 'lunch', cjk, emoji];
+  const text = Array.from({ length: 20 + (i * 7) % 40 }, (_, k) => words[(i + k * 3) % words.length]).join(' ');
+  return { kind: 'chat', text, mentions: ['alice', 'bob'], client_msg_id: `c-${i}`, reply_to: i % 3 ? null : `c-${i - 1}` };
+}
+function telemetry(i) {
+  return {
+    kind: 'telemetry', device: 'sensor-17', seq: i, temperature_c: 20 + (i % 50) / 10, humidity_pct: 40 + (i % 20),
+    readings: Array.from({ length: 8 }, (_, k) => ({ sensor: `s${k}`, value: ((i * 31 + k * 17) % 1000) / 1000 })), note: `${cjk} ${emoji}`,
+  };
+}
+
+const textFrames = (raw) => raw.frames.filter((f) => f.opcode === OP.text);
+const rawMsgs = (raw) => textFrames(raw).map((f) => ({ f, j: JSON.parse(f.payload.toString('utf8')) })).filter((x) => x.j.op === 'msg');
+const isProbe = (m) => m.data?.probe !== undefined;
+
+async function openWs(env, edge, user, { perMessageDeflate }) {
+  const ws = new WebSocket(`ws://127.0.0.1:${edge.port}/ws?token=${env.token(user, { rooms: ['z'] })}`, { perMessageDeflate });
+  const frames = [];
+  ws.on('message', (m) => frames.push(JSON.parse(m)));
+  await waitFor(() => frames.some((f) => f.op === 'welcome'), { what: `${user} welcome` });
+  env.onCleanup(() => ws.terminate());
+  return { ws, frames, user };
+}
+
+scenario('negotiated sessions get messages from deflate-min-bytes compressed once per message, intact; others plain', { timeout: 60000 }, async (env) => {
+  const broker = await env.startBroker();
+  const edge = await env.startEdge({ broker });
+
+  const zipped = await openWs(env, edge, 'zip', { perMessageDeflate: true }); // npm ws: offers like a browser
+  const plain = await openWs(env, edge, 'plain', { perMessageDeflate: false });
+  assert.match(zipped.ws.extensions, /permessage-deflate/);
+  const rawZ = await RawWs.connect({ port: edge.port, path: `/ws?token=${env.token('rawz', { rooms: ['z'] })}`, deflate: true });
+  const rawP = await RawWs.connect({ port: edge.port, path: `/ws?token=${env.token('rawp', { rooms: ['z'] })}` });
+  // an offer that limits the server's window: lws accepts it without the limit, so plain frames
+  const rawW = await RawWs.connect({
+    port: edge.port, path: `/ws?token=${env.token('raww', { rooms: ['z'] })}`,
+    headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate; server_max_window_bits=10' },
+  });
+  env.onCleanup(() => [rawZ, rawP, rawW].forEach((r) => r.destroy()));
+  assert.match(rawZ.extensions, /permessage-deflate/);
+
+  for (const c of [zipped, plain]) c.ws.send(JSON.stringify({ op: 'sub', room: 'z', ref: 's' }));
+  for (const r of [rawZ, rawP, rawW]) r.sendJson({ op: 'sub', room: 'z', ref: 's' });
+  const probe = await env.mqtt(broker, { name: 'probe' });
+  await waitFor(async () => {
+    await probe.pub(topics.room('z'), { probe: 1 });
+    return [zipped, plain].every((c) => c.frames.some((f) => f.op === 'msg')) && [rawZ, rawP, rawW].every((r) => rawMsgs(r).length);
+  }, { timeoutMs: 10000, what: 'everyone subscribed' });
+  const before = { z: rawMsgs(rawZ).length, p: rawMsgs(rawP).length, w: rawMsgs(rawW).length, zs: zipped.frames.length, ps: plain.frames.length };
+
+  // 40 realistic messages (half chat, half telemetry) and 5 small ones, from a client
+  const pub = await openWs(env, edge, 'pub', { perMessageDeflate: true });
+  const sent = [];
+  for (let i = 0; i < 45; i++) {
+    const data = i < 40 ? (i % 2 ? telemetry(i) : chat(i)) : { t: `small ${i} ${emoji}` };
+    sent.push(data);
+    pub.ws.send(JSON.stringify({ op: 'pub', room: 'z', data, ref: `p${i}` }));
+  }
+  const want = sent.map((d) => JSON.stringify(d));
+  const got = {
+    zipped: () => zipped.frames.slice(before.zs).filter((f) => f.op === 'msg'),
+    plain: () => plain.frames.slice(before.ps).filter((f) => f.op === 'msg'),
+    rawZ: () => rawMsgs(rawZ).slice(before.z),
+    rawP: () => rawMsgs(rawP).slice(before.p),
+    rawW: () => rawMsgs(rawW).slice(before.w),
+  };
+  await waitFor(() => Object.values(got).every((g) => g().filter((x) => !isProbe(x.j ?? x)).length >= 45), { timeoutMs: 15000, what: '45 messages everywhere' });
+  await new Promise((r) => setTimeout(r, 300));
+  for (const [name, g] of Object.entries(got)) {
+    const msgs = g().map((x) => x.j ?? x).filter((x) => !isProbe(x));
+    assert.equal(msgs.length, 45, `${name}: exactly 45`);
+    assert.deepEqual(msgs.map((m) => JSON.stringify(m.data)), want, `${name}: every message intact (emoji, CJK), in order`);
+    assert.equal(new Set(msgs.map((m) => m.id)).size, 45, `${name}: nothing twice`);
+  }
+  // on the wire: the negotiated raw client got the 40 realistic ones compressed, the small ones plain
+  const zf = got.rawZ().filter((x) => !isProbe(x.j));
+  assert.deepEqual(zf.map((x) => x.f.rsv1), [...Array(40).fill(true), ...Array(5).fill(false)], 'RSV1 from deflate-min-bytes (256) only');
+  for (const r of ['rawP', 'rawW']) assert.ok(got[r]().every((x) => !x.f.rsv1), `${r}: plain frames only`);
+  assert.ok(textFrames(rawW).every((f) => !f.rsv1) && textFrames(rawP).every((f) => !f.rsv1), 'not one compressed frame to them');
+  // each message compressed once for its three compressed members (zipped, rawZ, pub), 40 in all
+  const m = (await httpGet(edge.port, '/metrics')).body;
+  const num = (re) => Number(re.exec(m)[1]);
+  const made = num(/^mqedge_deflate_messages_total\{outcome="compressed"\} (\d+)$/m);
+  assert.ok(made >= 40 && made <= 42, `compressed once per message (${made}; a few probes and replies may be long enough)`);
+  const ratio = num(/^mqedge_deflate_bytes_out_total (\d+)$/m) / num(/^mqedge_deflate_bytes_in_total (\d+)$/m);
+  assert.ok(ratio < 0.75, `realistic JSON shrinks (out/in ${ratio.toFixed(2)})`);
+});
+
+scenario('--deflate-min-bytes 0: negotiated, but every frame plain', { timeout: 30000 }, async (env) => {
+  const broker = await env.startBroker();
+  const edge = await env.startEdge({ broker, extra: ['--deflate-min-bytes', '0'] });
+  const raw = await RawWs.connect({ port: edge.port, path: `/ws?token=${env.token('r', { rooms: ['z'] })}`, deflate: true });
+  env.onCleanup(() => raw.destroy());
+  assert.match(raw.extensions, /permessage-deflate/, 'still negotiated: clients may send compressed');
+  raw.sendJson({ op: 'sub', room: 'z', ref: 's' });
+  const probe = await env.mqtt(broker, { name: 'probe' });
+  await waitFor(async () => {
+    await probe.pub(topics.room('z'), chat(1));
+    return rawMsgs(raw).length >= 3;
+  }, { timeoutMs: 10000, what: 'messages' });
+  assert.ok(rawMsgs(raw).every((x) => !x.f.rsv1), 'no RSV1');
+  assert.equal(JSON.stringify(rawMsgs(raw)[0].j.data), JSON.stringify(chat(1)));
+});
