@@ -69,6 +69,9 @@ struct bridge {
 	} *brokers;
 	size_t n_brokers, cur;
 	bool moved;		/* the next CONNACK is the first on a broker we moved to */
+	/* CONNACK handled, the offline queue not yet flushed: libmosquitto resends what was in flight
+	 * after our CONNACK callback returns, and the queue (newer) must go after it */
+	bool flush_pending;
 	char *host;		/* brokers[cur].host */
 	char *username, *password, *cafile, *client_id;
 	char *status_topic, *online_payload, *offline_payload;
@@ -276,12 +279,24 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags, 
 		subscribe_one(b, s);
 	if (b->status_topic)
 		(void)send_publish(b, b->status_topic, b->online_payload, strlen(b->online_payload), true, NULL, NULL);	/* logged */
+	/* the offline queue goes out once libmosquitto has resent what was in flight (on_readable,
+	 * after this packet); publishes made until then join the queue, behind it */
+	b->flush_pending = true;
+	if (b->hooks.on_state)
+		b->hooks.on_state(b->ctx, true);
+}
+
+/* After the CONNACK's packet: what was queued while the broker was away, in order, behind the
+ * messages libmosquitto resent (a publisher's order holds across the outage). */
+static void flush_queue(struct bridge *b)
+{
+	b->flush_pending = false;
+	if (b->state != ST_UP)
+		return;	/* lost again at once: the queue waits for the next CONNACK */
 	for (struct pubq_item *q; (q = pubq_pop(&b->pubq)); free(q))
 		if (send_publish(b, pubq_item_topic(q), pubq_item_payload(q), q->len, q->retain, NULL, q->cookie) &&
 		    q->cookie && b->hooks.on_published)
 			b->hooks.on_published(b->ctx, q->cookie, -1);	/* not inside its caller: safe */
-	if (b->hooks.on_state)
-		b->hooks.on_state(b->ctx, true);
 }
 
 static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *props)
@@ -294,6 +309,7 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc, const mo
 	mqtt_loop_detach(b->loop);
 	if (was == ST_STOPPED)
 		return;	/* libmosquitto reports a socket it already closed again; nothing to do */
+	b->flush_pending = false;	/* what is still queued waits for the next CONNACK */
 	for (struct bridge_sub *s = b->subs; s; s = s->next) {
 		s->active = false;
 		s->mid = -1;
@@ -432,6 +448,8 @@ static void on_readable(void *ctx)
 	}
 	for (int i = 0; i < READ_BURST; i++) {
 		rc = mosquitto_loop_read(b->mosq, 1);
+		if (b->flush_pending)
+			flush_queue(b);
 		if (rc != MOSQ_ERR_SUCCESS)
 			break;	/* libmosquitto closed its socket and called on_disconnect */
 		/* one packet per call; keep going while the kernel holds more bytes */
@@ -667,7 +685,7 @@ int bridge_publish(struct bridge *b, const char *topic, const void *payload, siz
 		b->stats.publish_refused++;
 		return -ENOBUFS;
 	}
-	if (b->state != ST_UP)
+	if (b->state != ST_UP || b->flush_pending)
 		return pubq_push(&b->pubq, topic, payload, len, retain, cookie);
 	/* never the cookie's hook from here: the caller still holds the cookie and answers itself */
 	if (send_publish(b, topic, payload, len, retain, NULL, cookie))

@@ -71,6 +71,9 @@ scenario('failover: broker B killed under clients; the edge moves to A and nothi
   const logFrom = e1.proc.lines.length;
   const tKill = Date.now();
   await brokerB.kill('SIGKILL');
+  // a publish made while no broker is reachable waits in the offline queue, behind the one in flight
+  await e1.waitNotReady();
+  const queuedReply = alice.request({ op: 'pub', room: 'lobby', data: { n: 'queued' } }, { timeoutMs: 20000 });
 
   // the move: not before the failover time, within it plus a bound
   let tMoved = 0;
@@ -90,6 +93,8 @@ scenario('failover: broker B killed under clients; the edge moves to A and nothi
   // nothing in flight was silent: both were published again on A
   const r1 = await inflightReply;
   assert.equal(r1.op, 'ok', `publish in flight: ${JSON.stringify(r1)}`);
+  const rq = await queuedReply;
+  assert.equal(rq.op, 'ok', `publish queued during the outage: ${JSON.stringify(rq)}`);
   const p2 = await inflightPost;
   assert.equal(p2.status, 201, `notification in flight: ${p2.status} ${JSON.stringify(p2.json)}`);
   assert.equal(p2.json.ids[0], n2push.id);
@@ -122,7 +127,7 @@ scenario('failover: broker B killed under clients; the edge moves to A and nothi
 
   // after the move: alice on the edge and a backend on A, alternating; each member gets each once, in order
   const backend = await env.mqtt(brokerA, { name: 'backend-A' });
-  const expected = [r1.id];
+  const expected = [r1.id, rq.id]; // alice's order across the fault: in flight, then queued
   for (let i = 1; i <= 3; i++) {
     const ok = await alice.ok({ op: 'pub', room: 'lobby', data: { n: `a${i}` } });
     expected.push(ok.id);
