@@ -13,7 +13,8 @@
 //   - the connections stay open, and room messages published after the move by alice (on the edge) and by
 //     an MQTT client on A reach both members exactly once, in publish order;
 //   - on A: the edge's retained status online, its presence list of lobby, its inbox session subscribed,
-//     and the token revocations loaded again (a second revocations_loaded, /readyz 200);
+//     the token revocations loaded again (a second revocations_loaded, /readyz 200), and its last will
+//     (SIGKILL of the edge at the end: offline on A);
 //   - a resume of "hist" with the position from before answers recovered:false, reason epoch (the window
 //     was lost with the session), and the notification acknowledged before the kill is in bob's inbox once.
 // Second scenario: B is down when the edge starts with `--broker B,A`: it starts on A after the failover
@@ -163,6 +164,11 @@ scenario('failover: broker B killed under clients; the edge moves to A and nothi
   assert.equal(m.get('mqedge_resyncs_total'), 1);
   assert.equal(m.get('mqedge_inbox_broker_up'), 1);
   for (const c of [alice, bob]) assert.equal(c.closed, null, `${c.name} stays connected`);
+
+  // the last will was registered on A too: the edge dying there leaves its status offline
+  await e1.kill('SIGKILL');
+  const will = await watcher.next((x) => x.topic === topics.status('e1') && JSON.parse(x.payload.toString()).status === 'offline', 5000, 'e1 last will on A');
+  assert.equal(JSON.parse(will.payload.toString()).edge, 'e1');
 });
 
 scenario('failover: the first broker of the list is down at start; the edge starts on the second', { timeout: 60000 }, async (env) => {
