@@ -624,6 +624,8 @@ void dispatch_on_state(void *ctx, bool up)
 	if (up) {
 		e->continuity.ever_up = true;
 		e->continuity.lost_ms = 0;
+		if (!e->continuity.pending)
+			e->continuity.failover = false;	/* a move before the first session: no gap to name */
 		dispatch_resync_check(e);
 	}
 }
