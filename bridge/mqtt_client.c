@@ -6,6 +6,10 @@
  *
  * States: WIPING (first connection of the process, clean session, dropped at once; skipped with
  * keep_session) -> CONNECTING -> UP -> (connection lost) -> CONNECTING ... ; STOPPING -> STOPPED.
+ * Failover is orthogonal to the states: which broker of the list the next connect goes to. A
+ * broker that stays unreachable for failover_after_ms is left for the next one (failover.h); the
+ * handle, its wanted subscriptions and what it has in flight stay, so libmosquitto publishes the
+ * in-flight messages again on the new broker after its CONNACK.
  */
 #include <errno.h>
 #include <mosquitto.h>
@@ -20,6 +24,7 @@
 #include "mqedge/base/list.h"
 #include "mqedge/base/log.h"
 #include "mqedge/bridge/bridge.h"
+#include "failover.h"
 #include "mqtt_loop.h"
 #include "pubq.h"
 
@@ -56,7 +61,19 @@ struct bridge {
 	/* a broker that stays away must not write lines forever: repeats are held back */
 	struct log_limit limit_connect, limit_lost, limit_libmosq;
 	int64_t up_since_ms;	/* when the session last came up; 0 while down */
-	char *host, *username, *password, *cafile, *client_id;
+	int64_t down_since_ms;	/* since when the current broker is unreachable; 0 while up */
+	int64_t failover_after_ms;
+	struct endpoint {
+		char *host;
+		int port;
+	} *brokers;
+	size_t n_brokers, cur;
+	bool moved;		/* the next CONNACK is the first on a broker we moved to */
+	/* CONNACK handled, the offline queue not yet flushed: libmosquitto resends what was in flight
+	 * after our CONNACK callback returns, and the queue (newer) must go after it */
+	bool flush_pending;
+	char *host;		/* brokers[cur].host */
+	char *username, *password, *cafile, *client_id;
 	char *status_topic, *online_payload, *offline_payload;
 	int port, keepalive;
 	bool keep_session, ack_after_batch, mqtt311;
@@ -174,6 +191,8 @@ static void schedule_reconnect(struct bridge *b)
 	/* full jitter on the upper half keeps many edges from reconnecting in lockstep */
 	delay = delay / 2 + (int)((unsigned)rand() % (unsigned)(delay / 2 + 1));
 	b->backoff_ms = b->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b->backoff_ms * 2;
+	/* the move to the next broker happens on time, not at the next backoff step after it */
+	delay = (int)failover_clamp_delay(delay, b->down_since_ms, clock_now_ms(), b->failover_after_ms, b->n_brokers);
 	log_debug("mqtt_reconnect_scheduled", "session=%s delay_ms=%d", b->client_id, delay);
 	mqtt_loop_timer(b->loop, MQTT_TIMER_RECONNECT, delay);
 }
@@ -233,7 +252,11 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags, 
 	if (b->state != ST_CONNECTING)
 		return;
 	b->state = ST_UP;
-	b->session_present = flags & 1;
+	/* a broker we came back to may still hold our session from before, but we were elsewhere
+	 * meanwhile: it is not a continuation */
+	b->session_present = (flags & 1) && !b->moved;
+	b->moved = false;
+	b->down_since_ms = 0;
 	if (!b->keep_backoff)
 		b->backoff_ms = BACKOFF_MIN_MS;
 	b->keep_backoff = false;
@@ -243,7 +266,7 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags, 
 	 * once. Lost connections keep their window: a session that flaps (a full disk drops it after
 	 * every redelivery) must not log each round. */
 	log_info("mqtt_connected", "session=%s host=%s port=%d session_present=%d subs=%zu queued=%zu held_back_lines=%u",
-		 b->client_id, b->host, b->port, flags & 1, b->stats.subscriptions, b->pubq.count,
+		 b->client_id, b->host, b->port, b->session_present, b->stats.subscriptions, b->pubq.count,
 		 log_limit_reset(&b->limit_connect) + log_limit_reset(&b->limit_libmosq));
 	while (b->stale) {
 		struct stale_topic *st = b->stale;
@@ -256,12 +279,24 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags, 
 		subscribe_one(b, s);
 	if (b->status_topic)
 		(void)send_publish(b, b->status_topic, b->online_payload, strlen(b->online_payload), true, NULL, NULL);	/* logged */
+	/* the offline queue goes out once libmosquitto has resent what was in flight (on_readable,
+	 * after this packet); publishes made until then join the queue, behind it */
+	b->flush_pending = true;
+	if (b->hooks.on_state)
+		b->hooks.on_state(b->ctx, true);
+}
+
+/* After the CONNACK's packet: what was queued while the broker was away, in order, behind the
+ * messages libmosquitto resent (a publisher's order holds across the outage). */
+static void flush_queue(struct bridge *b)
+{
+	b->flush_pending = false;
+	if (b->state != ST_UP)
+		return;	/* lost again at once: the queue waits for the next CONNACK */
 	for (struct pubq_item *q; (q = pubq_pop(&b->pubq)); free(q))
 		if (send_publish(b, pubq_item_topic(q), pubq_item_payload(q), q->len, q->retain, NULL, q->cookie) &&
 		    q->cookie && b->hooks.on_published)
 			b->hooks.on_published(b->ctx, q->cookie, -1);	/* not inside its caller: safe */
-	if (b->hooks.on_state)
-		b->hooks.on_state(b->ctx, true);
 }
 
 static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *props)
@@ -274,6 +309,7 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc, const mo
 	mqtt_loop_detach(b->loop);
 	if (was == ST_STOPPED)
 		return;	/* libmosquitto reports a socket it already closed again; nothing to do */
+	b->flush_pending = false;	/* what is still queued waits for the next CONNACK */
 	for (struct bridge_sub *s = b->subs; s; s = s->next) {
 		s->active = false;
 		s->mid = -1;
@@ -301,6 +337,8 @@ static void on_disconnect_cb(struct mosquitto *mosq, void *obj, int rc, const mo
 		b->keep_backoff = false;
 	}
 	b->up_since_ms = 0;
+	if (was == ST_UP || !b->down_since_ms)
+		b->down_since_ms = clock_now_ms();
 	b->stats.disconnects++;
 	log_limited(&b->limit_lost, LOG_WARN, "mqtt_disconnected", "session=%s rc=%d err=\"%s\"", b->client_id, rc, err_name(rc));
 	if (was == ST_UP && b->hooks.on_state)
@@ -410,6 +448,8 @@ static void on_readable(void *ctx)
 	}
 	for (int i = 0; i < READ_BURST; i++) {
 		rc = mosquitto_loop_read(b->mosq, 1);
+		if (b->flush_pending)
+			flush_queue(b);
 		if (rc != MOSQ_ERR_SUCCESS)
 			break;	/* libmosquitto closed its socket and called on_disconnect */
 		/* one packet per call; keep going while the kernel holds more bytes */
@@ -434,6 +474,25 @@ static void on_writable(void *ctx)
 	after_io(b);
 }
 
+/* From now on, connect to brokers[to]: a fresh unreachability window and backoff there. */
+static void switch_broker(struct bridge *b, size_t to, const char *why)
+{
+	log_warn("mqtt_failover", "session=%s from=%s:%d to=%s:%d reason=%s down_ms=%lld", b->client_id, b->host, b->port,
+		 b->brokers[to].host, b->brokers[to].port, why,
+		 (long long)(b->down_since_ms ? clock_now_ms() - b->down_since_ms : 0));
+	b->cur = to;
+	b->host = b->brokers[to].host;
+	b->port = b->brokers[to].port;
+	b->moved = true;
+	b->down_since_ms = clock_now_ms();
+	b->backoff_ms = BACKOFF_MIN_MS;
+	b->keep_backoff = false;
+	b->stats.failovers++;
+	/* the trouble on the old broker was said; the new one's is news */
+	(void)log_limit_reset(&b->limit_connect);
+	(void)log_limit_reset(&b->limit_lost);
+}
+
 static void on_timer(void *ctx, enum mqtt_timer which)
 {
 	struct bridge *b = ctx;
@@ -447,6 +506,14 @@ static void on_timer(void *ctx, enum mqtt_timer which)
 				return;
 			}
 			b->state = ST_CONNECTING;
+		}
+		if ((b->state == ST_WIPING || b->state == ST_CONNECTING) &&
+		    failover_due(b->down_since_ms, clock_now_ms(), b->failover_after_ms, b->n_brokers)) {
+			size_t from = b->cur;
+
+			switch_broker(b, failover_next(b->cur, b->n_brokers), "unreachable");
+			if (b->hooks.on_failover)
+				b->hooks.on_failover(b->ctx, from, b->cur);
 		}
 		if (b->state == ST_WIPING || b->state == ST_CONNECTING)
 			start_connect(b);
@@ -484,13 +551,24 @@ struct bridge *bridge_create(struct bridge_loop *loop, const struct bridge_optio
 		return NULL;
 	b->hooks = *hooks;
 	b->ctx = ctx;
-	b->port = opt->port;
+	b->failover_after_ms = opt->failover_after_ms;
+	if (!opt->n_brokers || !(b->brokers = calloc(opt->n_brokers, sizeof(*b->brokers))))
+		goto fail;
+	for (size_t i = 0; i < opt->n_brokers; i++) {
+		b->brokers[i].host = dup_or_null(opt->brokers[i].host, &failed);
+		b->brokers[i].port = opt->brokers[i].port;
+		b->n_brokers++;
+		if (!b->brokers[i].host)
+			failed = true;
+	}
+	b->host = b->brokers[0].host;
+	b->port = b->brokers[0].port;
+	b->down_since_ms = clock_now_ms();	/* unreachable until the first CONNACK */
 	b->keepalive = opt->keepalive;
 	b->backoff_ms = BACKOFF_MIN_MS;
 	b->keep_session = opt->keep_session;
 	b->ack_after_batch = opt->ack_after_batch;
 	b->mqtt311 = opt->mqtt311;
-	b->host = dup_or_null(opt->host, &failed);
 	b->username = dup_or_null(opt->username, &failed);
 	b->password = dup_or_null(opt->password, &failed);
 	b->cafile = dup_or_null(opt->cafile, &failed);
@@ -607,7 +685,7 @@ int bridge_publish(struct bridge *b, const char *topic, const void *payload, siz
 		b->stats.publish_refused++;
 		return -ENOBUFS;
 	}
-	if (b->state != ST_UP)
+	if (b->state != ST_UP || b->flush_pending)
 		return pubq_push(&b->pubq, topic, payload, len, retain, cookie);
 	/* never the cookie's hook from here: the caller still holds the cookie and answers itself */
 	if (send_publish(b, topic, payload, len, retain, NULL, cookie))
@@ -674,6 +752,36 @@ bool bridge_session_present(const struct bridge *b)
 bool bridge_is_up(const struct bridge *b)
 {
 	return b->state == ST_UP;
+}
+
+size_t bridge_broker(const struct bridge *b, const char **host, int *port)
+{
+	if (host)
+		*host = b->host;
+	if (port)
+		*port = b->port;
+	return b->cur;
+}
+
+int bridge_move(struct bridge *b, size_t index)
+{
+	int fd;
+
+	if (index >= b->n_brokers || b->state == ST_STOPPING || b->state == ST_STOPPED)
+		return -EINVAL;
+	if (index == b->cur)
+		return 0;
+	switch_broker(b, index, "moved");
+	fd = mosquitto_socket(b->mosq);
+	if (fd >= 0) {
+		/* as bridge_drop_connection: libmosquitto notices, reports the disconnect, and the
+		 * reconnect (to the new broker) follows with the fresh backoff */
+		shutdown(fd, SHUT_RDWR);
+		mqtt_loop_want_write(b->loop);
+	} else {
+		mqtt_loop_timer(b->loop, MQTT_TIMER_RECONNECT, 0);
+	}
+	return 0;
 }
 
 void bridge_get_stats(const struct bridge *b, struct bridge_stats *out)
@@ -743,7 +851,9 @@ void bridge_destroy(struct bridge *b)
 		mosquitto_destroy(b->mosq);
 	mosquitto_lib_cleanup();
 	pubq_fini(&b->pubq);
-	free(b->host);
+	for (size_t i = 0; i < b->n_brokers; i++)
+		free(b->brokers[i].host);
+	free(b->brokers);
 	free(b->username);
 	free(b->password);
 	free(b->cafile);

@@ -53,7 +53,10 @@ static const struct option_def options[] = {
 	NUM(deflate_min_bytes, 0, 16L << 20, "256",
 	    "with permessage-deflate negotiated, messages from this size go out compressed (once per message, "
 	    "shared by every member); 0 sends everything uncompressed"),
-	STR(broker, "127.0.0.1:1883", "MQTT broker as HOST:PORT"),
+	STR(broker, "127.0.0.1:1883",
+	    "MQTT broker as HOST:PORT, or a failover list HOST:PORT,HOST:PORT,... (tried in turn, round robin)"),
+	NUM(broker_failover_after, 1, 86400, "30",
+	    "seconds the broker may stay unreachable before the edge moves to the next one of the broker list"),
 	STR(broker_username, NULL, "MQTT username"),
 	STR(broker_password, NULL, "MQTT password"),
 	FROM_FILE(broker_password, "read broker-password from FILE (kept out of ps)"),
@@ -452,35 +455,105 @@ static int parse_workers(struct edge_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-static int split_broker(struct edge_config *cfg, char *err, size_t errlen)
+/* One entry of the broker list, [start, end): HOST:PORT or [v6]:PORT, spaces around it ignored. */
+static int split_one_broker(const char *start, const char *end, size_t index, struct config_broker *out, char *err,
+			    size_t errlen)
 {
-	const char *colon = strrchr(cfg->broker, ':'), *host = cfg->broker;
+	const char *colon, *host;
 	size_t host_len;
-	char *end;
+	char portbuf[8];
+	char *pend;
 	long port;
 
-	if (!colon || colon == cfg->broker) {
-		snprintf(err, errlen, "broker: '%s' is not HOST:PORT", cfg->broker);
+	while (start < end && *start == ' ')
+		start++;
+	while (end > start && end[-1] == ' ')
+		end--;
+	if (start == end) {
+		snprintf(err, errlen, "broker: entry %zu of the list is empty", index + 1);
 		return -1;
 	}
+	for (colon = end - 1; colon > start && *colon != ':'; colon--)
+		;
+	if (colon == start) {
+		snprintf(err, errlen, "broker: '%.*s' is not HOST:PORT", (int)(end - start), start);
+		return -1;
+	}
+	host = start;
 	host_len = (size_t)(colon - host);
 	if (host[0] == '[' && host_len > 2 && host[host_len - 1] == ']') {	/* [::1]:1883 */
 		host++;
 		host_len -= 2;
 	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end || end == colon + 1 || port < 1 || port > 65535) {
-		snprintf(err, errlen, "broker: bad port in '%s'", cfg->broker);
+	if ((size_t)(end - colon - 1) >= sizeof(portbuf) || end == colon + 1) {
+		snprintf(err, errlen, "broker: bad port in '%.*s'", (int)(end - start), start);
 		return -1;
 	}
-	free(cfg->broker_host);
-	cfg->broker_host = strndup(host, host_len);
-	if (!cfg->broker_host) {
+	memcpy(portbuf, colon + 1, (size_t)(end - colon - 1));
+	portbuf[end - colon - 1] = '\0';
+	port = strtol(portbuf, &pend, 10);
+	if (*pend || port < 1 || port > 65535 || portbuf[0] == '+' || portbuf[0] == ' ') {
+		snprintf(err, errlen, "broker: bad port in '%.*s'", (int)(end - start), start);
+		return -1;
+	}
+	out->host = strndup(host, host_len);
+	if (!out->host) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	cfg->broker_port = port;
+	out->port = port;
 	return 0;
+}
+
+static void free_brokers(struct edge_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_brokers; i++)
+		free(cfg->brokers[i].host);
+	cfg->n_brokers = 0;
+	free(cfg->broker_host);
+	cfg->broker_host = NULL;
+}
+
+/* broker: HOST:PORT[,HOST:PORT...] -> brokers[] (and broker_host/port: the first). Every entry is
+ * checked; an entry listed twice is refused (the round robin would visit it twice). */
+static int split_broker(struct edge_config *cfg, char *err, size_t errlen)
+{
+	const char *p = cfg->broker;
+
+	free_brokers(cfg);
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		const char *end = comma ? comma : p + strlen(p);
+		struct config_broker *b;
+
+		if (cfg->n_brokers == CONFIG_BROKERS_MAX) {
+			snprintf(err, errlen, "broker: more than %d brokers listed", CONFIG_BROKERS_MAX);
+			goto fail;
+		}
+		b = &cfg->brokers[cfg->n_brokers];
+		if (split_one_broker(p, end, cfg->n_brokers, b, err, errlen))
+			goto fail;
+		cfg->n_brokers++;
+		for (size_t i = 0; i + 1 < cfg->n_brokers; i++) {
+			if (cfg->brokers[i].port == b->port && !strcmp(cfg->brokers[i].host, b->host)) {
+				snprintf(err, errlen, "broker: %s:%ld is listed twice", b->host, b->port);
+				goto fail;
+			}
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	cfg->broker_host = strdup(cfg->brokers[0].host);
+	if (!cfg->broker_host) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	cfg->broker_port = cfg->brokers[0].port;
+	return 0;
+fail:
+	free_brokers(cfg);
+	return -1;
 }
 
 int config_finish(struct edge_config *cfg, char *err, size_t errlen)
@@ -715,6 +788,6 @@ void config_free(struct edge_config *cfg)
 	for (size_t i = 0; i < N_OPTIONS; i++)
 		if (options[i].type == OPT_STR)
 			free(*(char **)((char *)cfg + options[i].offset));
-	free(cfg->broker_host);
+	free_brokers(cfg);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -13,6 +13,7 @@
 
 #define MQEDGE_VERSION "0.1.0"
 #define WORKERS_MAX 64
+#define CONFIG_BROKERS_MAX 16	/* entries of the broker list */
 
 struct edge_config {
 	/* listeners */
@@ -28,9 +29,15 @@ struct edge_config {
 	bool permessage_deflate;
 	long deflate_min_bytes;	/* 0: frames out uncompressed even when deflate is negotiated */
 	/* broker */
-	char *broker;		/* HOST:PORT as given */
-	char *broker_host;	/* derived from broker */
-	long broker_port;	/* derived from broker */
+	char *broker;		/* HOST:PORT[,HOST:PORT...] as given */
+	char *broker_host;	/* derived from broker: its first entry */
+	long broker_port;	/* derived from broker: its first entry */
+	struct config_broker {
+		char *host;
+		long port;
+	} brokers[CONFIG_BROKERS_MAX];	/* derived from broker: every entry, in order */
+	size_t n_brokers;
+	long broker_failover_after;	/* seconds a broker may stay unreachable before the next one */
 	char *broker_username;
 	char *broker_password;
 	char *broker_cafile;

@@ -568,15 +568,66 @@ void dispatch_on_batch_done(void *ctx)
 	fanout_on_batch_done(&e->fanout);
 }
 
+/* Both broker sessions are up after a gap: every session learns it once (PROTOCOL.md section 12). */
+void dispatch_resync_check(struct edge *e)
+{
+	int64_t now = clock_now_ms();
+
+	if (!e->continuity.pending || !e->bridge || !bridge_is_up(e->bridge) ||
+	    (e->inbox_bridge && !bridge_is_up(e->inbox_bridge)))
+		return;
+	e->continuity.pending = false;
+	e->continuity.resyncs++;
+	for (struct peer *p = e->fanout.peers; p; p = p->next) {
+		struct session *s = session_of_peer(p);
+		bool user = s->ident.kind == IDENTITY_USER && !s->ident.anonymous;
+		char buf[EDGE_FRAME_MAX];
+
+		if (p->closing)
+			continue;
+		fanout_send_text(&e->fanout, p, buf,
+				 (size_t)edge_frame_resync(buf, e->continuity.failover ? "failover" : "session_lost",
+							   e->continuity.since_ms, now,
+							   user ? notify_unread(&e->notify, s->ident.id) : -1));
+		e->continuity.frames++;
+	}
+	log_info("broker_resync", "reason=%s since=%lld gap_ms=%lld sessions_told=%llu",
+		 e->continuity.failover ? "failover" : "session_lost", (long long)e->continuity.since_ms,
+		 (long long)(now - e->continuity.since_ms), (unsigned long long)e->continuity.frames);
+	e->continuity.failover = false;
+}
+
 void dispatch_on_state(void *ctx, bool up)
 {
 	struct edge *e = ctx;
 
 	log_info("broker_state", "up=%d sessions=%llu", up,
 		 (unsigned long long)(e->stats.sessions_user + e->stats.sessions_device));
+	if (!up && !e->continuity.lost_ms)
+		e->continuity.lost_ms = clock_now_ms();
 	presence_on_state(&e->presence, up);
-	if (up && e->bridge && !bridge_session_present(e->bridge))
+	if (up && e->bridge && !bridge_session_present(e->bridge)) {
 		history_on_session_lost(&e->history);
+		/* not the process's first session: what the broker queued for us is gone (another
+		 * broker, or one that lost it). The retained revocations come again with the
+		 * resubscription; until its barrier is back, user tokens wait as at start (a revocation
+		 * made during the gap must not let a token in). Sessions are told of the gap. */
+		if (e->continuity.ever_up) {
+			if (e->revocations.loaded)
+				log_info("revocations_reloading", "users=%zu", revocations_count(&e->revocations));
+			e->revocations.loaded = false;
+			if (!e->continuity.pending)
+				e->continuity.since_ms = e->continuity.lost_ms ? e->continuity.lost_ms : clock_now_ms();
+			e->continuity.pending = true;
+		}
+	}
+	if (up) {
+		e->continuity.ever_up = true;
+		e->continuity.lost_ms = 0;
+		if (!e->continuity.pending)
+			e->continuity.failover = false;	/* a move before the first session: no gap to name */
+		dispatch_resync_check(e);
+	}
 }
 
 /* A client publish's PUBACK (a message nobody subscribed to is published all the same). */

@@ -40,6 +40,9 @@ void dispatch_on_message(void *ctx, const char *topic, size_t topic_len, const v
 			 bool retained, const struct bridge_msg_props *props);
 void dispatch_on_batch_done(void *ctx);
 void dispatch_on_state(void *ctx, bool up);
+/* Sends the pending resync frame to every session once both broker sessions are up (the live
+ * session's on_state and the inbox session's call it). */
+void dispatch_resync_check(struct edge *e);
 void dispatch_on_published(void *ctx, void *cookie, int status);
 void dispatch_on_subscribed(void *ctx, void *user);
 

@@ -73,6 +73,18 @@ struct edge {
 		struct identity ident;
 	} stash;
 	struct edge_stats stats;
+	/* dispatch.c: the broker sessions' continuity. A live session that comes back without its
+	 * session (another broker of the list, or one that lost it) is a gap: sessions are told once
+	 * both broker sessions are up again (the resync frame). server.c sets failover. */
+	struct {
+		int64_t lost_ms;	/* when the live session went down; 0 while up */
+		int64_t since_ms;	/* start of the gap the pending resync reports */
+		bool ever_up;		/* the live session was up once in this process */
+		bool pending;		/* a resync waits for both sessions */
+		bool failover;		/* the gap came from a move to another broker */
+		uint64_t resyncs;	/* gaps reported */
+		uint64_t frames;	/* resync frames sent */
+	} continuity;
 };
 
 #endif

@@ -75,6 +75,22 @@ void metrics_render(const struct edge *e, struct textbuf *o)
 	metric(o, "mqedge_broker_up", "gauge", "1 while the broker session is up.", bridge_is_up(e->bridge));
 	metric(o, "mqedge_broker_connects_total", "counter", "Broker sessions established.", bs.connects);
 	metric(o, "mqedge_broker_reconnects_total", "counter", "Broker connections lost.", bs.disconnects);
+	metric(o, "mqedge_broker_failovers_total", "counter",
+	       "Moves to the next broker of the list after the current one stayed unreachable.", bs.failovers);
+	{
+		const char *host;
+		int port;
+		size_t idx = bridge_broker(e->bridge, &host, &port);
+
+		textbuf_printf(o, "# HELP mqedge_broker_info The broker the live session is on (or connecting to), with "
+				  "its index in the broker list.\n# TYPE mqedge_broker_info gauge\nmqedge_broker_info{broker=\"");
+		for (const char *c = host; *c; c++)	/* label value escaping: backslash, quote, newline */
+			textbuf_printf(o, *c == '\\' || *c == '"' ? "\\%c" : *c == '\n' ? "\\n" : "%c", *c);
+		textbuf_printf(o, ":%d\",index=\"%zu\"} 1\n", port, idx);
+	}
+	metric(o, "mqedge_resyncs_total", "counter",
+	       "Broker sessions back without their session (failover, or a broker that lost it): sessions told with resync.",
+	       e->continuity.resyncs);
 	metric(o, "mqedge_broker_publishes_total", "counter", "Messages published to the broker.", bs.publishes);
 	metric(o, "mqedge_broker_publish_refused_total", "counter", "Publishes refused: outgoing queue full.",
 	       bs.publish_refused);

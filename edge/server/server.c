@@ -6,6 +6,7 @@
  * broker messages (dispatch.c, ws_session.c, fan-out, the inbox).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <ev.h>
 #include <libwebsockets.h>
 #include <malloc.h>
@@ -333,10 +334,31 @@ static void schedule_history(void *ctx, int64_t delay_ms)
 	deadline_arm(&((struct server *)ctx)->history_deadline, delay_ms);
 }
 
+/* The live session leads the failover; the inbox session follows it to the same broker
+ * (docs/ARCHITECTURE.md, "Broker failover"). */
+static void on_live_failover(void *ctx, size_t from, size_t to)
+{
+	struct edge *e = ctx;
+
+	(void)from;
+	e->continuity.failover = true;
+	if (e->inbox_bridge && bridge_move(e->inbox_bridge, to))
+		log_error("inbox_failover_failed", "to=%zu", to);
+}
+
+static void on_inbox_state(void *ctx, bool up)
+{
+	struct edge *e = (struct edge *)((char *)ctx - offsetof(struct edge, notify));
+
+	notify_on_state(ctx, up);
+	if (up)
+		dispatch_resync_check(e);
+}
+
 static struct bridge *create_inbox_bridge(struct server *srv, const struct bridge_options *live)
 {
 	static const struct bridge_hooks hooks = {
-		notify_on_message, notify_on_state, notify_on_published, notify_on_subscribed, notify_on_batch_done,
+		notify_on_message, on_inbox_state, notify_on_published, notify_on_subscribed, notify_on_batch_done, NULL,
 	};
 	struct bridge_options bo = *live;
 	char client_id[128];
@@ -346,6 +368,7 @@ static struct bridge *create_inbox_bridge(struct server *srv, const struct bridg
 	bo.client_id = client_id;
 	bo.status_topic = NULL;	/* the live session carries the edge's status */
 	bo.keep_session = true;	/* what arrived while this edge was down is waiting for it */
+	bo.failover_after_ms = 0;	/* moves with the live session (on_live_failover) */
 	bo.ack_after_batch = true;	/* PUBACK only what is committed */
 	b = bridge_create(srv->edge.bridge_loop, &bo, &hooks, &srv->edge.notify);
 	if (!b)
@@ -626,7 +649,8 @@ int server_run(struct edge_config *cfg, struct board *board)
 	lws_retry_bo_t retry;
 	struct bridge_options bo;
 	static const struct bridge_hooks hooks = { dispatch_on_message, dispatch_on_state, dispatch_on_published,
-						    dispatch_on_subscribed, dispatch_on_batch_done };
+						    dispatch_on_subscribed, dispatch_on_batch_done, on_live_failover };
+	struct bridge_endpoint brokers[CONFIG_BROKERS_MAX];
 	char err[256], status_topic[TOPICS_TOPIC_MAX], client_id[128], online[256], offline[256];
 	int rc = 1;
 
@@ -716,8 +740,11 @@ int server_run(struct edge_config *cfg, struct board *board)
 	srv.status_at_ms = clock_now_ms();
 	api_body_status(offline, sizeof(offline), cfg->edge_id, "offline", clock_now_ms(), e->boot_ms, MQEDGE_VERSION);
 	memset(&bo, 0, sizeof(bo));
-	bo.host = cfg->broker_host;
-	bo.port = (int)cfg->broker_port;
+	for (size_t i = 0; i < cfg->n_brokers; i++)
+		brokers[i] = (struct bridge_endpoint){ cfg->brokers[i].host, (int)cfg->brokers[i].port };
+	bo.brokers = brokers;
+	bo.n_brokers = cfg->n_brokers;
+	bo.failover_after_ms = cfg->broker_failover_after * 1000;
 	bo.username = cfg->broker_username;
 	bo.password = cfg->broker_password;
 	bo.cafile = cfg->broker_cafile;
@@ -768,10 +795,10 @@ int server_run(struct edge_config *cfg, struct board *board)
 	lws_sul_schedule(e->context, 0, &srv.sul_tick, on_tick, LWS_US_PER_SEC);
 	post_to_board(e);	/* the supervisor now knows this worker started */
 
-	log_info("started", "version=%s edge=%s ws=%s://%s:%ld/ws%s%s broker=%s:%ld prefix=%s", MQEDGE_VERSION,
+	log_info("started", "version=%s edge=%s ws=%s://%s:%ld/ws%s%s broker=%s:%ld brokers=%zu prefix=%s", MQEDGE_VERSION,
 		 cfg->edge_id, cfg->port ? "ws" : "wss", cfg->bind, cfg->port ? cfg->port : cfg->tls_port,
 		 cfg->port && cfg->tls_port ? " wss_port=" : "", cfg->port && cfg->tls_port ? "yes" : "",
-		 cfg->broker_host, cfg->broker_port, cfg->topic_prefix);
+		 cfg->broker_host, cfg->broker_port, cfg->n_brokers, cfg->topic_prefix);
 	if (srv.ev_loop) {
 		ev_run(srv.ev_loop, 0);		/* until stop_check breaks it */
 	} else {

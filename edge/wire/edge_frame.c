@@ -164,6 +164,16 @@ int edge_frame_welcome(char *buf, const struct welcome *w)
 			w->max_rooms, w->rate, w->burst);
 }
 
+int edge_frame_resync(char *buf, const char *reason, int64_t since, int64_t ts, int64_t unread)
+{
+	char u[24] = "null";
+
+	if (unread >= 0)
+		snprintf(u, sizeof(u), "%lld", (long long)unread);
+	return snprintf(buf, EDGE_FRAME_MAX, "{\"op\":\"resync\",\"reason\":\"%s\",\"since\":%lld,\"ts\":%lld,\"unread\":%s}",
+			reason, (long long)since, (long long)ts, u);
+}
+
 /* ---- deliveries: the fan-out path, written straight into the shared frame ---- */
 
 static char *put(char *o, const char *s, size_t n)

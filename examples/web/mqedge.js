@@ -111,6 +111,10 @@ const DEFAULTS = {
  * - `read` ({ids}|{all,ts}) - notifications marked read (here, in another tab, or on another edge)
  * - `unread` (number) - the unread count changed
  * - `backlog` ({count, more}) - the unread backlog after connect has been delivered
+ * - `resync` ({reason, since, ts, unread}) - the edge lost its broker sessions (a failover to another
+ *   broker, PROTOCOL.md section 12) while this connection stayed open: between `since` and `ts` it may
+ *   have missed room messages without history, direct messages and notifications; reload what the
+ *   application shows from its own source (the unread count is taken from the frame)
  * - `error` (MqEdgeError|Error) - anything that went wrong outside a request's own promise
  */
 export class MqEdge {
@@ -312,6 +316,11 @@ export class MqEdge {
         this._inBacklog = false;
         return this._emit('backlog', { count: f.count, more: f.more });
       case 'read': return this._onRead(f);
+      case 'resync': {
+        const { op, ...ev } = f; // eslint-disable-line no-unused-vars
+        this._setUnread(f.unread);
+        return this._emit('resync', ev);
+      }
       default: return undefined; // newer edges may send more; ignore what we do not know
     }
   }

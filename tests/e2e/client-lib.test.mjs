@@ -19,6 +19,9 @@
 //      the payload), the worker's own error codes, the edge's timeout, the client's own timeout (and
 //      its late reply is no error event), forbidden by the token's rpc claim, disconnected when the
 //      socket goes; after the worker's SIGTERM (exit 0) no_backend again.
+//   5. broker failover (PROTOCOL.md section 12): the edge's broker is killed and the edge moves to the
+//      next of its list; the library's connection stays open (no disconnect), it emits one `resync`
+//      with the edge's unread count, and room traffic goes on.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import WebSocket from 'ws';
@@ -33,7 +36,7 @@ function client(env, url, opts) {
   const c = new MqEdge({ url, WebSocket, backoffBaseMs: 100, backoffMaxMs: 1000, ...opts });
   c.ev = {};
   c.seq = [];
-  for (const name of ['connect', 'disconnect', 'state', 'message', 'telemetry', 'notify', 'read', 'unread', 'backlog', 'error', 'resume', 'join', 'leave']) {
+  for (const name of ['connect', 'disconnect', 'state', 'message', 'telemetry', 'notify', 'read', 'unread', 'backlog', 'error', 'resume', 'join', 'leave', 'resync']) {
     c.ev[name] = [];
     c.on(name, (x) => c.ev[name].push(x));
   }
@@ -573,4 +576,34 @@ scenario('mqedge.js rpc through an edge to examples/backend/rpc-worker.mjs: answ
   assert.match(worker.output(), /stopped \(SIGTERM\)/);
   await waitFor(async () => (await alice.rpc('whoami').catch((e) => e.code)) === 'no_backend', { what: 'no_backend after the worker stopped' });
   for (const c of [alice, bob, carol]) assert.equal(c.ev.error.length, 0, `${c.welcome.user}: ${c.ev.error.map((e) => e.message).join('; ')}`);
+});
+
+scenario('mqedge.js: its edge fails over to the next broker; the connection stays, one resync event, traffic goes on', { timeout: 45000 }, async (env) => {
+  const brokerA = await env.startBroker('brokerA');
+  const brokerB = await env.startBroker('brokerB');
+  const edge = await env.startEdge({ id: 'e1', brokers: [brokerB, brokerA], extra: ['--broker-failover-after', '1'] });
+  const backend = await env.mqtt(brokerB);
+  const s0 = await stored(edge);
+  for (const i of [1, 2]) await backend.pub('mqedge/v1/user/bob/notify', { id: `f${i}`, kind: 'mailbox', actor: 'carol', title: `note ${i}` });
+  await waitFor(async () => (await stored(edge)) >= s0 + 2, { what: 'two stored' });
+  const bob = client(env, edge.url, { getToken: async () => env.token(claims('bob')) });
+  bob.connect();
+  await waitFor(() => bob.ev.backlog.length === 1, { what: 'backlog' });
+  assert.equal(bob.unread, 2);
+  await bob.join('lobby');
+
+  await brokerB.kill('SIGKILL');
+  await waitFor(() => bob.ev.resync.length === 1, { timeoutMs: 10000, what: 'the resync event' });
+  assert.equal(bob.ev.resync[0].reason, 'failover');
+  assert.equal(bob.ev.resync[0].unread, 2);
+  assert.ok(bob.ev.resync[0].ts > bob.ev.resync[0].since);
+  await edge.waitReady();
+  await bob.publish('lobby', { text: 'after the move' });
+  await waitFor(() => bob.seq.includes('after the move'), { what: 'the message through broker A' });
+  assert.equal(bob.ev.disconnect.length, 0, 'the connection stayed open');
+  assert.equal(bob.ev.connect.length, 1);
+  assert.equal(bob.unread, 2);
+  await delay(300);
+  assert.equal(bob.ev.resync.length, 1, 'one resync');
+  assert.deepEqual(bob.ev.error, []);
 });

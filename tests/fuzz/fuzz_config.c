@@ -212,6 +212,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(topics_validate_id(cfg.edge_id, strlen(cfg.edge_id)) == 0);
 			FUZZ_CHECK(topics_validate_prefix(cfg.topic_prefix) == 0);
 			FUZZ_CHECK(cfg.broker_host && cfg.broker_port >= 1 && cfg.broker_port <= 65535);
+			/* the broker list: 1-16 entries, the first is broker_host/port, each valid, none twice */
+			FUZZ_CHECK(cfg.n_brokers >= 1 && cfg.n_brokers <= CONFIG_BROKERS_MAX);
+			FUZZ_CHECK(!strcmp(cfg.brokers[0].host, cfg.broker_host) && cfg.brokers[0].port == cfg.broker_port);
+			for (size_t i = 0; i < cfg.n_brokers; i++) {
+				FUZZ_CHECK(cfg.brokers[i].host && cfg.brokers[i].port >= 1 && cfg.brokers[i].port <= 65535);
+				FUZZ_CHECK(!strchr(cfg.brokers[i].host, ','));
+				for (size_t k = 0; k < i; k++)
+					FUZZ_CHECK(cfg.brokers[k].port != cfg.brokers[i].port ||
+						   strcmp(cfg.brokers[k].host, cfg.brokers[i].host));
+			}
 			FUZZ_CHECK(cfg.jwt_alg && (!strcmp(cfg.jwt_alg, "HS256") || !strcmp(cfg.jwt_alg, "RS256") ||
 						   !strcmp(cfg.jwt_alg, "ES256")));
 			FUZZ_CHECK(!strcmp(cfg.jwt_alg, "HS256") ? !cfg.jwt_public_key : !cfg.jwt_secret);

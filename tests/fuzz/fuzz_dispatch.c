@@ -186,10 +186,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void start_run(void)
 {
 	static const struct bridge_hooks live = {
-		dispatch_on_message, dispatch_on_state, dispatch_on_published, dispatch_on_subscribed, dispatch_on_batch_done,
+		dispatch_on_message, dispatch_on_state, dispatch_on_published, dispatch_on_subscribed, dispatch_on_batch_done, NULL,
 	};
 	static const struct bridge_hooks inbox = {
-		notify_on_message, notify_on_state, notify_on_published, notify_on_subscribed, notify_on_batch_done,
+		notify_on_message, notify_on_state, notify_on_published, notify_on_subscribed, notify_on_batch_done, NULL,
 	};
 	const struct edge_config *cfg = &g.cfg;
 	struct fanout_options fo = {

@@ -116,7 +116,7 @@ static void cleanup(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const struct bridge_hooks hooks = {
-		notify_on_message, notify_on_state, notify_on_published, notify_on_subscribed, notify_on_batch_done,
+		notify_on_message, notify_on_state, notify_on_published, notify_on_subscribed, notify_on_batch_done, NULL,
 	};
 	struct fanout_options fo = { PREFIX, 1u << 20, 8u << 20, 5000000, 1024, &g.ids };
 	const char *tmp = getenv("TMPDIR");

@@ -176,6 +176,22 @@ bool bridge_session_present(const struct bridge *b)
 	return true;
 }
 
+size_t bridge_broker(const struct bridge *b, const char **host, int *port)
+{
+	(void)b;
+	if (host)
+		*host = "stub";
+	if (port)
+		*port = 1883;
+	return 0;
+}
+
+int bridge_move(struct bridge *b, size_t index)
+{
+	(void)b;
+	return index == 0 ? 0 : -EINVAL;	/* one broker in memory */
+}
+
 void bridge_drop_connection(struct bridge *b)
 {
 	stub_bridge_abandon(b);

@@ -293,11 +293,18 @@ scenario('history: after the broker lost every session the edges refetch and agr
   await broker.start({ port: broker.port });
   await e1.waitReady();
   await e2.waitReady();
+  // their connected clients are told once (PROTOCOL.md section 12)
+  for (const w of [w1, w2]) {
+    const rs = await w.next((f) => f.op === 'resync', 5000, 'resync after the broker lost the sessions');
+    assert.equal(rs.reason, 'session_lost');
+    assert.equal(rs.unread, 0);
+  }
   const b2 = await env.mqtt(broker, { name: 'backend2' });
   await delay(2500);	// both refetch (one waits for the other's epoch)
   for (let i = 1; i <= 3; i++) await b2.pub(topics.room('h-dup'), JSON.stringify({ i }));
   await w1.until(() => w1.roomMsgs('h-dup').length === 5, 5000, 'w1 has 3 more');
   await w2.until(() => w2.roomMsgs('h-dup').length === 4, 5000, 'w2 has 3 more');
+  for (const w of [w1, w2]) assert.equal(w.all.filter((f) => f.op === 'resync').length, 1, `${w.name}: one resync`);
   const after1 = w1.roomMsgs('h-dup').slice(2);
   const after2 = w2.roomMsgs('h-dup').slice(1);
   sameMessages(after2, after1, 'one epoch, the same offsets on both edges');

@@ -94,6 +94,8 @@ test('edge frames from PROTOCOL.md section 3', () => {
     { op: 'cmd', id: 'e1.1.4', device: 'd1', from: 'alice', ts, data: { on: true } },
     { op: 'pong', ref: 1, ts },
     { op: 'pong', ts },
+    { op: 'resync', reason: 'failover', since: ts - 2000, ts, unread: 3 },
+    { op: 'resync', reason: 'session_lost', since: ts - 2000, ts, unread: null },
   ])
     valid(checkEdgeFrame(f));
   for (const [why, f] of [
@@ -116,6 +118,9 @@ test('edge frames from PROTOCOL.md section 3', () => {
     ['welcome without unread (section 7)', { op: 'welcome', session: 's', user: 'u', kind: 'user', edge: 'e1', ts, exp: null, limits: { max_frame: 1, max_rooms: 1, rate: 1, burst: 1 } }],
     ['telemetry without device', { op: 'telemetry', id: 'a', ts, data: 1 }],
     ['unknown op', { op: 'hello' }],
+    ['resync with an unknown reason (section 12)', { op: 'resync', reason: 'maintenance', since: ts, ts, unread: 0 }],
+    ['resync without unread', { op: 'resync', reason: 'failover', since: ts, ts }],
+    ['resync with a negative unread', { op: 'resync', reason: 'failover', since: ts, ts, unread: -1 }],
   ])
     assert.notEqual(checkEdgeFrame(f), null, why);
 });

@@ -772,6 +772,67 @@ static void test_finish(void)
 		config_free(&cfg);
 	}
 
+	/* broker lists: every entry checked, in order, the first is broker_host/port */
+	{
+		static const struct {
+			const char *broker;
+			size_t n;
+			const char *hosts[3];
+			long ports[3];
+			const char *err;	/* a part of the message when refused */
+		} lists[] = {
+			{ "b:1884,a:1883", 2, { "b", "a" }, { 1884, 1883 }, NULL },
+			{ " b:1884 , [::1]:1883,c:1", 3, { "b", "::1", "c" }, { 1884, 1883, 1 }, NULL },
+			{ "10.0.0.1:1883", 1, { "10.0.0.1" }, { 1883 }, NULL },
+			{ "a:1,", 0, { NULL }, { 0 }, "entry 2 of the list is empty" },
+			{ ",a:1", 0, { NULL }, { 0 }, "entry 1 of the list is empty" },
+			{ "a:1,,b:2", 0, { NULL }, { 0 }, "entry 2 of the list is empty" },
+			{ "a:1, ,b:2", 0, { NULL }, { 0 }, "entry 2 of the list is empty" },
+			{ "a:1,b", 0, { NULL }, { 0 }, "'b' is not HOST:PORT" },
+			{ "a:1,b:0", 0, { NULL }, { 0 }, "bad port in 'b:0'" },
+			{ "a:1,b:+2", 0, { NULL }, { 0 }, "bad port in 'b:+2'" },
+			{ "a:1,b:123456789", 0, { NULL }, { 0 }, "bad port" },
+			{ "a:1,b:2,a:1", 0, { NULL }, { 0 }, "a:1 is listed twice" },
+			{ "a:1,a:2", 2, { "a", "a" }, { 1, 2 }, NULL },
+			{ "a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9,j:10,k:11,l:12,m:13,n:14,o:15,p:16,q:17", 0, { NULL }, { 0 },
+			  "more than 16 brokers" },
+		};
+
+		for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+			const char *const s[] = { "allow_anonymous", "true", "broker", lists[i].broker, NULL };
+			int rc = finish(&cfg, s, err, sizeof(err));
+
+			if (lists[i].err) {
+				CHECK(rc == -1);
+				if (!strstr(err, lists[i].err))
+					fprintf(stderr, "list case %zu (%s): '%s' lacks '%s'\n", i, lists[i].broker, err, lists[i].err);
+				CHECK(strstr(err, lists[i].err) != NULL);
+				CHECK(cfg.n_brokers == 0 && cfg.broker_host == NULL);
+			} else {
+				CHECK(rc == 0);
+				CHECK(cfg.n_brokers == lists[i].n);
+				for (size_t k = 0; k < lists[i].n && k < cfg.n_brokers; k++) {
+					CHECK_STR(cfg.brokers[k].host, lists[i].hosts[k]);
+					CHECK(cfg.brokers[k].port == lists[i].ports[k]);
+				}
+				CHECK_STR(cfg.broker_host, lists[i].hosts[0]);
+				CHECK(cfg.broker_port == lists[i].ports[0]);
+				CHECK(cfg.broker_failover_after == 30);
+			}
+			config_free(&cfg);
+		}
+	}
+	{
+		const char *const s[] = { "allow_anonymous", "true", "broker", "a:1,b:2", "broker_failover_after", "5", NULL };
+
+		CHECK(finish(&cfg, s, err, sizeof(err)) == 0);
+		CHECK(cfg.broker_failover_after == 5);
+		config_free(&cfg);
+		CHECK(config_defaults(&cfg) == 0);
+		CHECK(config_set(&cfg, "broker-failover-after", "0", err, sizeof(err)) == -1);
+		config_free(&cfg);
+	}
+
 	/* the default edge id is a valid id ending in the port */
 	{
 		const char *const s[] = { "allow_anonymous", "true", NULL };

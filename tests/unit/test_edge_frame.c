@@ -233,6 +233,18 @@ static void test_backlog(void)
 	}
 }
 
+static void test_resync(void)
+{
+	char buf[EDGE_FRAME_MAX];
+
+	CHECK(is_frame(buf, edge_frame_resync(buf, "failover", 1796495906755, 1796495908759, 2),
+		       "{\"op\":\"resync\",\"reason\":\"failover\",\"since\":1796495906755,\"ts\":1796495908759,\"unread\":2}"));
+	CHECK(is_frame(buf, edge_frame_resync(buf, "session_lost", 1, 2, -1),
+		       "{\"op\":\"resync\",\"reason\":\"session_lost\",\"since\":1,\"ts\":2,\"unread\":null}"));
+	CHECK(is_frame(buf, edge_frame_resync(buf, "failover", 0, 0, 0),
+		       "{\"op\":\"resync\",\"reason\":\"failover\",\"since\":0,\"ts\":0,\"unread\":0}"));
+}
+
 static void test_inbox_page(void)
 {
 	static const struct {
@@ -666,6 +678,7 @@ int main(void)
 	test_ok_mute();
 	test_notify();
 	test_backlog();
+	test_resync();
 	test_inbox_page();
 	test_read_events();
 	test_delivery_size();

@@ -8,6 +8,13 @@
  * a bounded queue, publishing them in order once it is back. The first connection of a process
  * starts from a clean session, so topics a previous run subscribed to do not linger.
  *
+ * Failover: given a list of brokers, the bridge connects to the first; when the broker it is on
+ * stays unreachable for failover_after_ms (it retries it with the backoff meanwhile), it moves to
+ * the next of the list (round robin) and starts there without a session: everything wanted is
+ * subscribed again, the status published again, and what was in flight is published again there
+ * (the PUBACK that answers it comes from the new broker). bridge_move moves a bridge that does
+ * not decide by itself (failover_after_ms 0), so two bridges of one edge stay on one broker.
+ *
  * Everything comes back through the hooks given at creation, on the loop's thread.
  */
 #ifndef MQEDGE_BRIDGE_H
@@ -21,9 +28,17 @@ struct bridge_loop;	/* the event loop a bridge runs on (bridge_lws.h makes one) 
 struct bridge;
 struct bridge_sub;
 
-struct bridge_options {
+struct bridge_endpoint {
 	const char *host;
 	int port;
+};
+
+struct bridge_options {
+	const struct bridge_endpoint *brokers;	/* at least one; copied */
+	size_t n_brokers;
+	/* how long the current broker may stay unreachable before moving to the next one; 0: never
+	 * by itself (only bridge_move) */
+	int64_t failover_after_ms;
 	const char *username;		/* NULL: none */
 	const char *password;
 	const char *cafile;		/* non-NULL: TLS */
@@ -89,6 +104,9 @@ struct bridge_hooks {
 	void (*on_subscribed)(void *ctx, void *user);
 	/* A burst of received messages ended; PUBACKs for them go out after this returns. May be NULL. */
 	void (*on_batch_done)(void *ctx);
+	/* The bridge gave up on broker `from` (unreachable for failover_after_ms) and connects to
+	 * `to` (indexes into the list) from now on. May be NULL. */
+	void (*on_failover)(void *ctx, size_t from, size_t to);
 };
 
 struct bridge_stats {
@@ -97,6 +115,7 @@ struct bridge_stats {
 	uint64_t messages_in;
 	uint64_t publishes;
 	uint64_t publish_refused;	/* queue full */
+	uint64_t failovers;		/* moves to another broker of the list (by itself or bridge_move) */
 	size_t pending;			/* queued + in flight */
 	size_t subscriptions;
 };
@@ -132,6 +151,13 @@ int bridge_publish_request(struct bridge *b, const char *topic, const void *payl
 int bridge_set_status(struct bridge *b, const char *online_payload);
 
 bool bridge_is_up(const struct bridge *b);
+/* The broker the bridge is on (or connecting to): its index in the list; host and port when
+ * asked (valid while the bridge lives). */
+size_t bridge_broker(const struct bridge *b, const char **host, int *port);
+/* Moves to broker `index` of the list: drops the current connection (without sending what is
+ * queued; what was in flight is published again there) and connects there. Nothing happens when
+ * it is already there. Returns 0 or -EINVAL (no such broker, or stopping). */
+int bridge_move(struct bridge *b, size_t index);
 /* True when the broker kept this session across the last reconnect (what it queued for us
  * meanwhile arrives); false after the first connection or when the broker lost it. */
 bool bridge_session_present(const struct bridge *b);

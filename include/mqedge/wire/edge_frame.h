@@ -54,6 +54,9 @@ struct welcome {
 	long max_frame, max_rooms, rate, burst;
 };
 int edge_frame_welcome(char *buf, const struct welcome *w);
+/* {"op":"resync","reason":R,"since":MS,"ts":MS,"unread":N|null}: the broker sessions are back on a
+ * broker that did not keep them (reason "failover" or "session_lost"); unread -1 = null. */
+int edge_frame_resync(char *buf, const char *reason, int64_t since, int64_t ts, int64_t unread);
 
 /* What a delivery says: {"op":OP,"id":..,KEY:TARGET,["from":..,]"ts":..,["enc":..,]"data":..} */
 struct delivery {

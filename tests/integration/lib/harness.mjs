@@ -368,7 +368,8 @@ export class Broker {
 // Edge
 
 export class Edge {
-  // opts: { id, broker, extra: [...flags], jwt: { alg, publicKeyFile } | undefined (HS256 with env.secret),
+  // opts: { id, broker, brokers (a failover list: [Broker, ..], passed as --broker HOST:PORT,HOST:PORT;
+  //         default [broker]), extra: [...flags], jwt: { alg, publicKeyFile } | undefined (HS256 with env.secret),
   //         secret (null: no --jwt-secret flag), logLevel, env: { MQEDGE_X: value } }. The edge sees
   //         none of the caller's MQEDGE_* variables (they would configure it), only opts.env's.
   constructor(env, opts) {
@@ -388,7 +389,8 @@ export class Edge {
 
   args() {
     const o = this.opts;
-    const a = ['--bind', '127.0.0.1', '--port', String(this.port), '--broker', `127.0.0.1:${o.broker.port}`, '--edge-id', o.id];
+    const brokers = (o.brokers ?? [o.broker]).map((b) => `127.0.0.1:${b.port}`).join(',');
+    const a = ['--bind', '127.0.0.1', '--port', String(this.port), '--broker', brokers, '--edge-id', o.id];
     if (o.jwt) a.push('--jwt-alg', o.jwt.alg, '--jwt-public-key', o.jwt.publicKeyFile);
     else if (o.secret !== null) a.push('--jwt-secret', o.secret ?? this.env.secret);
     a.push('--data-dir', this.dataDir, '--log-level', o.logLevel ?? 'info', ...(o.extra ?? []));
@@ -512,10 +514,11 @@ export class Env {
     return b;
   }
 
-  // Starts an edge. opts: { id = 'e<N>', broker (default first), extra: [], jwt, secret, waitReady }.
+  // Starts an edge. opts: { id = 'e<N>', broker (default first), brokers (a failover list, see Edge),
+  // extra: [], jwt, secret, waitReady }.
   async startEdge(opts = {}) {
     const id = opts.id ?? `e${this.edges.length + 1}`;
-    const broker = opts.broker ?? this.brokers[0];
+    const broker = opts.broker ?? opts.brokers?.[0] ?? this.brokers[0];
     if (!broker) throw new Error('startEdge: start a broker first');
     const e = new Edge(this, { ...opts, id, broker });
     this.edges.push(e);
