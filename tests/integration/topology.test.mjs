@@ -22,6 +22,7 @@
 // Needs root (namespaces): without it the test fails and says so.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import { scenario, delay, topics, nowSec, PREFIX, waitFor, httpGet } from './lib/harness.mjs';
 import { startTopology, topologyUnavailable, linkRxBytes, MQTT_PORT, BRIDGE_CLIENT_ID, BRIDGE_STATE_TOPIC } from './lib/topology.mjs';
 import { api, metric, API_KEY, remind, mailbox, notifies, untilNotified, inboxAll } from './lib/inbox.mjs';
@@ -349,6 +350,66 @@ if (unavailable) {
       assert.equal(live.offset, 17);
       await delay(300);
       assert.equal(back.roomMsgs(ROOM).length, 11, 'nothing twice');
+    });
+
+    await part(t, 'bridge outage (what Mosquitto 2.0 loses)', async () => {
+      // The A-B link goes down until broker A drops the silent bridge (1.5 x its keepalive). Meanwhile a room
+      // message and a notification enter on each host. After the bridge is back, what entered on host B
+      // reaches host A (broker B kept it for the bridge's local session), but what entered on host A never
+      // reaches host B: Mosquitto 2.0's MQTT 5 bridge sends no Session Expiry Interval, so broker A ended
+      // the bridge's session when it dropped it, and nothing was kept for it (eclipse/mosquitto#2793;
+      // docs/BRIDGING.md). Retained messages changed on both sides end up swapped. A sentinel sent after
+      // the bridge is back proves each loss (QoS 1, one session: order is kept).
+      const ROOM = 'outage';
+      const a = await env.connect(e1, { user: 'oa', extra: CLAIMS });
+      const b = await env.connect(e3, { user: 'ob', extra: CLAIMS });
+      const olga = [await env.connect(e1, { user: 'olga', name: 'olga-1' }), await env.connect(e3, { user: 'olga', name: 'olga-3' })];
+      for (const c of [a, b]) await c.ok({ op: 'sub', room: ROOM });
+      await env.syncTopic(topics.room(ROOM), [a, b], { broker: brokerA });
+      const settingsA = await env.mqtt(brokerA, { name: 'settings-A' });
+      const settingsB = await env.mqtt(brokerB, { name: 'settings-B' });
+      await settingsA.pub(topics.settings('zed'), { mute: [], ts: 1 }, { retain: true });
+      await waitFor(async () => (await retained(env, brokerB, topics.settings('zed'), 300))?.json?.ts === 1, { timeoutMs: 5000, what: 'zed\'s settings on broker B' });
+      const drops = () => brokerA.log().split('\n').filter((l) => l.includes(`Client ${BRIDGE_CLIENT_ID} has exceeded timeout`)).length;
+      const connects = () => brokerA.log().split('\n').filter((l) => l.includes(`as ${BRIDGE_CLIENT_ID} `)).length;
+      let lostId;
+      const t0 = Date.now();
+      execFileSync('ip', ['-n', net.NS_A, 'link', 'set', net.LINK_AB, 'down']);
+      try {
+        await waitFor(() => drops() === 1, { timeoutMs: 25000, intervalMs: 100, what: 'broker A dropping the silent bridge' });
+        t.diagnostic(`bridge outage: broker A dropped the bridge ${Date.now() - t0} ms after the link went down`);
+        await a.ok({ op: 'pub', room: ROOM, data: { lost: 'entered on A' } });
+        await b.ok({ op: 'pub', room: ROOM, data: { kept: 'entered on B' } });
+        const h = await api(env, e1, { ...mailbox({ title: 'during the outage, on A' }), to: ['olga'] });
+        assert.equal(h.status, 201, h.body);
+        await settingsA.pub(topics.settings('zed'), { mute: ['remind'], ts: 2 }, { retain: true });
+        await settingsB.pub(topics.settings('zed'), { mute: ['announcement'], ts: 3 }, { retain: true });
+        await settingsB.pub(topics.notify('olga'), mailbox({ id: 'outage-b', title: 'during the outage, on B' }));
+        lostId = h.json.ids[0];
+      } finally {
+        execFileSync('ip', ['-n', net.NS_A, 'link', 'set', net.LINK_AB, 'up']);
+      }
+      await waitFor(() => connects() === 2 && brokerA.proc.lines.filter((l) => l.includes(`: ${BRIDGE_CLIENT_ID} 1 ${PREFIX}/edge/+/rpc`)).length === 2, { timeoutMs: 25000, intervalMs: 100, what: 'the bridge back on broker A' });
+      t.diagnostic(`bridge outage: the bridge was back ${Date.now() - t0} ms after the link went down`);
+      await a.ok({ op: 'pub', room: ROOM, data: { sentinel: 'A' } });
+      await b.ok({ op: 'pub', room: ROOM, data: { sentinel: 'B' } });
+      const s = await api(env, e1, { ...mailbox({ title: 'sentinel' }), to: ['olga'] });
+      for (const c of [a, b]) await c.until(() => ['A', 'B'].every((x) => c.roomMsgs(ROOM).some((f) => f.data.sentinel === x)), 10000, `${c.name}: both sentinels`);
+      for (const c of olga) await untilNotified(c, [s.json.ids[0]], 10000, `${c.name}: the sentinel notification`);
+      await delay(300);
+      const data = (c) => c.roomMsgs(ROOM).map((f) => JSON.stringify(f.data));
+      // host B's message crossed after the outage, before B's sentinel; host A's never reached host B
+      assert.deepEqual(data(a).filter((x) => !x.includes('sentinel')), ['{"lost":"entered on A"}', '{"kept":"entered on B"}'], `${a.name}`);
+      assert.deepEqual(data(b).filter((x) => !x.includes('sentinel')), ['{"kept":"entered on B"}'], `${b.name}: host A's message was lost by the bridge`);
+      assert.deepEqual(notifies(olga[0]).map((f) => f.id).sort(), [lostId, 'outage-b', s.json.ids[0]].sort(), 'olga on e1: all three');
+      assert.deepEqual(notifies(olga[1]).map((f) => f.id).sort(), ['outage-b', s.json.ids[0]].sort(), 'olga on e3: the one posted on host A during the outage is missing');
+      // the retained settings changed on both sides are swapped: each broker holds the other's
+      assert.equal((await retained(env, brokerA, topics.settings('zed')))?.json?.ts, 3, 'broker A holds B\'s settings');
+      assert.equal((await retained(env, brokerB, topics.settings('zed')))?.json?.ts, 2, 'broker B holds A\'s settings');
+      // the edges, which keep the newest ts, still agree (settings ops on both hosts)
+      const z1 = await env.connect(e1, { user: 'zed', name: 'zed-1' });
+      const z3 = await env.connect(e3, { user: 'zed', name: 'zed-3' });
+      for (const z of [z1, z3]) assert.deepEqual((await z.ok({ op: 'settings' })).mute, ['announcement'], `${z.name}: the newest settings`);
     });
 
     await part(t, 'presence and status; e3 killed', async () => {

@@ -48,7 +48,7 @@ export function bridgeConfig(remote, { prefix = PREFIX, topics = BRIDGE_TOPICS }
     `local_clientid ${BRIDGE_CLIENT_ID}-local`,
     'cleansession false',
     'start_type automatic',
-    'keepalive_interval 5',
+    'keepalive_interval 5', // the least Mosquitto takes; broker A drops a silent bridge after 7.5 s
     'restart_timeout 1 3',
     'notifications true',
     `notification_topic ${BRIDGE_STATE_TOPIC}`,
