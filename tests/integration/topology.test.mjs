@@ -304,6 +304,11 @@ if (unavailable) {
       // rpc/+, cannot, so e3's caller waits for its timeout
       await wa.end();
       await wb.end();
+      // (the brokers must have seen them go: a request that reached a worker's dying session would time out)
+      for (const [w, b] of [[wa, brokerA], [wb, brokerB]]) {
+        const id = w.client.options.clientId;
+        await waitFor(() => b.proc.lines.some((l) => l.includes(`Client ${id} `) && /disconnected|closed its connection/.test(l)), { timeoutMs: 5000, what: `${b.name}: ${id} gone` });
+      }
       await c1.err({ op: 'rpc', method: 'echo', data: null }, 'no_backend');
       const t0 = Date.now();
       await c3.err({ op: 'rpc', method: 'echo', data: null }, 'timeout', { timeoutMs: 5000 });
