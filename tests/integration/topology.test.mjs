@@ -16,8 +16,14 @@
 //     and the bridge's own subscription hides "no subscribers" from e3 (timeout instead of no_backend);
 //   - a history room followed on both hosts: same epoch and offsets on e1 and e3, a client that dropped
 //     on e1 resumes on e3 with recovered:true and exactly what it missed;
+//   - a bridge outage (the A-B link down until broker A drops the bridge): what entered on host A meanwhile
+//     never reaches host B (Mosquitto 2.0's MQTT 5 bridge keeps no session on broker A), what entered on
+//     host B does reach host A; the brokers' retained copies diverge; a history room is numbered
+//     differently on the two hosts from then on;
 //   - presence and the edges' status: members on all three edges; e3 SIGKILLed: its last will (retained
-//     offline) crosses the bridge, its member leaves on e1 within 5 s, GET /api/v1/info on e1 drops it.
+//     offline) crosses the bridge, its member leaves on e1 within 5 s, GET /api/v1/info on e1 drops it;
+//   - broker B killed: the bridge's state turns "0" on broker A, but e3 stays "online" there with its
+//     presence member (nobody publishes a will for a dead broker's clients; broker failover will fix it);
 //   - what is not bridged: each edge's sync barrier stays on its own broker.
 // Needs root (namespaces): without it the test fails and says so.
 import assert from 'node:assert/strict';
@@ -477,6 +483,36 @@ if (unavailable) {
       const ev = events();
       for (const u of ['u1', 'u2', 'u3']) assert.equal(ev.filter((x) => x === `join:${u}`).length, 1, `one join of ${u}: ${ev}`);
       assert.deepEqual(ev.filter((x) => x.startsWith('leave:')), ['leave:u3'], 'one leave, u3\'s');
+    });
+
+    await part(t, 'broker B killed (no failover yet)', async () => {
+      // e3 back, with a member in the presence room; then broker B dies with SIGKILL. Broker A publishes
+      // the bridge's will (its state "0"), but nobody publishes e3's: the edges on host A keep e3 online
+      // with its member, while e3 itself knows its broker is gone (docs/BRIDGING.md, "Wills of a broker
+      // that dies"). Once --broker takes a list, e3 started with e3Brokers ['B', 'A'] moves to broker A here.
+      const ROOM = 'pres-lobby';
+      await e3.restart();
+      const watcher = await env.connect(e1, { user: 'kw', extra: CLAIMS });
+      const isEvent = (f) => f.op === 'join' || f.op === 'leave';
+      watcher.ignore(isEvent);
+      const events = () => watcher.ignored.filter((f) => isEvent(f) && f.room === ROOM).map((f) => `${f.op}:${f.user}`);
+      await watcher.ok({ op: 'sub', room: ROOM, presence: true });
+      const v = await env.connect(e3, { user: 'v3', extra: CLAIMS });
+      await v.ok({ op: 'sub', room: ROOM });
+      await watcher.until(() => events().includes('join:v3'), 5000, 'v3 joins on e1');
+      await waitFor(async () => (await info(e1)).edges.map((x) => x.edge).join() === 'e1,e2,e3', { timeoutMs: 5000, what: 'info on e1: e3 back' });
+      await brokerB.kill('SIGKILL');
+      const gone = await waitFor(async () => {
+        const m = await retained(env, brokerA, BRIDGE_STATE_TOPIC, 500);
+        return m?.payload.toString() === '0' ? m : null;
+      }, { timeoutMs: 10000, what: 'the bridge state "0" on broker A' });
+      assert.equal(gone.retain, true);
+      await e3.waitNotReady(10000);
+      await delay(1000);
+      assert.deepEqual((await info(e1)).edges.map((x) => x.edge), ['e1', 'e2', 'e3'], 'e1 still lists e3');
+      assert.equal((await retained(env, brokerA, topics.status('e3')))?.json?.status, 'online', 'broker A still holds e3 online');
+      assert.ok(!events().includes('leave:v3'), 'no leave for v3');
+      assert.equal((await watcher.ok({ op: 'presence', room: ROOM })).members.some((m) => m.user === 'v3'), true, 'v3 still counted on e1');
     });
 
     await part(t, 'what stays on one broker', async () => {
