@@ -133,18 +133,21 @@ export async function startTopology(env, { extra = [], perEdge = {}, e3Brokers =
   const brokers = { A: brokerA, B: brokerB };
   const groupOf = { e1: 'A', e2: 'A', e3: 'B' };
   const edges = {};
+  // The edge runs on its group's host; it connects to the first broker of `list` (keys of `brokers`).
   async function startEdge(id, { brokers: list = id === 'e3' ? e3Brokers : [groupOf[id]], more = [] } = {}) {
     const home = brokers[groupOf[id]];
+    const first = brokers[list[0]];
+    const since = first.proc.lines.length;
     const e = await env.startEdge({
       id,
-      broker: home,
+      broker: first,
       brokers: list.map((k) => brokers[k]),
       host: home.host,
       port: EDGE_PORTS[id],
       netns: net[`NS_${groupOf[id]}`],
       extra: [...extra, ...(perEdge[id] ?? []), ...more],
     });
-    await waitInboxSubscribed(home, e);
+    await waitInboxSubscribed(first, e, { since });
     edges[id] = e;
     return e;
   }
