@@ -19,6 +19,7 @@ node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo
 need_node=0
 if [ "${MQEDGE_WITH_TEST_DEPS:-0}" = 1 ]; then
 	pkgs+=(nginx-light)	# nginx.test.mjs runs Debian's nginx in front of an edge
+	pkgs+=(iproute2)	# topology.test.mjs: network namespaces and veth links (tests/topology/netns.sh)
 	[ "${MQEDGE_NO_BROWSER:-0}" = 1 ] || pkgs+=(chromium fonts-noto-color-emoji fonts-noto-cjk)
 	if [ "$(node_major)" -lt 20 ]; then
 		need_node=1

@@ -99,10 +99,11 @@ export function freePort() {
   });
 }
 
-// GET http://127.0.0.1:port/path → { status, body (text), json } ; rejects on connection errors.
-export function httpGet(port, path, { timeoutMs = 2000, headers = {} } = {}) {
+// GET http://host:port/path (host: 127.0.0.1 unless given) → { status, body (text), json } ; rejects on
+// connection errors.
+export function httpGet(port, path, { timeoutMs = 2000, headers = {}, host = '127.0.0.1' } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs, headers }, (res) => {
+    const req = http.get({ host, port, path, agent: false, timeout: timeoutMs, headers }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -149,9 +150,12 @@ export class Proc {
     this.starting = false;
   }
 
-  start(cmd, args, opts = {}) {
+  // opts: spawn's options, plus netns: run the command in that network namespace (`ip netns exec NS cmd`,
+  // which execs the command itself: the child's pid is the server's, and signals reach it directly).
+  start(cmd, args, { netns, ...opts } = {}) {
     this.exit = null;
     this.signalled = null;
+    if (netns) [cmd, args] = ['ip', ['netns', 'exec', netns, cmd, ...args]];
     this.cmdline = [cmd, ...args].join(' ');
     this._log(`---- start: ${this.cmdline}`);
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
@@ -257,7 +261,8 @@ export class Proc {
 
 export class Broker {
   // opts: { saveEveryChange (default true: a SIGKILL loses as little as possible; benchmarks turn it
-  //         off, as production configs do), extra: [more mosquitto.conf lines] }
+  //         off, as production configs do), extra: [more mosquitto.conf lines], host (listener address,
+  //         default 127.0.0.1), port (default: a free one), netns (run inside that network namespace) }
   constructor(env, name = 'broker', opts = {}) {
     this.env = env;
     this.name = name;
@@ -265,7 +270,13 @@ export class Broker {
     this.dir = join(env.tmp, name);
     mkdirSync(this.dir, { recursive: true });
     this.proc = new Proc(name, join(env.tmp, `${name}.log`));
-    this.port = null;
+    this.host = opts.host ?? '127.0.0.1';
+    this.port = opts.port ?? null;
+  }
+
+  // HOST:PORT, as an edge's --broker takes it
+  get address() {
+    return `${this.host}:${this.port}`;
   }
 
   _writeConfig() {
@@ -273,7 +284,7 @@ export class Broker {
     writeFileSync(
       this.confFile,
       [
-        `listener ${this.port} 127.0.0.1`,
+        `listener ${this.port} ${this.host}`,
         'allow_anonymous true',
         // Started as root, mosquitto would drop to user `mosquitto`, which cannot write the 0700 temp
         // dir; as a non-root user this line has no effect.
@@ -303,10 +314,10 @@ export class Broker {
   // Starts on a free port (or the given one). Resolves once an MQTT CONNECT succeeds.
   async start({ port, timeoutMs = 10000 } = {}) {
     for (let attempt = 1; ; attempt++) {
-      this.port = port ?? (await freePort());
+      this.port = port ?? this.opts.port ?? (await freePort());
       this._writeConfig();
       this.proc.starting = true;
-      this.proc.start(MOSQUITTO_BIN, ['-c', this.confFile]);
+      this.proc.start(MOSQUITTO_BIN, ['-c', this.confFile], { netns: this.opts.netns });
       try {
         await this._waitReady(timeoutMs);
         this.proc.starting = false;
@@ -328,7 +339,7 @@ export class Broker {
     await waitFor(
       async () => {
         if (this.proc.exit) throw Object.assign(new Error(`${this.name} exited ${JSON.stringify(this.proc.exit)}`), { fatal: true });
-        const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${this.port}`, {
+        const c = await mqtt.connectAsync(`mqtt://${this.host}:${this.port}`, {
           clientId: `ready-${randomBytes(4).toString('hex')}`,
           reconnectPeriod: 0,
           connectTimeout: 1000,
@@ -368,10 +379,11 @@ export class Broker {
 // Edge
 
 export class Edge {
-  // opts: { id, broker, brokers (a failover list: [Broker, ..], passed as --broker HOST:PORT,HOST:PORT;
-  //         default [broker]), extra: [...flags], jwt: { alg, publicKeyFile } | undefined (HS256 with env.secret),
-  //         secret (null: no --jwt-secret flag), logLevel, env: { MQEDGE_X: value } }. The edge sees
-  //         none of the caller's MQEDGE_* variables (they would configure it), only opts.env's.
+  // opts: { id, broker, extra: [...flags], jwt: { alg, publicKeyFile } | undefined (HS256 with env.secret),
+  //         secret (null: no --jwt-secret flag), logLevel, env: { MQEDGE_X: value }, host (--bind address,
+  //         default 127.0.0.1), port (default: a free one), netns (run inside that network namespace),
+  //         brokers: [Broker, ..] (--broker gets them all, comma-separated, instead of broker's alone) }.
+  //         The edge sees none of the caller's MQEDGE_* variables (they would configure it), only opts.env's.
   constructor(env, opts) {
     this.env = env;
     this.opts = opts;
@@ -380,17 +392,18 @@ export class Edge {
     this.dataDir = opts.dataDir ?? join(env.tmp, `${this.name}-data`);
     mkdirSync(this.dataDir, { recursive: true });
     this.proc = new Proc(this.name, join(env.tmp, `${this.name}.log`));
-    this.port = null;
+    this.host = opts.host ?? '127.0.0.1';
+    this.port = opts.port ?? null;
   }
 
   get url() {
-    return `ws://127.0.0.1:${this.port}/ws`;
+    return `ws://${this.host}:${this.port}/ws`;
   }
 
   args() {
     const o = this.opts;
-    const brokers = (o.brokers ?? [o.broker]).map((b) => `127.0.0.1:${b.port}`).join(',');
-    const a = ['--bind', '127.0.0.1', '--port', String(this.port), '--broker', brokers, '--edge-id', o.id];
+    const brokers = (o.brokers ?? [o.broker]).map((b) => b.address).join(',');
+    const a = ['--bind', this.host, '--port', String(this.port), '--broker', brokers, '--edge-id', o.id];
     if (o.jwt) a.push('--jwt-alg', o.jwt.alg, '--jwt-public-key', o.jwt.publicKeyFile);
     else if (o.secret !== null) a.push('--jwt-secret', o.secret ?? this.env.secret);
     a.push('--data-dir', this.dataDir, '--log-level', o.logLevel ?? 'info', ...(o.extra ?? []));
@@ -407,7 +420,7 @@ export class Edge {
     for (let attempt = 1; ; attempt++) {
       this.port = port ?? this.port ?? (await freePort());
       this.proc.starting = true;
-      this.proc.start(MQEDGE_BIN, this.args(), { env: this.environment() });
+      this.proc.start(MQEDGE_BIN, this.args(), { env: this.environment(), netns: this.opts.netns });
       try {
         if (waitReady) await this.waitReady(timeoutMs);
         else await this.waitAlive(timeoutMs);
@@ -430,7 +443,7 @@ export class Edge {
     await waitFor(
       async () => {
         if (this.proc.exit) throw Object.assign(new Error(`${this.name} exited ${JSON.stringify(this.proc.exit)}`), { exited: true });
-        const r = await httpGet(this.port, path, { timeoutMs: 1000 });
+        const r = await httpGet(this.port, path, { timeoutMs: 1000, host: this.host });
         return r.status === wantStatus ? r : null;
       },
       { timeoutMs, intervalMs: 50, what },
@@ -453,7 +466,7 @@ export class Edge {
     await waitFor(
       async () => {
         if (this.proc.exit) throw new Error(`${this.name} exited ${JSON.stringify(this.proc.exit)}`);
-        const r = await httpGet(this.port, '/readyz', { timeoutMs: 1000 });
+        const r = await httpGet(this.port, '/readyz', { timeoutMs: 1000, host: this.host });
         return r.status !== 200;
       },
       { timeoutMs, intervalMs: 50, what: `${this.name} GET /readyz != 200` },
@@ -461,11 +474,11 @@ export class Edge {
   }
 
   healthz() {
-    return httpGet(this.port, '/healthz');
+    return httpGet(this.port, '/healthz', { host: this.host });
   }
 
   readyz() {
-    return httpGet(this.port, '/readyz');
+    return httpGet(this.port, '/readyz', { host: this.host });
   }
 
   async kill(signal = 'SIGKILL', timeoutMs = 10000) {
@@ -503,6 +516,7 @@ export class Env {
     this.raws = [];
     this.mqtts = [];
     this.cleanups = [];
+    this.finalizers = [];
     this.violations = [];
     this.procs = []; // other processes of the test (e.g. an rpc worker): logs dumped, stopped at teardown
   }
@@ -514,8 +528,8 @@ export class Env {
     return b;
   }
 
-  // Starts an edge. opts: { id = 'e<N>', broker (default first), brokers (a failover list, see Edge),
-  // extra: [], jwt, secret, waitReady }.
+  // Starts an edge. opts: { id = 'e<N>', broker (default first), extra: [], jwt, secret, waitReady, and
+  // Edge's host, port, netns, brokers }.
   async startEdge(opts = {}) {
     const id = opts.id ?? `e${this.edges.length + 1}`;
     const broker = opts.broker ?? opts.brokers?.[0] ?? this.brokers[0];
@@ -567,7 +581,7 @@ export class Env {
     else if (token === undefined && opts.user) token = this.token(opts.user, opts.extra ?? {});
     const name = opts.name ?? opts.user ?? opts.claims?.sub ?? 'client';
     const path = opts.path ?? '/ws';
-    const url = `ws://127.0.0.1:${edge.port}${path}`;
+    const url = `ws://${edge.host}:${edge.port}${path}`;
     const r = await openWs(url, { ...opts, token, name: `${name}@${edge.id}` });
     if (r.client) this.clients.push(r.client);
     return r;
@@ -584,7 +598,7 @@ export class Env {
   }
 
   async mqtt(broker = this.brokers[0], opts = {}) {
-    const m = await MqttPeer.connect(broker.port, opts);
+    const m = await MqttPeer.connect(broker.port, { host: broker.host, ...opts });
     this.mqtts.push(m);
     return m;
   }
@@ -624,6 +638,12 @@ export class Env {
     this.cleanups.push(fn);
   }
 
+  // fn runs at the very end of teardown, after every process the test started has stopped (e.g. to
+  // remove the network namespaces they ran in).
+  onFinally(fn) {
+    this.finalizers.push(fn);
+  }
+
   dumpLogs(reason, problems = []) {
     const out = [`\n======== ${this.name}: ${reason ? 'FAILED: ' + (reason.stack || reason) : 'logs'}`];
     if (problems.length) out.push(`-------- server problems:\n  ${problems.join('\n  ')}`);
@@ -650,8 +670,15 @@ export class Env {
     await Promise.all(this.procs.map((p) => p.stop(5000)));
     await Promise.all(this.edges.map((e) => e.stop()));
     await Promise.all(this.brokers.map((b) => b.stop()));
-    if (!process.env.MQEDGE_KEEP_TMP) rmSync(this.tmp, { recursive: true, force: true });
     const problems = [];
+    for (const fn of this.finalizers.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        problems.push(`teardown: ${e.message}`);
+      }
+    }
+    if (!process.env.MQEDGE_KEEP_TMP) rmSync(this.tmp, { recursive: true, force: true });
     for (const p of [...this.edges, ...this.brokers]) {
       problems.push(...p.proc.problems);
       const san = p.proc.sanitizerReports();

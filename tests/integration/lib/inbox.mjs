@@ -48,19 +48,19 @@ export async function restartEdge(edge, broker) {
   await waitInboxSubscribed(broker, edge, { since });
 }
 
-// Any HTTP request to 127.0.0.1:port. Resolves { status, headers, body, json } as soon as the response is
+// Any HTTP request to 127.0.0.1:port (or host:port). Resolves { status, headers, body, json } as soon as the response is
 // complete, even when the server answered (e.g. 413) before reading the whole request body. A body is sent
 // with Content-Length unless headers say otherwise (transfer-encoding: chunked; undefined drops a header).
 // url (instead of port and path): any http:// or https:// address (certificates are not checked);
 // localAddress: the local address to connect from.
-export function httpRequest(port, path, { method = 'GET', headers = {}, body, timeoutMs = 15000, url, localAddress } = {}) {
+export function httpRequest(port, path, { method = 'GET', headers = {}, body, timeoutMs = 15000, url, localAddress, host = '127.0.0.1' } = {}) {
   return new Promise((resolve, reject) => {
     const buf = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
     const h = Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined));
     if (buf && !('content-length' in h) && !('transfer-encoding' in h)) h['content-length'] = String(buf.length);
     const target = url ? new URL(url) : null;
     const req = (target?.protocol === 'https:' ? https : http).request({
-      host: target ? target.hostname : '127.0.0.1', port: target ? target.port : port, path: target ? target.pathname + target.search : path,
+      host: target ? target.hostname : host, port: target ? target.port : port, path: target ? target.pathname + target.search : path,
       method, headers: h, agent: false, timeout: timeoutMs, localAddress, rejectUnauthorized: false,
     });
     let settled = false;
@@ -99,7 +99,7 @@ export async function api(env, edge, payload, { key = API_KEY, auth = 'bearer', 
   if (auth === 'bearer') h.authorization = `Bearer ${key}`;
   else if (auth === 'x-api-key') h['x-api-key'] = key;
   const body = payload === undefined ? undefined : typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
-  const r = await httpRequest(edge.port, path, { method, headers: h, body });
+  const r = await httpRequest(edge.port, path, { method, headers: h, body, host: edge.host });
   const bad = r.status === 201 ? checkNotificationCreated(r.json) : checkHttpErrorStatus(r.status, r.json);
   if (bad) env.violations.push(`${method} ${path} on ${edge.name} -> HTTP ${r.status}: ${bad}; body: ${r.body.slice(0, 300)}`);
   return r;
@@ -137,7 +137,7 @@ export async function watchInboxTopics(env, broker, { notify = false, name = 'in
 // declared twice. Returns Map name -> value for unlabelled samples (labelled ones under name{labels}), with
 // .types: Map name -> counter|gauge|...
 export async function metrics(edge) {
-  const r = await httpRequest(edge.port, '/metrics');
+  const r = await httpRequest(edge.port, '/metrics', { host: edge.host });
   if (r.status !== 200) throw new Error(`${edge.name} /metrics answered ${r.status}`);
   if (!/^text\/plain/.test(r.headers['content-type'] ?? '')) throw new Error(`${edge.name} /metrics content-type ${r.headers['content-type']}`);
   return parsePrometheus(r.body, edge.name);

@@ -26,10 +26,10 @@ export class MqttPeer {
     });
   }
 
-  static async connect(port, { name = 'mqtt', clientId, clean = true, will, timeoutMs = 5000 } = {}) {
+  static async connect(port, { name = 'mqtt', clientId, clean = true, will, timeoutMs = 5000, host = '127.0.0.1' } = {}) {
     // mqtt.connect (not connectAsync) so the message handler is attached before CONNACK: a persistent
     // session's queued messages can arrive in the same read as the CONNACK.
-    const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+    const client = mqtt.connect(`mqtt://${host}:${port}`, {
       clientId: clientId ?? `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
       clean,
       reconnectPeriod: 0,
@@ -42,7 +42,7 @@ export class MqttPeer {
       const onErr = (e) => {
         cleanup();
         client.end(true);
-        reject(new Error(`${name}: MQTT connect to 127.0.0.1:${port} failed: ${e?.message ?? e}`));
+        reject(new Error(`${name}: MQTT connect to ${host}:${port} failed: ${e?.message ?? e}`));
       };
       const onClose = () => onErr(new Error('connection closed'));
       const onConnect = () => {

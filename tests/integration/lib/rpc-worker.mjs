@@ -11,7 +11,7 @@ export const RPC_WORKER = join(REPO_ROOT, 'examples', 'backend', 'rpc-worker.mjs
 export async function startRpcWorker(env, broker = env.brokers[0], { name = 'w1', group, prefix, args = [] } = {}) {
   const proc = new Proc(`rpc-worker-${name}`, join(env.tmp, `rpc-worker-${name}.log`));
   env.procs.push(proc);
-  const a = [RPC_WORKER, '--broker', `127.0.0.1:${broker.port}`, '--name', name, ...args];
+  const a = [RPC_WORKER, '--broker', `${broker.host ?? '127.0.0.1'}:${broker.port}`, '--name', name, ...args];
   if (group) a.push('--group', group);
   if (prefix) a.push('--prefix', prefix);
   proc.start(process.execPath, a);

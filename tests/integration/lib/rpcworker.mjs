@@ -9,8 +9,8 @@ import mqtt from 'mqtt';
 export const PREFIX = 'mqedge/v1';
 
 export class RpcWorker {
-  static async start(port, { name, group = 'workers', filter = `${PREFIX}/rpc/+` } = {}) {
-    const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+  static async start(port, { name, group = 'workers', filter = `${PREFIX}/rpc/+`, host = '127.0.0.1' } = {}) {
+    const client = mqtt.connect(`mqtt://${host}:${port}`, {
       clientId: `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
       protocolVersion: 5,
       clean: true,
