@@ -22,8 +22,10 @@
 //     differently on the two hosts from then on;
 //   - presence and the edges' status: members on all three edges; e3 SIGKILLed: its last will (retained
 //     offline) crosses the bridge, its member leaves on e1 within 5 s, GET /api/v1/info on e1 drops it;
-//   - broker B killed: the bridge's state turns "0" on broker A, but e3 stays "online" there with its
-//     presence member (nobody publishes a will for a dead broker's clients; broker failover will fix it);
+//   - broker B killed: e3 (--broker B,A, --broker-failover-after 2) moves to broker A after 2 s within a
+//     bound; its clients stay connected and get one resync; a notification it took over HTTP meanwhile is
+//     acknowledged once on broker A and reaches v3's tabs on e3 and e1 once; room traffic flows both ways
+//     once, in order; broker A holds e3 online and its presence member stays;
 //   - what is not bridged: each edge's sync barrier stays on its own broker.
 // Needs root (namespaces): without it the test fails and says so.
 import assert from 'node:assert/strict';
@@ -81,6 +83,8 @@ if (unavailable) {
     const spies = {};
     const topo = await startTopology(env, {
       extra: EXTRA,
+      e3Brokers: ['B', 'A'],
+      perEdge: { e3: ['--broker-failover-after', '2'] },
       // an MQTT spy on each broker sees everything under the prefix from before the first edge starts, but
       // rpc requests (a subscriber there would answer "matched" to every request: no more no_backend)
       beforeEdges: async ({ brokerA, brokerB }) => {
@@ -485,11 +489,12 @@ if (unavailable) {
       assert.deepEqual(ev.filter((x) => x.startsWith('leave:')), ['leave:u3'], 'one leave, u3\'s');
     });
 
-    await part(t, 'broker B killed (no failover yet)', async () => {
-      // e3 back, with a member in the presence room; then broker B dies with SIGKILL. Broker A publishes
-      // the bridge's will (its state "0"), but nobody publishes e3's: the edges on host A keep e3 online
-      // with its member, while e3 itself knows its broker is gone (docs/BRIDGING.md, "Wills of a broker
-      // that dies"). Once --broker takes a list, e3 started with e3Brokers ['B', 'A'] moves to broker A here.
+    await part(t, 'broker B killed: e3 moves to broker A, its clients keep going', async () => {
+      // e3 runs with --broker B,A and --broker-failover-after 2 (docs/PROTOCOL.md section 12). Broker B
+      // dies with SIGKILL; e3 keeps trying it for 2 s, then moves both its sessions to broker A across
+      // the A-B link. Its clients stay connected and hear one "resync"; a notification e3 took over
+      // HTTP while it had no broker is answered 201 only once broker A has it, and reaches v3's tabs on
+      // e3 and on e1 once each; room traffic flows both ways; broker A holds e3 online.
       const ROOM = 'pres-lobby';
       await e3.restart();
       const watcher = await env.connect(e1, { user: 'kw', extra: CLAIMS });
@@ -498,27 +503,56 @@ if (unavailable) {
       const events = () => watcher.ignored.filter((f) => isEvent(f) && f.room === ROOM).map((f) => `${f.op}:${f.user}`);
       await watcher.ok({ op: 'sub', room: ROOM, presence: true });
       const v = await env.connect(e3, { user: 'v3', extra: CLAIMS });
+      const vOnE1 = await env.connect(e1, { user: 'v3', name: 'v3@e1', extra: CLAIMS });
       await v.ok({ op: 'sub', room: ROOM });
       await watcher.until(() => events().includes('join:v3'), 5000, 'v3 joins on e1');
       await waitFor(async () => (await info(e1)).edges.map((x) => x.edge).join() === 'e1,e2,e3', { timeoutMs: 5000, what: 'info on e1: e3 back' });
+
+      const killedAt = Date.now();
       await brokerB.kill('SIGKILL');
-      const gone = await waitFor(async () => {
-        const m = await retained(env, brokerA, BRIDGE_STATE_TOPIC, 500);
-        return m?.payload.toString() === '0' ? m : null;
-      }, { timeoutMs: 10000, what: 'the bridge state "0" on broker A' });
-      assert.equal(gone.retain, true);
       await e3.waitNotReady(10000);
-      await delay(1000);
-      assert.deepEqual((await info(e1)).edges.map((x) => x.edge), ['e1', 'e2', 'e3'], 'e1 still lists e3');
-      assert.equal((await retained(env, brokerA, topics.status('e3')))?.json?.status, 'online', 'broker A still holds e3 online');
+      const posting = api(env, e3, { ...mailbox({ title: 'through the failover' }), to: ['v3'] }); // e3 has no broker now
+      await e3.waitReady(15000);
+      const movedMs = Date.now() - killedAt;
+      t.diagnostic(`broker B SIGKILLed: e3 ready on broker A after ${movedMs} ms`);
+      assert.ok(movedMs >= 1900 && movedMs < 2000 + 8000, `moved after the failover time, within a bound (${movedMs} ms)`);
+      const r = await posting;
+      assert.equal(r.status, 201, `the notification is acknowledged once on broker A: ${r.body}`);
+      const [noteId] = r.json.ids;
+
+      // the clients on e3 stayed and were told once that a gap may exist
+      assert.equal(v.closed, null, 'v3 on e3 stays connected');
+      await v.until(() => v.all.some((f) => f.op === 'resync'), 10000, 'resync on e3');
+      assert.deepEqual(v.all.filter((f) => f.op === 'resync').map((f) => f.reason), ['failover'], 'one resync, reason failover');
+      const m3 = (await httpGet(e3.port, '/metrics', { host: e3.host })).body;
+      assert.match(m3, /^mqedge_broker_failovers_total 1$/m);
+      assert.match(m3, new RegExp(`^mqedge_broker_info\\{broker="${esc(brokerA.address)}",index="1"\\} 1$`, 'm'));
+
+      // the acknowledged notification: once on each of v3's tabs (e3 stored it, e1 got it through A)
+      for (const c of [v, vOnE1]) await untilNotified(c, [noteId], 10000, `${c.name}: the notification taken during the move`);
+      // room traffic both ways across the move, once each, in order
+      const fromE1 = [];
+      for (let i = 0; i < 5; i++) fromE1.push((await watcher.ok({ op: 'pub', room: ROOM, data: { after: i } })).id);
+      const fromE3 = [];
+      for (let i = 0; i < 5; i++) fromE3.push((await v.ok({ op: 'pub', room: ROOM, data: { back: i } })).id);
+      await v.until(() => fromE1.every((id) => v.all.some((f) => f.id === id)), 10000, 'e1\'s messages on e3');
+      await watcher.until(() => fromE3.every((id) => watcher.all.some((f) => f.id === id)), 10000, 'e3\'s messages on e1');
+      await delay(300);
+      for (const c of [v, vOnE1]) assert.equal(notifies(c).filter((f) => f.id === noteId).length, 1, `${c.name}: the notification once`);
+      assert.deepEqual(v.all.filter((f) => fromE1.includes(f.id)).map((f) => f.id), fromE1, 'on e3: each once, in order');
+      assert.deepEqual(watcher.all.filter((f) => fromE3.includes(f.id)).map((f) => f.id), fromE3, 'on e1: each once, in order');
+
+      // broker A holds e3 online (its new session's status), and v3 is still a member on e1
+      await waitFor(async () => (await retained(env, brokerA, topics.status('e3')))?.json?.status === 'online', { timeoutMs: 5000, what: 'e3 online on broker A' });
       assert.ok(!events().includes('leave:v3'), 'no leave for v3');
-      assert.equal((await watcher.ok({ op: 'presence', room: ROOM })).members.some((m) => m.user === 'v3'), true, 'v3 still counted on e1');
+      assert.equal((await watcher.ok({ op: 'presence', room: ROOM })).members.some((m) => m.user === 'v3'), true, 'v3 counted on e1');
     });
 
     await part(t, 'what stays on one broker', async () => {
-      // each edge's sync barrier stays on its own broker (edge/+/sync is not bridged)
+      // each edge's sync barrier stays on the broker it is on (edge/+/sync is not bridged): e3's on
+      // broker B, and on broker A only after its move there
       const syncs = (k) => [...new Set(spies[k].all.filter((m) => /\/edge\/[^/]+\/sync$/.test(m.topic)).map((m) => m.topic))].sort();
-      assert.deepEqual(syncs('A'), [`${PREFIX}/edge/e1/sync`, `${PREFIX}/edge/e2/sync`]);
+      assert.deepEqual(syncs('A'), [`${PREFIX}/edge/e1/sync`, `${PREFIX}/edge/e2/sync`, `${PREFIX}/edge/e3/sync`]);
       assert.deepEqual(syncs('B'), [`${PREFIX}/edge/e3/sync`]);
       // and no message of rooms, users or devices reached either broker twice (the bridge is loop-free)
       for (const k of ['A', 'B']) {

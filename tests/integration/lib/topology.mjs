@@ -87,7 +87,7 @@ export function linkRxBytes(ns, dev = 'peer') {
 }
 
 // Builds the topology inside env. opts: { extra: flags for every edge, perEdge: { e1: [..], e2, e3 },
-// e3Brokers: ['B'] (the brokers edge 3 gets in --broker, in order: ['B', 'A'] once --broker takes a list),
+// e3Brokers: ['B'] (the brokers edge 3 gets in --broker, in order: ['B', 'A'] for failover to broker A),
 // beforeEdges: async ({ brokerA, brokerB, net }) => {}, run once the bridge is up, before any edge starts }.
 // Resolves { net, brokerA, brokerB, edges: { e1, e2, e3 }, startEdge(id, opts), bridgeLine }.
 export async function startTopology(env, { extra = [], perEdge = {}, e3Brokers = ['B'], beforeEdges } = {}) {
