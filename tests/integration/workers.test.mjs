@@ -44,7 +44,6 @@ scenario('two workers on one port: rooms, direct messages and notifications exac
     return r.status === 200 ? r : null;
   }, { timeoutMs: 5000, what: '/readyz 200 from whichever worker answers' });
   assert.deepEqual(ready.json, { status: 'ready', workers: 2 });
-  for (let i = 0; i < 6; i++) assert.equal((await edge.readyz()).status, 200, 'both workers answer ready');
 
   // 24 connections: the kernel spreads them over both workers' sockets
   const extra = { rooms: ['lobby'] };
