@@ -4,13 +4,13 @@
 // message. permessage-deflate is negotiated when offered (and can be turned off). SIGHUP swaps the TLS
 // certificate for new connections while established ones carry on.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
 import WebSocket from 'ws';
 import { scenario, httpGet, topics, waitFor } from './lib/harness.mjs';
+import { selfSignedCert } from './lib/harness.mjs';
 
 // Parses the text exposition format strictly enough to fail on anything a scraper would reject.
 function parseMetrics(text) {
@@ -135,13 +135,7 @@ scenario('permessage-deflate is negotiated when offered, and can be turned off',
 });
 
 scenario('SIGHUP reloads the TLS certificate for new connections; established ones stay', { timeout: 60000 }, async (env) => {
-  const cert = (cn) => {
-    const key = join(env.tmp, `${cn}.key`);
-    const crt = join(env.tmp, `${cn}.crt`);
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-      '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', crt], { stdio: 'ignore' });
-    return { key, crt };
-  };
+  const cert = (cn) => selfSignedCert(env.tmp, cn);
   const first = cert('first');
   const second = cert('second');
   const live = { key: join(env.tmp, 'live.key'), crt: join(env.tmp, 'live.crt') };

@@ -8,13 +8,13 @@
 // receiving; SIGHUP reaches every worker (wss certificate reload); SIGTERM stops everything with
 // exit 0; a taken port fails the start with exit 1.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { scenario, topics, waitFor, delay, httpGet, counts, Edge, MQEDGE_BIN } from './lib/harness.mjs';
+import { selfSignedCert } from './lib/harness.mjs';
 import { waitInboxSubscribed, inboxAll, mailbox, untilNotified } from './lib/inbox.mjs';
 
 const workerOf = (c) => Number(/-w(\d+)$/.exec(c.welcome.edge)[1]);
@@ -148,13 +148,7 @@ scenario('two workers on one port: rooms, direct messages and notifications exac
 });
 
 scenario('a SIGKILLed worker is restarted with backoff, the other keeps serving; SIGHUP reaches every worker; SIGTERM stops all', { timeout: 90000 }, async (env) => {
-  const cert = (cn) => {
-    const key = join(env.tmp, `${cn}.key`);
-    const crt = join(env.tmp, `${cn}.crt`);
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-      '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', crt], { stdio: 'ignore' });
-    return { key, crt };
-  };
+  const cert = (cn) => selfSignedCert(env.tmp, cn);
   const first = cert('first');
   const second = cert('second');
   const live = { key: join(env.tmp, 'live.key'), crt: join(env.tmp, 'live.crt') };

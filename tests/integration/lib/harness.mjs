@@ -11,7 +11,7 @@
 //   MQEDGE_KEEP_TMP=1   keep each test's temp dir (configs, logs, data dirs)
 //   CI                  when set, a missing edge binary fails the suite instead of skipping it
 import { test } from 'node:test';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, appendFileSync, accessSync, constants as fsc } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, delimiter } from 'node:path';
@@ -65,6 +65,15 @@ export function edgeBinaryMissing() {
   } catch {
     return `mqedge binary not found or not executable at ${MQEDGE_BIN} (build it, or set MQEDGE_BIN)`;
   }
+}
+
+// A self-signed P-256 certificate for 127.0.0.1 in dir: { key, crt } (file paths).
+export function selfSignedCert(dir, cn) {
+  const key = join(dir, `${cn}.key`);
+  const crt = join(dir, `${cn}.crt`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+    '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', crt], { stdio: 'ignore' });
+  return { key, crt };
 }
 
 export const delay = (ms) => new Promise((r) => setTimeout(r, ms));
