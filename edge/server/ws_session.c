@@ -210,7 +210,8 @@ static int on_receive(struct edge *e, struct edge_pss *pss, const char *in, size
 	struct reassembly_piece piece = {
 		.data = in, .len = len,
 		.first = lws_is_first_fragment(wsi), .final = lws_is_final_fragment(wsi),
-		.binary = lws_frame_is_binary(wsi), .frame_remaining = lws_remaining_packet_payload(wsi),
+		.binary = lws_frame_is_binary(wsi), .compressed = (lws_get_reserved_bits(wsi) & 0x40) != 0,
+		.frame_remaining = lws_remaining_packet_payload(wsi),
 	};
 	const char *msg = NULL;
 	size_t msg_len = 0;

@@ -40,11 +40,14 @@ enum reassembly_result reassembly_feed(struct reassembly *r, const struct reasse
 	if (p->first) {
 		r->len = 0;
 		r->binary = p->binary;
+		r->compressed = p->compressed;
 		r->utf8 = (struct utf8_stream){ 0 };
 	}
 	/* what we hold + this piece + the rest of its frame, before buffering any of it; each term
 	 * is bounded by max_bytes first, so the sum cannot wrap */
-	if (p->len > max_bytes || p->frame_remaining > max_bytes || r->len + p->len + p->frame_remaining > max_bytes) {
+	size_t to_come = r->compressed ? 0 : p->frame_remaining;
+
+	if (p->len > max_bytes || to_come > max_bytes || r->len + p->len + to_come > max_bytes) {
 		r->len = 0;
 		release_if_large(r);
 		return REASSEMBLY_TOO_BIG;

@@ -11,7 +11,10 @@
 static enum reassembly_result feed(struct reassembly *r, const char *data, bool first, bool final, bool binary,
 				   size_t remaining, size_t max, const char **msg, size_t *len)
 {
-	struct reassembly_piece p = { data, strlen(data), first, final, binary, remaining };
+	struct reassembly_piece p = {
+		.data = data, .len = strlen(data), .first = first, .final = final, .binary = binary,
+		.frame_remaining = remaining,
+	};
 
 	*msg = NULL;
 	*len = 0;
@@ -47,6 +50,26 @@ int main(void)
 	CHECK(feed(&r, "12345", true, false, false, 0, 10, &msg, &len) == REASSEMBLY_MORE);
 	CHECK(feed(&r, "6", false, false, false, 5, 10, &msg, &len) == REASSEMBLY_TOO_BIG);	/* 5 + 1 + 5 */
 	CHECK(feed(&r, "x", true, true, false, (size_t)-1, 10, &msg, &len) == REASSEMBLY_TOO_BIG);	/* no wrap */
+
+	/* compressed: the frame's remaining bytes are compressed ones, not counted; the inflated
+	 * bytes are, as they arrive (a message of exactly max passes however the reads were cut) */
+	{
+		struct reassembly_piece z1 = { .data = "12345678", .len = 8, .first = true, .compressed = true, .frame_remaining = 6 };
+		struct reassembly_piece z2 = { .data = "90", .len = 2, .final = false, .frame_remaining = 3 };
+		struct reassembly_piece z3 = { .data = "", .len = 0, .final = true };
+		struct reassembly_piece z4 = { .data = "1", .len = 1, .final = false, .frame_remaining = 1 };
+
+		CHECK(reassembly_feed(&r, &z1, 10, &msg, &len) == REASSEMBLY_MORE);
+		CHECK(reassembly_feed(&r, &z2, 10, &msg, &len) == REASSEMBLY_MORE);
+		CHECK(reassembly_feed(&r, &z3, 10, &msg, &len) == REASSEMBLY_TEXT);
+		CHECK(len == 10 && !memcmp(msg, "1234567890", 10));
+		reassembly_done(&r);
+		CHECK(reassembly_feed(&r, &z1, 10, &msg, &len) == REASSEMBLY_MORE);
+		CHECK(reassembly_feed(&r, &z2, 10, &msg, &len) == REASSEMBLY_MORE);
+		CHECK(reassembly_feed(&r, &z4, 10, &msg, &len) == REASSEMBLY_TOO_BIG);	/* inflated 11 */
+		/* the next message is not compressed: its frame length counts again */
+		CHECK(feed(&r, "12345", true, false, false, 6, 10, &msg, &len) == REASSEMBLY_TOO_BIG);
+	}
 
 	/* binary: counted for the limit, never kept */
 	CHECK(feed(&r, "\x01\x02", true, false, true, 0, 10, &msg, &len) == REASSEMBLY_MORE);

@@ -20,15 +20,19 @@ struct reassembly {
 	char *buf;		/* malloc'd; the pieces of the current text message */
 	size_t len, cap;
 	bool binary;		/* the current message is binary: counted, never stored */
+	bool compressed;	/* the current message is permessage-deflate: frame_remaining is not its size */
 	struct utf8_stream utf8;	/* of the current text message so far */
 };
 
-/* One piece as libwebsockets reports it: first/final piece of the message, binary (read on the
- * first piece), and the bytes of the current frame still to come. */
+/* One piece as libwebsockets reports it: first/final piece of the message, binary and compressed
+ * (RSV1, read on the first piece), and the bytes of the current frame still to come. For a
+ * compressed message those are compressed bytes, while the pieces are inflated: they say nothing
+ * of the size to come, so only the inflated bytes count (the limit still holds as they arrive;
+ * counting both refused messages of exactly max_bytes, depending on how reads were cut). */
 struct reassembly_piece {
 	const char *data;
 	size_t len;
-	bool first, final, binary;
+	bool first, final, binary, compressed;
 	size_t frame_remaining;
 };
 
