@@ -150,6 +150,8 @@ static struct opts {
 	unsigned settle_ms, loss_timeout_ms;
 	bool window_set, connect_only, no_sub;
 	bool deflate;             /* offer permessage-deflate as Chrome does */
+	bool tls_resume;          /* keep each client's TLS session (ticket) and offer it again */
+	bool reconnect;           /* connect-only: after the hold, drop everything and set up again */
 	int payload;              /* enum payload_kind */
 	pid_t pids[MAX_PIDS];
 	unsigned npids;
@@ -179,6 +181,7 @@ struct client {
 	uint32_t mlen;        /* buf[0..mlen): message (mqedge) or MQTT stream bytes being assembled */
 	uint32_t wlen;        /* bytes waiting in the write buffer */
 	SSL *ssl;
+	SSL_SESSION *sess;    /* --tls-resume: the newest session (ticket) the server gave us */
 	z_stream *zs;         /* context takeover: this client's inflate stream, made at its first
 			       * compressed message (otherwise the shared g.zshared serves) */
 	unsigned char *buf;   /* g.cap read bytes followed by WBUF_CAP write bytes */
@@ -253,6 +256,14 @@ static struct {
 	/* bytes received: from the sockets (TLS records included), WebSocket frames (headers and
 	 * payloads as sent), messages (after inflation) */
 	uint64_t rx_stream, rx_ws, rx_msg, tls_rx_closed;
+	unsigned tls_resumed;     /* handshakes that resumed a session */
+	/* --reconnect: the first wave's set-up, before the reconnect wave took over these fields */
+	struct {
+		bool done;
+		unsigned ready, failed, resumed;
+		double setup_s, server_cpu_s;
+		uint64_t p50_ns, p99_ns;
+	} wave1;
 } g;
 
 static uint64_t rng_next(void)
@@ -1143,12 +1154,31 @@ static int start_http(struct client *c, int64_t now)
 	return client_flush(c);
 }
 
+/* --tls-resume: OpenSSL hands over each session (TLS 1.3: each ticket) it gets; keep a copy of the
+ * newest. A copy: OpenSSL marks the connection's own session not resumable when the connection is
+ * freed without a close_notify, as ours are (a browser keeps its ticket however the connection ended).
+ * Returns 0: OpenSSL keeps its reference. */
+static int on_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct client *c = SSL_get_app_data(ssl);
+	SSL_SESSION *copy = c ? SSL_SESSION_dup(sess) : NULL;
+	if (!copy)
+		return 0; /* out of memory: this client will do a full handshake */
+	if (c->sess)
+		SSL_SESSION_free(c->sess);
+	c->sess = copy;
+	return 0;
+}
+
 static int tls_step(struct client *c, int64_t now)
 {
 	ERR_clear_error();
 	int r = SSL_connect(c->ssl);
-	if (r == 1)
+	if (r == 1) {
+		if (SSL_session_reused(c->ssl))
+			g.tls_resumed++;
 		return start_http(c, now);
+	}
 	int e = SSL_get_error(c->ssl, r);
 	if (e == SSL_ERROR_WANT_READ)
 		return set_events(c, EPOLLIN);
@@ -1171,8 +1201,9 @@ static int tcp_connected(struct client *c, int64_t now)
 	if (!o.tls)
 		return start_http(c, now);
 	c->ssl = SSL_new(g.ssl_ctx);
-	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
-		client_close(c, F_TLS, "SSL_new/SSL_set_fd failed");
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 || SSL_set_app_data(c->ssl, c) != 1 ||
+	    (c->sess && SSL_set_session(c->ssl, c->sess) != 1)) {
+		client_close(c, F_TLS, "SSL_new/SSL_set_fd/SSL_set_session failed");
 		return -1;
 	}
 	struct in6_addr tmp;
@@ -1802,6 +1833,9 @@ static void usage(FILE *f)
 	      "  --loss-timeout-ms MS            window: give up on a message after MS (default 1000)\n"
 	      "  --drain S                       after publishing, stop when nothing arrived for S s (default 5)\n"
 	      "  --connect-only                  only set up connections, then --hold\n"
+	      "  --reconnect                     (connect-only) after the hold, close every connection and set all up again;\n"
+	      "                                  the set-up figures are then the reconnect wave's, first_wave the first's\n"
+	      "  --tls-resume                    keep each client's TLS session (ticket) and offer it when it connects again\n"
 	      "  --hold S                        keep the connections idle S seconds (default 0)\n"
 	      "  --no-sub                        do not subscribe (ready at welcome/CONNACK)\n"
 	      "  --concurrency C                 connection set-ups in flight (default 500)\n"
@@ -1820,7 +1854,7 @@ static void parse_args(int argc, char **argv)
 	enum { O_MODE = 256, O_HOST, O_PORT, O_TARGETS, O_PATH, O_TLS, O_TOKEN, O_SUBPROTO, O_BROKER,
 	       O_PREFIX, O_ROOMS, O_RATE, O_DURATION, O_SIZE, O_WINDOW, O_LOSS, O_DRAIN, O_CONNONLY,
 	       O_HOLD, O_NOSUB, O_CONC, O_CTMO, O_MINC, O_SETTLE, O_PID, O_MAXFRAME, O_KEEPALIVE,
-	       O_LABEL, O_PAYLOAD, O_DEFLATE, O_HELP };
+	       O_LABEL, O_PAYLOAD, O_DEFLATE, O_RESUME, O_RECONNECT, O_HELP };
 	static const struct option lo[] = {
 		{"mode", 1, 0, O_MODE}, {"host", 1, 0, O_HOST}, {"port", 1, 0, O_PORT},
 		{"targets", 1, 0, O_TARGETS}, {"path", 1, 0, O_PATH}, {"tls", 0, 0, O_TLS},
@@ -1833,7 +1867,8 @@ static void parse_args(int argc, char **argv)
 		{"min-conns", 1, 0, O_MINC}, {"settle-ms", 1, 0, O_SETTLE},
 		{"server-pid", 1, 0, O_PID}, {"max-frame", 1, 0, O_MAXFRAME},
 		{"keepalive", 1, 0, O_KEEPALIVE}, {"label", 1, 0, O_LABEL}, {"payload", 1, 0, O_PAYLOAD},
-		{"deflate", 0, 0, O_DEFLATE}, {"help", 0, 0, O_HELP},
+		{"deflate", 0, 0, O_DEFLATE}, {"tls-resume", 0, 0, O_RESUME},
+		{"reconnect", 0, 0, O_RECONNECT}, {"help", 0, 0, O_HELP},
 		{0, 0, 0, 0}};
 	const char *host = "127.0.0.1", *port = "8080", *targets = NULL, *broker = "127.0.0.1:1883";
 	bool subproto_set = false, min_set = false, maxf_set = false;
@@ -1885,6 +1920,8 @@ static void parse_args(int argc, char **argv)
 				die("--payload: pad, chat or telemetry");
 			break;
 		case O_DEFLATE: o.deflate = true; break;
+		case O_RESUME: o.tls_resume = true; break;
+		case O_RECONNECT: o.reconnect = true; break;
 		case O_WINDOW: o.window = parse_uint("window", optarg, 1, 1u << 20); o.window_set = true; break;
 		case O_LOSS: o.loss_timeout_ms = parse_uint("loss-timeout-ms", optarg, 1, 3600000); break;
 		case O_DRAIN: o.drain = parse_double("drain", optarg, 0, 3600); break;
@@ -1924,6 +1961,10 @@ static void parse_args(int argc, char **argv)
 		unsigned w = 8192 / o.conns;
 		o.window = w < 2 ? 2 : w > 16 ? 16 : w;
 	}
+	if (o.reconnect && !o.connect_only)
+		die("--reconnect needs --connect-only");
+	if (o.tls_resume && !o.tls)
+		die("--tls-resume needs --tls");
 	if (o.mode == MODE_FLOOR && o.rooms != 1)
 		die("--rooms: the floor has one room");
 	if (o.rate > 0 && o.rate * o.duration > 1e12)
@@ -2111,6 +2152,20 @@ static void report(const struct measures *m, int exit_code)
 	jnum(f, "setup_s", setup_s, 4);
 	jnum(f, "conns_per_s", ratio(g.ready, setup_s), 1);
 	jhist(f, "conn_ms", &g.conn_lat, 1e6);
+	fprintf(f, ",\"tls_resume\":%s,\"tls_resumed\":%u,\"reconnect\":%s", o.tls_resume ? "true" : "false",
+		g.tls_resumed, o.reconnect ? "true" : "false");
+	if (g.wave1.done) {
+		fprintf(f, ",\"first_wave\":{\"connected\":%u,\"failed\":%u,\"tls_resumed\":%u", g.wave1.ready,
+			g.wave1.failed, g.wave1.resumed);
+		jnum(f, "setup_s", g.wave1.setup_s, 4);
+		jnum(f, "conns_per_s", ratio(g.wave1.ready, g.wave1.setup_s), 1);
+		jnum(f, "server_us_per_conn_setup", ratio(g.wave1.server_cpu_s * 1e6, g.wave1.ready), 3);
+		jnum(f, "conn_ms_p50", (double)g.wave1.p50_ns / 1e6, 3);
+		jnum(f, "conn_ms_p99", (double)g.wave1.p99_ns / 1e6, 3);
+		fputc('}', f);
+	} else {
+		fputs(",\"first_wave\":null", f);
+	}
 	/* delivery */
 	fprintf(f, ",\"published\":%" PRIu64 ",\"planned\":%" PRIu64 ",\"expected\":%" PRIu64
 		   ",\"received\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"dups\":%" PRIu64 ",\"ooo\":%" PRIu64
@@ -2196,6 +2251,9 @@ static void report(const struct measures *m, int exit_code)
 		mode_names[o.mode], o.tls ? "+tls" : "", g.ready, o.conns, g.failed, setup_s,
 		ratio(g.ready, setup_s), (double)hist_pct(&g.conn_lat, 0.5) / 1e6,
 		(double)hist_pct(&g.conn_lat, 0.99) / 1e6);
+	if (g.wave1.done)
+		fprintf(stderr, "  (the reconnect wave; the first: %u connected in %.2f s, %u resumed; this one: %u resumed)\n",
+			g.wave1.ready, g.wave1.setup_s, g.wave1.resumed, g.tls_resumed);
 	if (o.npids)
 		fprintf(stderr, "  server rss %.0f -> %.0f KB: %.2f KB/conn; set-up cpu %.2f s\n", rss_before,
 			rss_conn, ratio(rss_conn - rss_before, live), srv_cpu_setup);
@@ -2221,6 +2279,49 @@ static void report(const struct measures *m, int exit_code)
 	}
 	if (g.first_error[0])
 		fprintf(stderr, "  first error: %s\n", g.first_error);
+}
+
+/*
+ * --reconnect: notes the first wave's set-up, closes every connection (as a server restart would:
+ * all at once), lets the server settle, then sets them all up again. The set-up figures (and the
+ * samples "before" and "connected") become the reconnect wave's. With --tls-resume each client
+ * offers the session it was given.
+ */
+static void reconnect_wave(struct measures *m)
+{
+	g.wave1.done = true;
+	g.wave1.ready = g.ready;
+	g.wave1.failed = g.failed;
+	g.wave1.resumed = g.tls_resumed;
+	g.wave1.setup_s = (double)(m->t_setup1 - m->t_setup0) / 1e9;
+	g.wave1.server_cpu_s = o.npids ? 0 : NAN;
+	for (unsigned i = 0; i < o.npids; i++)
+		g.wave1.server_cpu_s += cpu_of(&m->before[i], &m->connected[i]);
+	g.wave1.p50_ns = hist_pct(&g.conn_lat, 0.5);
+	g.wave1.p99_ns = hist_pct(&g.conn_lat, 0.99);
+	for (unsigned i = 0; i < g.launched; i++) {
+		struct client *c = &g.cl[i];
+		client_release(c);
+		SSL_SESSION *sess = c->sess;
+		memset(c, 0, sizeof *c);
+		c->fd = -1;
+		c->sess = sess;
+	}
+	for (unsigned i = 0; i < o.rooms; i++)
+		g.rooms[i].members = 0;
+	for (unsigned i = 0; i < o.ntargets; i++)
+		g.ts[i].conns = 0;
+	g.launched = g.inflight = g.ready = g.failed = g.tls_resumed = g.deflate_clients = 0;
+	memset(g.fails, 0, sizeof g.fails);
+	memset(&g.conn_lat, 0, sizeof g.conn_lat);
+	g.t_last_ready = 0;
+	run(PH_IDLE, mono_ns() + (int64_t)o.settle_ms * NS_PER_MS); /* the server sees them go */
+	pstat_all(m->before);
+	m->t_setup0 = mono_ns();
+	run(PH_SETUP, INT64_MAX);
+	m->t_setup1 = g.t_last_ready ? g.t_last_ready : mono_ns();
+	run(PH_IDLE, mono_ns() + (int64_t)o.settle_ms * NS_PER_MS);
+	pstat_all(m->connected);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -2300,7 +2401,13 @@ int main(int argc, char **argv)
 		SSL_CTX_set_verify(g.ssl_ctx, SSL_VERIFY_NONE, NULL);
 		SSL_CTX_set_mode(g.ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 					    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-		SSL_CTX_set_session_cache_mode(g.ssl_ctx, SSL_SESS_CACHE_OFF);
+		if (o.tls_resume) { /* sessions reach on_new_session, no cache of OpenSSL's own */
+			SSL_CTX_set_session_cache_mode(g.ssl_ctx, SSL_SESS_CACHE_CLIENT |
+							      SSL_SESS_CACHE_NO_INTERNAL_STORE);
+			SSL_CTX_sess_set_new_cb(g.ssl_ctx, on_new_session);
+		} else {
+			SSL_CTX_set_session_cache_mode(g.ssl_ctx, SSL_SESS_CACHE_OFF);
+		}
 	}
 	m.tool0 = tool_cpu(&m.sys0);
 	pstat_all(m.before);
@@ -2329,6 +2436,8 @@ int main(int argc, char **argv)
 		pstat_all(m.connected);
 		if (o.connect_only) {
 			run(PH_IDLE, mono_ns() + (int64_t)(o.hold * 1e9));
+			if (o.reconnect)
+				reconnect_wave(&m);
 		} else {
 			m.ran_load = true;
 			pstat_all(m.load0);
@@ -2362,9 +2471,14 @@ int main(int argc, char **argv)
 	if (g.ready > 0 && g.ready < o.conns && exit_code == 0)
 		fprintf(stderr, "wsload: only %u of %u connected (--min-conns %u)\n", g.ready, o.conns,
 			o.min_conns);
+	if (o.reconnect && exit_code == 0 && (g.ready < o.min_conns || g.ready == 0))
+		exit_code = 2;
 	report(&m, exit_code);
-	for (unsigned i = 0; i < o.conns; i++)
+	for (unsigned i = 0; i < o.conns; i++) {
 		client_release(&g.cl[i]);
+		if (g.cl[i].sess)
+			SSL_SESSION_free(g.cl[i].sess);
+	}
 	if (g.pfd >= 0 && close(g.pfd) != 0)
 		fprintf(stderr, "wsload: close: %s\n", strerror(errno));
 	if (close(g.ep) != 0)
