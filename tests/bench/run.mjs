@@ -5,9 +5,9 @@
 // interleaved: run 1 of every system, then run 2, ...); prints medians and the ratios mqedge /
 // Mosquitto and mqedge / floor. s8 runs "mqedge-history" (the same edge binary with
 // --history-rooms '*=1000': every room keeps a 1,000-message window) beside plain mqedge and prints
-// history on / off. s12 (issue 14) offers permessage-deflate as Chrome does, with realistic chat or
+// history on / off. s13 (issue 14) offers permessage-deflate as Chrome does, with realistic chat or
 // telemetry JSON, over ws and wss, and prints bytes on the wire per delivery and memory per idle
-// connection beside the CPU figures; "mqedge-nodeflate" is the same edge with the offer left out. s12z
+// connection beside the CPU figures; "mqedge-nodeflate" is the same edge with the offer left out. s13z
 // checks wsload's inflate path against npm ws (deflate-peer.mjs). s7, s9 and s10 have their own Node drivers (inbox-bench.mjs, history-bench.mjs,
 // presence-bench.mjs), run from here and failing the run when they find anything lost or wrong.
 //
@@ -231,6 +231,8 @@ async function measureOnce(sc, kind, r) {
       if (tls) args.push('--tls');
       args.push(...payload, ...deflate);
       if (sc.rooms) args.push('--rooms', String(sc.rooms));
+      if (sc.concurrency) args.push('--concurrency', String(sc.concurrency));
+      if (sc.connectTimeout) args.push('--connect-timeout', String(sc.connectTimeout));
       if (sc.idle) args.push('--connect-only', '--hold', String(sc.hold ?? 2), '--no-sub');
       else args.push('--rate', String(sc.rate), '--duration', String(sc.duration));
       for (const pid of sys.pids) args.push('--server-pid', String(pid));
@@ -287,23 +289,26 @@ const summary = (rs) => ({
 
 // ---- scenarios ----
 
-// s12 (issue 14): fan-out of realistic JSON (payload.h: chat messages, telemetry readings, 300-1,000
+// s13 (issue 14): fan-out of realistic JSON (payload.h: chat messages, telemetry readings, 300-1,000
 // bytes) to clients that offer permessage-deflate as Chrome does, over ws and wss, at N and big N; the
 // floor where it applies (ws: it declines the offer, as Mosquitto does). mqedge-nodeflate is the same
 // edge with the offer left out, at big N: what negotiating costs in memory, and what it saves in bytes.
-function s12(n, big, duration, rate, bigRate) {
+function s13(n, big, duration, rate, bigRate) {
   const k = (x) => x.toLocaleString('en-US');
   const mk = (id, payload, tls, conns, r, systems) => ({
     id, title: `${payload} JSON, deflate offered, ${tls ? 'wss' : 'ws'}, ${r} msg/s x ${k(conns)}`, n: conns, rate: r, duration,
     payload, deflate: true, tls, systems,
+    // 10,000 TLS handshakes queue on one server core: fewer in flight, each given longer (with 500 in
+    // flight on a busy machine the edge's 10 s handshake timeout and wsload's 15 s cut some off)
+    ...(tls && conns >= 5000 ? { concurrency: 100, connectTimeout: 60 } : {}),
   });
   return [
-    mk('s12a', 'chat', false, n, rate, ['mqedge', 'mosquitto', 'floor']),
-    mk('s12b', 'chat', true, n, rate, ['mqedge', 'mosquitto']),
-    mk('s12c', 'chat', false, big, bigRate, ['mqedge', 'mqedge-nodeflate', 'mosquitto', 'floor']),
-    mk('s12d', 'chat', true, big, bigRate, ['mqedge', 'mqedge-nodeflate', 'mosquitto']),
-    mk('s12e', 'telemetry', false, n, rate, ['mqedge', 'mosquitto', 'floor']),
-    mk('s12f', 'telemetry', true, n, rate, ['mqedge', 'mosquitto']),
+    mk('s13a', 'chat', false, n, rate, ['mqedge', 'mosquitto', 'floor']),
+    mk('s13b', 'chat', true, n, rate, ['mqedge', 'mosquitto']),
+    mk('s13c', 'chat', false, big, bigRate, ['mqedge', 'mqedge-nodeflate', 'mosquitto', 'floor']),
+    mk('s13d', 'chat', true, big, bigRate, ['mqedge', 'mqedge-nodeflate', 'mosquitto']),
+    mk('s13e', 'telemetry', false, n, rate, ['mqedge', 'mosquitto', 'floor']),
+    mk('s13f', 'telemetry', true, n, rate, ['mqedge', 'mosquitto']),
   ];
 }
 
@@ -318,7 +323,7 @@ const scenarios = SMOKE
     { id: 's6', title: 'two edges', n: 100, rate: 20, duration: dur, edges: 2, systems: ['mqedge'] },
     { id: 's8', title: 'history on vs off, max rate', n: 50, rate: 'max', duration: dur, systems: ['mqedge', 'mqedge-history'] },
     // issue 14, each full scenario scaled down: figures produced, deliveries exact, deflate negotiated by the edge
-    ...s12(40, 40, dur, 25, 25),
+    ...s13(40, 40, dur, 25, 25),
   ]
   : [
     { id: 's1a', title: '1 room x 100, max rate', n: 100, rate: 'max', duration: dur, systems: ['mqedge', 'mosquitto', 'floor'] },
@@ -333,7 +338,7 @@ const scenarios = SMOKE
     // the cost of history: the same edge with every room keeping a 1,000-message window
     { id: 's8a', title: 'history, 1 room x 1,000, max rate', n: 1000, rate: 'max', duration: dur, systems: ['mqedge', 'mqedge-history'] },
     { id: 's8b', title: 'history, 50 msg/s x 1,000', n: 1000, rate: 50, duration: dur, systems: ['mqedge', 'mqedge-history'] },
-    ...s12(1000, 10000, dur, 50, 2),
+    ...s13(1000, 10000, dur, 50, 2),
   ];
 // --only s1 selects s1a, s1b, s1c but not s10
 const selected = (id) => !ONLY || ONLY.some((o) => id === o || (id.startsWith(o) && !(/\d$/.test(o) && /\d/.test(id[o.length]))));
@@ -379,7 +384,7 @@ for (const sc of scenarios) {
       if (!s.exact) problems.push(`${sc.id} ${kind}: deliveries not exact (received ≠ expected, or duplicates)`);
       if (!(s.wire_b > 0 && s.ws_b > 0 && s.msg_b > 0)) problems.push(`${sc.id} ${kind}: no bytes-per-delivery figure`);
       if (kind !== 'floor' && !(s.kb_server !== null)) problems.push(`${sc.id} ${kind}: no memory figure`);
-      // the edge accepts the offer by default: if it did not, s12 would measure nothing new
+      // the edge accepts the offer by default: if it did not, s13 would measure nothing new
       if (kind === 'mqedge' && sc.deflate && s.deflate !== sc.n) problems.push(`${sc.id} ${kind}: deflate negotiated on ${s.deflate} of ${sc.n}`);
     }
   }
@@ -472,7 +477,7 @@ if (table.some(({ sc }) => sc.payload)) {
 }
 console.log(lines.join('\n'));
 
-// s12z: wsload's inflate path against npm ws compressing every message (deflate-peer.mjs), with and
+// s13z: wsload's inflate path against npm ws compressing every message (deflate-peer.mjs), with and
 // without context takeover: every message must arrive, compressed, and inflate to exactly the bytes sent.
 async function inflateCheck() {
   const n = SMOKE ? 10 : 50;
@@ -489,29 +494,29 @@ async function inflateCheck() {
     try {
       await waitListening(port, 'deflate-peer');
       const r = await wsload(['--mode', 'floor', '--deflate', '--port', String(port), '-n', String(n), '--duration', '1', '--drain', '2',
-        '--label', `s12z ${mode.length ? 'server_no_context_takeover' : 'context takeover'}`]);
+        '--label', `s13z ${mode.length ? 'server_no_context_takeover' : 'context takeover'}`]);
       await Promise.race([exited, delay(5000)]);
       const p = JSON.parse(pout.trim() || 'null');
       const what = mode.length ? 'server_no_context_takeover' : 'context takeover';
-      if (!p) problems.push(`s12z ${what}: deflate-peer printed nothing`);
+      if (!p) problems.push(`s13z ${what}: deflate-peer printed nothing`);
       else if (!(r.ok && r.lost === 0 && r.received === r.expected && r.expected === n * msgs && r.compressed_msgs === n * (msgs + 1) &&
         r.rx_msg_bytes === n * p.bytes_per_client && r.deflate_negotiated === n)) {
-        problems.push(`s12z ${what}: received ${r.received}/${r.expected} (want ${n * msgs}), compressed ${r.compressed_msgs} ` +
+        problems.push(`s13z ${what}: received ${r.received}/${r.expected} (want ${n * msgs}), compressed ${r.compressed_msgs} ` +
           `(want ${n * (msgs + 1)}), message bytes ${r.rx_msg_bytes} (want ${p ? n * p.bytes_per_client : '?'}), negotiated ${r.deflate_negotiated}: ${r.first_error}`);
       }
       out.push(`${what}: ${r.received} messages inflated exactly, ${fmt(r.wire_bytes_per_delivery, 1)} socket bytes for ${fmt(r.msg_bytes_per_delivery, 1)} message bytes each`);
-      if (OUT) appendFileSync(OUT, JSON.stringify({ ...r, scenario: 's12z', system: 'deflate-peer' }) + '\n');
+      if (OUT) appendFileSync(OUT, JSON.stringify({ ...r, scenario: 's13z', system: 'deflate-peer' }) + '\n');
     } catch (e) {
-      problems.push(`s12z: ${e.message}`);
+      problems.push(`s13z: ${e.message}`);
     } finally {
       if (peer.exitCode === null) peer.kill('SIGKILL');
     }
   }
-  console.log(`\ns12z wsload inflate check against npm ws: ${out.join('; ')}`);
+  console.log(`\ns13z wsload inflate check against npm ws: ${out.join('; ')}`);
 }
 let checks = 0;
-if (selected('s12z')) {
-  process.stderr.write('bench: s12z wsload inflate check\n');
+if (selected('s13z')) {
+  process.stderr.write('bench: s13z wsload inflate check\n');
   await inflateCheck();
   checks++;
 }
