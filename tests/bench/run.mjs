@@ -242,6 +242,14 @@ async function measureOnce(sc, kind, r) {
         const rooms = await Promise.all(sys.ws.map((p) => metric(p, 'mqedge_history_rooms')));
         res.history_rooms = rooms.reduce((a, x) => a + (x ?? 0), 0);
       }
+      // s13: what the edge itself counted, so a shortfall at the clients can be placed (never got
+      // the messages from the broker, or queued them and they did not arrive)
+      if (sc.payload && kind.startsWith('mqedge')) {
+        const names = ['mqedge_broker_messages_total', 'mqedge_deliveries_total', 'mqedge_drops_total{reason="slow_consumer"}',
+          'mqedge_closes_total{reason="slow_consumer"}'];
+        const got = await Promise.all(names.map((n) => metric(sys.ws[0], n)));
+        res.edge_counters = Object.fromEntries(names.map((n, i) => [n, got[i]]));
+      }
     } finally {
       await sys.stop();
     }
@@ -381,7 +389,11 @@ for (const sc of scenarios) {
     if (sc.idle && s.kb === null) problems.push(`${sc.id} ${kind}: no memory figure`);
     if (kind === 'mqedge-history' && !(s.history_rooms >= 1)) problems.push(`${sc.id} ${kind}: the edge kept no history room`);
     if (sc.payload) {
-      if (!s.exact) problems.push(`${sc.id} ${kind}: deliveries not exact (received ≠ expected, or duplicates)`);
+      if (!s.exact) {
+        problems.push(`${sc.id} ${kind}: deliveries not exact (received ≠ expected, or duplicates): ` +
+          results[kind].map((r) => `run ${r.run + 1}: ${r.received}/${r.expected}, ${r.subs_with_loss} clients missed up to ${r.worst_sub_missing}` +
+            `${r.edge_counters ? `, edge counted ${JSON.stringify(r.edge_counters)}` : ''}`).join('; '));
+      }
       if (!(s.wire_b > 0 && s.ws_b > 0 && s.msg_b > 0)) problems.push(`${sc.id} ${kind}: no bytes-per-delivery figure`);
       if (kind !== 'floor' && !(s.kb_server !== null)) problems.push(`${sc.id} ${kind}: no memory figure`);
       // the edge accepts the offer by default: if it did not, s13 would measure nothing new
