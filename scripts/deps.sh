@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# file: CPack's dpkg-shlibdeps step (scripts/package.sh) finds the binaries with it
+# file: CPack's dpkg-shlibdeps step (scripts/package.sh) finds the binaries with it; zlib1g-dev: the
+# benchmark load tool (tests/bench/wsload.c) inflates permessage-deflate
 pkgs=(build-essential cmake pkg-config libwebsockets-dev libmosquitto-dev libcjson-dev libsqlite3-dev
       libjwt-dev libssl-dev libev-dev zlib1g-dev mosquitto mosquitto-clients openssl curl file)
 

@@ -4,7 +4,8 @@
  * Owns: one epoll loop that accepts WebSocket clients, answers the upgrade (101), reads and
  * discards whatever they send, and, once --conns clients are upgraded, generates messages at
  * --rate for --duration: per message it builds ONE text frame shaped like an mqedge "msg" frame
- * (payload {"seq":S,"t":MONOTONIC_NS,"pad":"x..."}) and does exactly one send() of it to each client.
+ * (payload {"seq":S,"t":MONOTONIC_NS,"pad":"x..."}, or the chat or telemetry JSON of payload.h, the
+ * same bytes wsload publishes) and does exactly one send() of it to each client.
  * It ends the round with {"op":"end","count":C}. Nothing else: no queues (the unsent tail of the
  * current frame is the only per-client state; the next message waits until every tail is flushed),
  * no parsing of client frames, no timers but the generator. Its CPU per delivery is the floor every
@@ -32,6 +33,8 @@
 
 #include <openssl/evp.h>
 
+#include "payload.h"
+
 #define NS_PER_S 1000000000LL
 #define NS_PER_MS 1000000LL
 #define HBUF 2048
@@ -53,6 +56,7 @@ struct conn {
 static struct {
 	const char *bind;
 	unsigned port, conns, size, start_delay_ms, rounds;
+	int payload;                /* enum payload_kind */
 	double rate, duration; /* rate 0 = max */
 } o;
 
@@ -71,7 +75,7 @@ static struct {
 	unsigned char *frame;       /* 10 bytes of header room, then the text */
 	const unsigned char *msg;   /* the current frame: header + text, inside frame */
 	size_t frame_len, frame_cap;
-	char pad[65536];
+	char body[65536 + 128];     /* the current payload */
 } g;
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -338,11 +342,11 @@ static void finish_round(int64_t now)
 		g.seq ? (double)g.bcast_ns / 1e6 / (double)g.seq : 0.0, (double)g.bcast_max / 1e6);
 	printf("{\"tool\":\"floor\",\"conns\":%u,\"msgs\":%" PRIu64 ",\"deliveries\":%" PRIu64
 	       ",\"seconds\":%.4f,\"deliveries_per_s\":%.1f,\"cpu_s\":%.4f,\"us_per_delivery\":%.4f"
-	       ",\"partial_sends\":%" PRIu64 ",\"closed_early\":%" PRIu64 ",\"size\":%u"
+	       ",\"partial_sends\":%" PRIu64 ",\"closed_early\":%" PRIu64 ",\"size\":%u,\"payload\":\"%s\""
 	       ",\"bcast_ms_avg\":%.3f,\"bcast_ms_max\":%.3f}\n",
 	       g.nlive, g.seq, g.deliveries, secs, (double)g.deliveries / secs, cpu,
 	       g.deliveries ? cpu * 1e6 / (double)g.deliveries : 0.0, g.partial, g.closed_early, o.size,
-	       g.seq ? (double)g.bcast_ns / 1e6 / (double)g.seq : 0.0, (double)g.bcast_max / 1e6);
+	       payload_kind_name(o.payload), g.seq ? (double)g.bcast_ns / 1e6 / (double)g.seq : 0.0, (double)g.bcast_max / 1e6);
 	if (fflush(stdout) != 0)
 		die("stdout: %s", strerror(errno));
 }
@@ -381,13 +385,12 @@ static int64_t gen_tick(void)
 				return due - now;
 		}
 		int64_t ms = clock_ns(CLOCK_REALTIME) / NS_PER_MS;
-		char head[64];
-		int hn = snprintf(head, sizeof head, "{\"seq\":%" PRIu64 ",\"t\":%" PRId64 ",\"pad\":\"",
-				  g.seq, now);
-		int pad = (int)o.size > hn + 2 ? (int)o.size - hn - 2 : 0;
+		size_t plen = payload_write(g.body, sizeof g.body, o.payload, 0, g.seq, now, o.size);
+		if (plen == 0)
+			die("payload does not fit");
 		int64_t b0 = now;
 		build_frame("{\"op\":\"msg\",\"id\":\"floor.1.%" PRIx64 "\",\"room\":\"bench\",\"ts\":%" PRId64
-			    ",\"data\":%s%.*s\"}}", g.seq, ms, head, pad, g.pad);
+			    ",\"data\":%.*s}", g.seq, ms, (int)plen, g.body);
 		broadcast();
 		g.seq++;
 		now = clock_ns(CLOCK_MONOTONIC);
@@ -413,7 +416,7 @@ static void parse_args(int argc, char **argv)
 	static const struct option lo[] = {
 		{"bind", 1, 0, 'b'}, {"port", 1, 0, 'p'}, {"conns", 1, 0, 'n'}, {"rate", 1, 0, 'r'},
 		{"duration", 1, 0, 'd'}, {"size", 1, 0, 's'}, {"start-delay-ms", 1, 0, 'D'},
-		{"rounds", 1, 0, 'R'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+		{"rounds", 1, 0, 'R'}, {"payload", 1, 0, 'P'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	o.bind = "127.0.0.1";
 	o.port = 9100;
 	o.conns = 100;
@@ -423,19 +426,25 @@ static void parse_args(int argc, char **argv)
 	o.start_delay_ms = 1000;
 	o.rounds = 1;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "b:p:n:r:d:s:D:R:h", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "b:p:n:r:d:s:D:R:P:h", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'b': o.bind = optarg; break;
 		case 'p': o.port = (unsigned)parse_num("port", optarg, 1, 65535); break;
 		case 'n': o.conns = (unsigned)parse_num("conns", optarg, 1, 1e6); break;
 		case 'r': o.rate = !strcmp(optarg, "max") ? 0 : parse_num("rate", optarg, 1e-3, 1e8); break;
 		case 'd': o.duration = parse_num("duration", optarg, 0, 86400); break;
-		case 's': o.size = (unsigned)parse_num("size", optarg, 0, sizeof g.pad); break;
+		case 's': o.size = (unsigned)parse_num("size", optarg, 0, 65536); break;
+		case 'P':
+			o.payload = payload_kind_parse(optarg);
+			if (o.payload < 0)
+				die("--payload: pad, chat or telemetry");
+			break;
 		case 'D': o.start_delay_ms = (unsigned)parse_num("start-delay-ms", optarg, 0, 3.6e6); break;
 		case 'R': o.rounds = (unsigned)parse_num("rounds", optarg, 0, 1e6); break;
 		case 'h':
 			puts("usage: floor [--bind 127.0.0.1] [--port 9100] [--conns N] [--rate R|max]\n"
-			     "             [--duration S] [--size B] [--start-delay-ms MS] [--rounds K (0 = forever)]");
+			     "             [--duration S] [--size B] [--payload pad|chat|telemetry]\n"
+			     "             [--start-delay-ms MS] [--rounds K (0 = forever)]");
 			exit(0);
 		default:
 			exit(2);
@@ -461,11 +470,10 @@ int main(int argc, char **argv)
 		die("open-files limit %u is too low for %u connections", g.maxfd, o.conns);
 	g.c = calloc(g.maxfd, sizeof *g.c);
 	g.live = calloc(g.maxfd, sizeof *g.live);
-	g.frame_cap = (size_t)o.size + 512;
+	g.frame_cap = (size_t)(o.size > PAYLOAD_MAX ? o.size : PAYLOAD_MAX) + 512;
 	g.frame = malloc(g.frame_cap);
 	if (!g.c || !g.live || !g.frame)
 		die("out of memory");
-	memset(g.pad, 'x', sizeof g.pad);
 
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o.port)};
 	if (inet_pton(AF_INET, o.bind, &sa.sin_addr) != 1)

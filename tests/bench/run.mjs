@@ -5,7 +5,10 @@
 // interleaved: run 1 of every system, then run 2, ...); prints medians and the ratios mqedge /
 // Mosquitto and mqedge / floor. s8 runs "mqedge-history" (the same edge binary with
 // --history-rooms '*=1000': every room keeps a 1,000-message window) beside plain mqedge and prints
-// history on / off. s7, s9 and s10 have their own Node drivers (inbox-bench.mjs, history-bench.mjs,
+// history on / off. s13 (issue 14) offers permessage-deflate as Chrome does, with realistic chat or
+// telemetry JSON, over ws and wss, and prints bytes on the wire per delivery and memory per idle
+// connection beside the CPU figures; "mqedge-nodeflate" is the same edge with the offer left out. s13z
+// checks wsload's inflate path against npm ws (deflate-peer.mjs). s7, s9 and s10 have their own Node drivers (inbox-bench.mjs, history-bench.mjs,
 // presence-bench.mjs), run from here and failing the run when they find anything lost or wrong.
 //
 //   tests/bench/run.sh [--smoke] [--runs R] [--only s1,s2,...] [--out results.jsonl] [--baseline BUILD_DIR]
@@ -166,7 +169,7 @@ async function system(kind, { edges = 1 } = {}) {
   }
   const b = await mosquitto();
   const es = [];
-  const bin = kind === 'baseline' ? BASELINE_BIN : join(BIN, 'mqedge');
+  const bin = kind === 'baseline' ? BASELINE_BIN : join(BIN, 'mqedge'); // mqedge-nodeflate: the same edge
   // mqedge-history: the same binary, every room keeping a window of its newest 1,000 messages
   const workers = WORKER_KINDS[kind] ?? 0;
   const extra = kind === 'mqedge-history' ? HISTORY_FLAGS : workers ? ['--workers', String(workers)] : [];
@@ -230,14 +233,17 @@ async function workersOf(e, n) {
 // Run r of scenario sc against one system: a fresh system, one wsload, one JSON result.
 async function measureOnce(sc, kind, r) {
   let res;
+  // issue 14: realistic payloads (the same bytes for every system) and Chrome's permessage-deflate offer
+  const payload = sc.payload ? ['--payload', sc.payload] : [];
+  const deflate = sc.deflate && kind !== 'mqedge-nodeflate' ? ['--deflate'] : [];
   if (kind === 'floor') {
     const port = await freePort();
     const fl = start('floor', join(BIN, 'floor'), ['--port', String(port), '--conns', String(sc.n), '--rate', String(sc.rate),
-      '--duration', String(sc.duration), '--size', String(sc.size ?? 64)]);
+      '--duration', String(sc.duration), '--size', String(sc.size ?? 64), ...payload]);
     await waitListening(port, 'floor');
     try {
       res = await wsload(['--mode', 'floor', '--port', String(port), '-n', String(sc.n), '--rate', String(sc.rate),
-        '--duration', String(sc.duration), '--server-pid', String(pidOf(fl)), '--label', `${sc.id} floor`]);
+        '--duration', String(sc.duration), '--server-pid', String(pidOf(fl)), '--label', `${sc.id} floor`, ...payload, ...deflate]);
     } finally {
       await stop(fl);
     }
@@ -251,7 +257,10 @@ async function measureOnce(sc, kind, r) {
       if (ports.length > 1) args.push('--targets', ports.map((p) => `127.0.0.1:${p}`).join(','));
       else args.push('--port', String(ports[0]));
       if (tls) args.push('--tls');
+      args.push(...payload, ...deflate);
       if (sc.rooms) args.push('--rooms', String(sc.rooms));
+      if (sc.concurrency) args.push('--concurrency', String(sc.concurrency));
+      if (sc.connectTimeout) args.push('--connect-timeout', String(sc.connectTimeout));
       if (sc.idle) args.push('--connect-only', '--hold', String(sc.hold ?? 2), '--no-sub');
       else args.push('--rate', String(sc.rate), '--duration', String(sc.duration));
       for (const pid of sys.pids) args.push('--server-pid', String(pid));
@@ -260,6 +269,14 @@ async function measureOnce(sc, kind, r) {
       if (kind === 'mqedge-history') {
         const rooms = await Promise.all(sys.ws.map((p) => metric(p, 'mqedge_history_rooms')));
         res.history_rooms = rooms.reduce((a, x) => a + (x ?? 0), 0);
+      }
+      // s13: what the edge itself counted, so a shortfall at the clients can be placed (never got
+      // the messages from the broker, or queued them and they did not arrive)
+      if (sc.payload && kind.startsWith('mqedge')) {
+        const names = ['mqedge_broker_messages_total', 'mqedge_deliveries_total', 'mqedge_drops_total{reason="slow_consumer"}',
+          'mqedge_closes_total{reason="slow_consumer"}'];
+        const got = await Promise.all(names.map((n) => metric(sys.ws[0], n)));
+        res.edge_counters = Object.fromEntries(names.map((n, i) => [n, got[i]]));
       }
     } finally {
       await sys.stop();
@@ -292,10 +309,44 @@ const summary = (rs) => ({
   history_rooms: Math.min(...rs.map((r) => r.history_rooms ?? 0)),
   rss_end: median(rs.map((r) => r.server_rss_kb_end)),
   runs_dpcpu: rs.map((r) => r.deliveries_per_server_cpu_s),
+  // issue 14: bytes received per delivery (from the sockets: TLS records included; as WebSocket
+  // frames; as messages after inflation), the memory of one idle connection of the first server (the
+  // edge itself, without the broker behind it), and whether deliveries were exact in every run
+  wire_b: median(rs.map((r) => r.wire_bytes_per_delivery)),
+  ws_b: median(rs.map((r) => r.ws_bytes_per_delivery)),
+  msg_b: median(rs.map((r) => r.msg_bytes_per_delivery)),
+  kb_server: median(rs.map((r) => r.servers?.[0]?.kb_per_conn)),
+  deflate: Math.min(...rs.map((r) => r.deflate_negotiated ?? 0)),
+  deflate_answer: rs.find((r) => r.deflate_answer)?.deflate_answer ?? null,
+  compressed: rs.reduce((a, r) => a + (r.compressed_msgs ?? 0), 0),
+  exact: rs.every((r) => r.received === r.expected && r.dups === 0 && r.expected > 0),
   runs_setup_us: rs.map((r) => r.server_us_per_conn_setup),
 });
 
 // ---- scenarios ----
+
+// s13 (issue 14): fan-out of realistic JSON (payload.h: chat messages, telemetry readings, 300-1,000
+// bytes) to clients that offer permessage-deflate as Chrome does, over ws and wss, at N and big N; the
+// floor where it applies (ws: it declines the offer, as Mosquitto does). mqedge-nodeflate is the same
+// edge with the offer left out, at big N: what negotiating costs in memory, and what it saves in bytes.
+function s13(n, big, duration, rate, bigRate) {
+  const k = (x) => x.toLocaleString('en-US');
+  const mk = (id, payload, tls, conns, r, systems) => ({
+    id, title: `${payload} JSON, deflate offered, ${tls ? 'wss' : 'ws'}, ${r} msg/s x ${k(conns)}`, n: conns, rate: r, duration,
+    payload, deflate: true, tls, systems,
+    // 10,000 TLS handshakes queue on one server core: fewer in flight, each given longer (with 500 in
+    // flight on a busy machine the edge's 10 s handshake timeout and wsload's 15 s cut some off)
+    ...(tls && conns >= 5000 ? { concurrency: 100, connectTimeout: 60 } : {}),
+  });
+  return [
+    mk('s13a', 'chat', false, n, rate, ['mqedge', 'mosquitto', 'floor']),
+    mk('s13b', 'chat', true, n, rate, ['mqedge', 'mosquitto']),
+    mk('s13c', 'chat', false, big, bigRate, ['mqedge', 'mqedge-nodeflate', 'mosquitto', 'floor']),
+    mk('s13d', 'chat', true, big, bigRate, ['mqedge', 'mqedge-nodeflate', 'mosquitto']),
+    mk('s13e', 'telemetry', false, n, rate, ['mqedge', 'mosquitto', 'floor']),
+    mk('s13f', 'telemetry', true, n, rate, ['mqedge', 'mosquitto']),
+  ];
+}
 
 const dur = SMOKE ? 2 : 10;
 const scenarios = SMOKE
@@ -308,6 +359,8 @@ const scenarios = SMOKE
     { id: 's6', title: 'two edges', n: 100, rate: 20, duration: dur, edges: 2, systems: ['mqedge'] },
     { id: 's8', title: 'history on vs off, max rate', n: 50, rate: 'max', duration: dur, systems: ['mqedge', 'mqedge-history'] },
     { id: 's12', title: 'workers 0 vs 2, max rate', n: 50, rate: 'max', duration: dur, systems: ['mqedge', 'mqedge-w2'] },
+    // issue 14, each full scenario scaled down: figures produced, deliveries exact, deflate negotiated by the edge
+    ...s13(40, 40, dur, 25, 25),
   ]
   : [
     { id: 's1a', title: '1 room x 100, max rate', n: 100, rate: 'max', duration: dur, systems: ['mqedge', 'mosquitto', 'floor'] },
@@ -325,6 +378,7 @@ const scenarios = SMOKE
     // --workers: one process vs a supervisor with 1 and 2 workers (servers pinned to one core here)
     { id: 's12a', title: 'workers 0/1/2, 1 room x 1,000, max rate', n: 1000, rate: 'max', duration: dur, systems: ['mqedge', 'mqedge-w1', 'mqedge-w2'] },
     { id: 's12b', title: 'workers 0/1/2, 50 msg/s x 1,000', n: 1000, rate: 50, duration: dur, systems: ['mqedge', 'mqedge-w1', 'mqedge-w2'] },
+    ...s13(1000, 10000, dur, 50, 2),
   ];
 // --only s1 selects s1a, s1b, s1c but not s10
 const selected = (id) => !ONLY || ONLY.some((o) => id === o || (id.startsWith(o) && !(/\d$/.test(o) && /\d/.test(id[o.length]))));
@@ -366,6 +420,17 @@ for (const sc of scenarios) {
     if (!sc.idle && !(s.dpcpu > 0)) problems.push(`${sc.id} ${kind}: no deliveries per CPU-second figure`);
     if (sc.idle && s.kb === null) problems.push(`${sc.id} ${kind}: no memory figure`);
     if (kind === 'mqedge-history' && !(s.history_rooms >= 1)) problems.push(`${sc.id} ${kind}: the edge kept no history room`);
+    if (sc.payload) {
+      if (!s.exact) {
+        problems.push(`${sc.id} ${kind}: deliveries not exact (received ≠ expected, or duplicates): ` +
+          results[kind].map((r) => `run ${r.run + 1}: ${r.received}/${r.expected}, ${r.subs_with_loss} clients missed up to ${r.worst_sub_missing}` +
+            `${r.edge_counters ? `, edge counted ${JSON.stringify(r.edge_counters)}` : ''}`).join('; '));
+      }
+      if (!(s.wire_b > 0 && s.ws_b > 0 && s.msg_b > 0)) problems.push(`${sc.id} ${kind}: no bytes-per-delivery figure`);
+      if (kind !== 'floor' && !(s.kb_server !== null)) problems.push(`${sc.id} ${kind}: no memory figure`);
+      // the edge accepts the offer by default: if it did not, s13 would measure nothing new
+      if (kind === 'mqedge' && sc.deflate && s.deflate !== sc.n) problems.push(`${sc.id} ${kind}: deflate negotiated on ${s.deflate} of ${sc.n}`);
+    }
   }
   table.push(row);
 }
@@ -425,7 +490,80 @@ if (table.some(({ by }) => by['mqedge-history'])) {
       `${ratio(on.p99, off.p99)} | ${on.rss_end !== null && off.rss_end !== null ? fmt(on.rss_end - off.rss_end) : '—'} |`);
   }
 }
+if (table.some(({ sc }) => sc.payload)) {
+  lines.push('');
+  lines.push('issue 14: realistic JSON, permessage-deflate offered as Chrome does (mqedge-nodeflate: not offered); bytes received per delivery ' +
+    '(socket: TLS records included; frames: WebSocket headers + payloads; message: after inflation); KB per idle connection after set-up ' +
+    '(before the load) of the first server alone: the edge without its broker, Mosquitto, the floor:');
+  lines.push('');
+  lines.push('| scenario | system | deflate negotiated | compressed msgs | deliveries per server CPU-s | server µs/delivery | socket bytes/delivery | frame bytes/delivery | message bytes/delivery | KB per idle conn | p50 ms | p99 ms | lost |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const { sc, by } of table) {
+    if (!sc.payload) continue;
+    for (const [kind, s] of Object.entries(by)) {
+      lines.push(`| ${sc.id} ${sc.title} | ${kind} | ${fmt(s.deflate)} of ${fmt(sc.n)} | ${fmt(s.compressed)} | ${fmt(s.dpcpu)} | ${fmt(s.us, 2)} | ` +
+        `${fmt(s.wire_b, 1)} | ${fmt(s.ws_b, 1)} | ${fmt(s.msg_b, 1)} | ${kind === 'floor' ? '—' : fmt(s.kb_server, 2)} | ${fmt(s.p50 / 1000, 1)} | ${fmt(s.p99 / 1000, 1)} | ${s.lost} |`);
+    }
+  }
+  const answers = [...new Set(table.filter(({ sc }) => sc.payload).flatMap(({ by }) => Object.entries(by)
+    .filter(([, s]) => s.deflate_answer).map(([kind, s]) => `${kind}: "${s.deflate_answer}"`)))];
+  lines.push('');
+  lines.push(`answers to the offer: ${answers.length ? answers.join('; ') : 'none accepted it'}`);
+  lines.push('');
+  lines.push('| scenario | deliveries per CPU-s, mqedge / Mosquitto | µs per delivery, mqedge / floor | socket bytes per delivery, mqedge / Mosquitto | mqedge / floor | KB per idle conn, mqedge / Mosquitto | mqedge / mqedge-nodeflate |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|');
+  for (const { sc, by } of table) {
+    if (!sc.payload || !by.mqedge) continue;
+    const m = by.mqedge;
+    lines.push(`| ${sc.id} ${sc.title} | ${ratio(m.dpcpu, by.mosquitto?.dpcpu)} | ${ratio(m.us, by.floor?.us)} | ${ratio(m.wire_b, by.mosquitto?.wire_b)} | ` +
+      `${ratio(m.wire_b, by.floor?.wire_b)} | ${ratio(m.kb_server, by.mosquitto?.kb_server)} | ${ratio(m.kb_server, by['mqedge-nodeflate']?.kb_server)} |`);
+  }
+}
 console.log(lines.join('\n'));
+
+// s13z: wsload's inflate path against npm ws compressing every message (deflate-peer.mjs), with and
+// without context takeover: every message must arrive, compressed, and inflate to exactly the bytes sent.
+async function inflateCheck() {
+  const n = SMOKE ? 10 : 50;
+  const msgs = SMOKE ? 200 : 1000;
+  const out = [];
+  for (const mode of [[], ['--no-context-takeover']]) {
+    const port = await freePort();
+    const peer = spawn(process.execPath, [join(ROOT, 'tests', 'bench', 'deflate-peer.mjs'), '--port', String(port), '--conns', String(n),
+      '--msgs', String(msgs), ...mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(peer);
+    let pout = '';
+    peer.stdout.on('data', (d) => (pout += d));
+    const exited = new Promise((r) => peer.on('exit', r));
+    try {
+      await waitListening(port, 'deflate-peer');
+      const r = await wsload(['--mode', 'floor', '--deflate', '--port', String(port), '-n', String(n), '--duration', '1', '--drain', '2',
+        '--label', `s13z ${mode.length ? 'server_no_context_takeover' : 'context takeover'}`]);
+      await Promise.race([exited, delay(5000)]);
+      const p = JSON.parse(pout.trim() || 'null');
+      const what = mode.length ? 'server_no_context_takeover' : 'context takeover';
+      if (!p) problems.push(`s13z ${what}: deflate-peer printed nothing`);
+      else if (!(r.ok && r.lost === 0 && r.received === r.expected && r.expected === n * msgs && r.compressed_msgs === n * (msgs + 1) &&
+        r.rx_msg_bytes === n * p.bytes_per_client && r.deflate_negotiated === n)) {
+        problems.push(`s13z ${what}: received ${r.received}/${r.expected} (want ${n * msgs}), compressed ${r.compressed_msgs} ` +
+          `(want ${n * (msgs + 1)}), message bytes ${r.rx_msg_bytes} (want ${p ? n * p.bytes_per_client : '?'}), negotiated ${r.deflate_negotiated}: ${r.first_error}`);
+      }
+      out.push(`${what}: ${r.received} messages inflated exactly, ${fmt(r.wire_bytes_per_delivery, 1)} socket bytes for ${fmt(r.msg_bytes_per_delivery, 1)} message bytes each`);
+      if (OUT) appendFileSync(OUT, JSON.stringify({ ...r, scenario: 's13z', system: 'deflate-peer' }) + '\n');
+    } catch (e) {
+      problems.push(`s13z: ${e.message}`);
+    } finally {
+      if (peer.exitCode === null) peer.kill('SIGKILL');
+    }
+  }
+  console.log(`\ns13z wsload inflate check against npm ws: ${out.join('; ')}`);
+}
+let checks = 0;
+if (selected('s13z')) {
+  process.stderr.write('bench: s13z wsload inflate check\n');
+  await inflateCheck();
+  checks++;
+}
 
 // Scenarios with their own Node driver (npm ws/mqtt clients and the integration harness; each starts
 // its own broker and edges on free loopback ports and exits non-zero when anything was lost or wrong):
@@ -468,5 +606,5 @@ if (problems.length) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
-console.log(`\nbench: ${table.length + driven} scenarios, every figure produced, nothing lost`);
+console.log(`\nbench: ${table.length + driven + checks} scenarios, every figure produced, nothing lost`);
 process.exit(0);

@@ -38,6 +38,9 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <zlib.h>
+
+#include "payload.h"
 
 #define NS_PER_S 1000000000LL
 #define NS_PER_MS 1000000LL
@@ -146,6 +149,10 @@ static struct opts {
 	double duration, hold, conn_timeout, drain;
 	unsigned settle_ms, loss_timeout_ms;
 	bool window_set, connect_only, no_sub;
+	bool deflate;             /* offer permessage-deflate as Chrome does */
+	bool tls_resume;          /* keep each client's TLS session (ticket) and offer it again */
+	bool reconnect;           /* connect-only: after the hold, drop everything and set up again */
+	int payload;              /* enum payload_kind */
 	pid_t pids[MAX_PIDS];
 	unsigned npids;
 } o;
@@ -164,6 +171,9 @@ struct client {
 	uint8_t in_msg;       /* inside a fragmented data message */
 	uint8_t ended;        /* floor mode: the end frame arrived */
 	uint8_t tls_rd_out;   /* TLS: SSL_read asked for writability */
+	uint8_t deflate;      /* permessage-deflate negotiated */
+	uint8_t z_reset;      /* ... with server_no_context_takeover: each message inflates alone */
+	uint8_t in_comp;      /* the message being received is compressed (RSV1 on its first frame) */
 	uint16_t target;
 	uint32_t room;
 	uint32_t events;      /* current epoll mask */
@@ -171,6 +181,9 @@ struct client {
 	uint32_t mlen;        /* buf[0..mlen): message (mqedge) or MQTT stream bytes being assembled */
 	uint32_t wlen;        /* bytes waiting in the write buffer */
 	SSL *ssl;
+	SSL_SESSION *sess;    /* --tls-resume: the newest session (ticket) the server gave us */
+	z_stream *zs;         /* context takeover: this client's inflate stream, made at its first
+			       * compressed message (otherwise the shared g.zshared serves) */
 	unsigned char *buf;   /* g.cap read bytes followed by WBUF_CAP write bytes */
 	int64_t t_begin, t_last_tx;
 	uint64_t next_seq;    /* highest seq seen + 1 */
@@ -232,7 +245,25 @@ static struct {
 	int64_t t0, t_end, t_pub_done;
 	uint64_t pub_g, planned, published, window_stalls, pub_blocked, loss_giveups;
 	uint64_t payload_bytes;
-	char pad[65536];
+	char body[65536 + 128];   /* the payload being published */
+	/* permessage-deflate */
+	z_stream zshared;         /* inflates the messages of every no-context-takeover client */
+	bool zshared_ok;
+	unsigned char *zout;      /* one inflated message (max-frame bytes), shared by all clients */
+	unsigned deflate_clients; /* set-ups where the server accepted permessage-deflate */
+	char deflate_answer[160]; /* the first such answer */
+	uint64_t comp_msgs, comp_bytes; /* compressed messages received, their compressed bytes */
+	/* bytes received: from the sockets (TLS records included), WebSocket frames (headers and
+	 * payloads as sent), messages (after inflation) */
+	uint64_t rx_stream, rx_ws, rx_msg, tls_rx_closed;
+	unsigned tls_resumed;     /* handshakes that resumed a session */
+	/* --reconnect: the first wave's set-up, before the reconnect wave took over these fields */
+	struct {
+		bool done;
+		unsigned ready, failed, resumed;
+		double setup_s, server_cpu_s;
+		uint64_t p50_ns, p99_ns;
+	} wave1;
 } g;
 
 static uint64_t rng_next(void)
@@ -371,7 +402,13 @@ static void client_close(struct client *c, enum fail_kind k, const char *fmt, ..
 
 static void client_release(struct client *c)
 {
+	if (c->zs) {
+		inflateEnd(c->zs);
+		free(c->zs);
+		c->zs = NULL;
+	}
 	if (c->ssl) {
+		g.tls_rx_closed += BIO_number_read(SSL_get_rbio(c->ssl));
 		SSL_free(c->ssl);
 		c->ssl = NULL;
 	}
@@ -832,6 +869,74 @@ static long mqtt_parse(struct client *c, const unsigned char *p, size_t n, int64
 }
 
 /* ---------------------------------------------------------------------------------------------- */
+/* permessage-deflate (RFC 7692), receiving side                                                  */
+
+/*
+ * Inflates one compressed message p[0..n) into g.zout. With context takeover the client keeps its
+ * own raw-inflate stream across messages (its window holds the server's earlier messages); with
+ * server_no_context_takeover every message inflates alone, so one shared stream, reset per message,
+ * serves every such client. Returns the message's length, -1 when c was closed (bad data, or more
+ * than max-frame bytes once inflated).
+ */
+static long inflate_message(struct client *c, const unsigned char *p, size_t n)
+{
+	static const unsigned char tail[4] = {0x00, 0x00, 0xff, 0xff}; /* RFC 7692 7.2.2 */
+	z_stream *zs;
+	if (c->z_reset) {
+		if (!g.zshared_ok) {
+			if (inflateInit2(&g.zshared, -15) != Z_OK)
+				die("inflateInit2 failed");
+			g.zshared_ok = true;
+		} else if (inflateReset(&g.zshared) != Z_OK) {
+			die("inflateReset failed");
+		}
+		zs = &g.zshared;
+	} else {
+		if (!c->zs) {
+			c->zs = calloc(1, sizeof *c->zs);
+			if (!c->zs || inflateInit2(c->zs, -15) != Z_OK) {
+				free(c->zs);
+				c->zs = NULL;
+				client_close(c, F_PROTO, "inflateInit2 failed (out of memory?)");
+				return -1;
+			}
+		}
+		zs = c->zs;
+	}
+	g.comp_msgs++;
+	g.comp_bytes += n;
+	zs->next_out = g.zout;
+	zs->avail_out = o.max_frame + 1; /* one more than allowed: "too large" is seen */
+	for (int part = 0; part < 2; part++) {
+		zs->next_in = (unsigned char *)(part ? tail : p);
+		zs->avail_in = part ? (uInt)sizeof tail : (uInt)n;
+		while (zs->avail_in > 0 && zs->avail_out > 0) {
+			int r = inflate(zs, Z_SYNC_FLUSH);
+			if (r == Z_STREAM_END) { /* a final block (BFINAL): the next message starts anew */
+				if (inflateReset(zs) != Z_OK)
+					die("inflateReset failed");
+				zs->avail_in = 0;
+				part = 1;
+				break;
+			}
+			if (r != Z_OK && r != Z_BUF_ERROR) {
+				client_close(c, F_PROTO, "inflate: %s (%d)", zs->msg ? zs->msg : "bad data", r);
+				return -1;
+			}
+			if (r == Z_BUF_ERROR) /* no progress possible */
+				break;
+		}
+	}
+	size_t out = (size_t)(zs->next_out - g.zout);
+	if (out > o.max_frame || zs->avail_in > 0) {
+		client_close(c, F_PROTO, "inflated message > max-frame %u", o.max_frame);
+		return -1;
+	}
+	g.rx_msg += out;
+	return (long)out;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
 /* WebSocket framing (client side)                                                                */
 
 /*
@@ -849,8 +954,10 @@ static int ws_parse(struct client *c, int64_t now)
 		unsigned b0 = b[pos], b1 = b[pos + 1];
 		unsigned op = b0 & 0x0f;
 		bool fin = b0 & 0x80;
-		if (b0 & 0x70) {
-			client_close(c, F_PROTO, "RSV bits set");
+		bool rsv1 = b0 & 0x40;
+		/* RSV1 marks the first frame of a compressed message (RFC 7692 6), nothing else */
+		if ((b0 & 0x30) || (rsv1 && (!c->deflate || (op != 1 && op != 2)))) {
+			client_close(c, F_PROTO, "RSV bits set (0x%02x, opcode %u)", b0 & 0x70, op);
 			return -1;
 		}
 		if (b1 & 0x80) {
@@ -887,6 +994,7 @@ static int ws_parse(struct client *c, int64_t now)
 		unsigned char *p = b + pos + hl;
 		size_t n = (size_t)plen;
 		pos += hl + (uint32_t)plen;
+		g.rx_ws += hl + plen;
 		if (op >= 8) {
 			if (!fin || n > 125) {
 				client_close(c, F_PROTO, "bad control frame");
@@ -920,9 +1028,36 @@ static int ws_parse(struct client *c, int64_t now)
 			client_close(c, F_PROTO, "reserved opcode %u", op);
 			return -1;
 		}
+		if (op != 0)
+			c->in_comp = rsv1;
 		c->in_msg = !fin;
+		if (c->in_comp) {
+			if (o.mode == MODE_MOSQUITTO) { /* Mosquitto never compresses */
+				client_close(c, F_PROTO, "compressed MQTT over WebSocket is not supported");
+				return -1;
+			}
+			long m;
+			if (fin && c->mlen == 0) {
+				m = inflate_message(c, p, n);
+			} else { /* gather the compressed fragments, inflate at the last */
+				if (c->mlen + n > o.max_frame) {
+					client_close(c, F_PROTO, "fragmented message > max-frame");
+					return -1;
+				}
+				memmove(b + c->mlen, p, n);
+				c->mlen += (uint32_t)n;
+				if (!fin)
+					continue;
+				m = inflate_message(c, b, c->mlen);
+				c->mlen = 0;
+			}
+			if (m < 0 || on_text(c, g.zout, (size_t)m, now) < 0)
+				return -1;
+			continue;
+		}
 		if (o.mode == MODE_MOSQUITTO) {
 			long used;
+			g.rx_msg += n;
 			if (c->mlen == 0) {
 				used = mqtt_parse(c, p, n, now);
 				if (used < 0)
@@ -939,6 +1074,7 @@ static int ws_parse(struct client *c, int64_t now)
 				c->mlen -= (uint32_t)used;
 			}
 		} else if (fin && c->mlen == 0) {
+			g.rx_msg += n;
 			if (on_text(c, p, n, now) < 0)
 				return -1;
 		} else {
@@ -951,6 +1087,7 @@ static int ws_parse(struct client *c, int64_t now)
 			if (fin) {
 				uint32_t m = c->mlen;
 				c->mlen = 0;
+				g.rx_msg += m;
 				if (on_text(c, b, m, now) < 0)
 					return -1;
 			}
@@ -992,11 +1129,13 @@ static int build_request(char *out, size_t cap, const struct target *t, const ch
 	snprintf(host, sizeof host, "%s%s%s:%s", v6 ? "[" : "", t->host, v6 ? "]" : "", t->port);
 	return snprintf(out, cap,
 			"GET %s%s%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-			"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s%s%s"
+			"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s%s%s%s"
 			"User-Agent: wsload\r\n\r\n",
 			o.path, o.token ? (strchr(o.path, '?') ? "&token=" : "?token=") : "",
 			o.token ? o.token : "", host, key, o.subprotocol ? "Sec-WebSocket-Protocol: " : "",
-			o.subprotocol ? o.subprotocol : "", o.subprotocol ? "\r\n" : "");
+			o.subprotocol ? o.subprotocol : "", o.subprotocol ? "\r\n" : "",
+			/* exactly what Chrome offers */
+			o.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "");
 }
 
 static int start_http(struct client *c, int64_t now)
@@ -1015,12 +1154,31 @@ static int start_http(struct client *c, int64_t now)
 	return client_flush(c);
 }
 
+/* --tls-resume: OpenSSL hands over each session (TLS 1.3: each ticket) it gets; keep a copy of the
+ * newest. A copy: OpenSSL marks the connection's own session not resumable when the connection is
+ * freed without a close_notify, as ours are (a browser keeps its ticket however the connection ended).
+ * Returns 0: OpenSSL keeps its reference. */
+static int on_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct client *c = SSL_get_app_data(ssl);
+	SSL_SESSION *copy = c ? SSL_SESSION_dup(sess) : NULL;
+	if (!copy)
+		return 0; /* out of memory: this client will do a full handshake */
+	if (c->sess)
+		SSL_SESSION_free(c->sess);
+	c->sess = copy;
+	return 0;
+}
+
 static int tls_step(struct client *c, int64_t now)
 {
 	ERR_clear_error();
 	int r = SSL_connect(c->ssl);
-	if (r == 1)
+	if (r == 1) {
+		if (SSL_session_reused(c->ssl))
+			g.tls_resumed++;
 		return start_http(c, now);
+	}
 	int e = SSL_get_error(c->ssl, r);
 	if (e == SSL_ERROR_WANT_READ)
 		return set_events(c, EPOLLIN);
@@ -1043,8 +1201,9 @@ static int tcp_connected(struct client *c, int64_t now)
 	if (!o.tls)
 		return start_http(c, now);
 	c->ssl = SSL_new(g.ssl_ctx);
-	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
-		client_close(c, F_TLS, "SSL_new/SSL_set_fd failed");
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 || SSL_set_app_data(c->ssl, c) != 1 ||
+	    (c->sess && SSL_set_session(c->ssl, c->sess) != 1)) {
+		client_close(c, F_TLS, "SSL_new/SSL_set_fd/SSL_set_session failed");
 		return -1;
 	}
 	struct in6_addr tmp;
@@ -1077,6 +1236,62 @@ static const char *find_header(const char *h, size_t n, const char *name, size_t
 	return NULL;
 }
 
+/*
+ * The server's Sec-WebSocket-Extensions answer v[0..n): permessage-deflate with its parameters
+ * (RFC 7692 7.1), and only if we offered it. 0 when accepted, -1 when c was closed.
+ */
+static int accept_extensions(struct client *c, const char *v, size_t n)
+{
+	char a[160];
+	if (!o.deflate || n == 0 || n >= sizeof a || memchr(v, ',', n)) {
+		client_close(c, F_HTTP, "extensions not offered or more than one: %.*s",
+			     (int)(n > 120 ? 120 : n), v);
+		return -1;
+	}
+	memcpy(a, v, n);
+	a[n] = '\0';
+	bool first = true, ok = true, no_ctx = false;
+	char *save = NULL;
+	for (char *t = strtok_r(a, ";", &save); t && ok; t = strtok_r(NULL, ";", &save), first = false) {
+		while (*t == ' ' || *t == '\t')
+			t++;
+		size_t tl = strlen(t);
+		while (tl && (t[tl - 1] == ' ' || t[tl - 1] == '\t'))
+			t[--tl] = '\0';
+		char *eq = strchr(t, '=');
+		unsigned bits = 15;
+		if (eq) {
+			*eq = '\0';
+			char *e;
+			unsigned long x = strtoul(eq + 1 + (eq[1] == '"'), &e, 10);
+			bits = (unsigned)x;
+			ok = e != eq + 1 && x >= 8 && x <= 15;
+		}
+		if (first)
+			ok = !strcmp(t, "permessage-deflate") && !eq;
+		else if (!strcmp(t, "server_no_context_takeover")) {
+			ok = ok && !eq;
+			no_ctx = true;
+		} else if (!strcmp(t, "client_no_context_takeover"))
+			ok = ok && !eq; /* we never compress: nothing to do */
+		else if (!strcmp(t, "server_max_window_bits"))
+			ok = ok && eq; /* a smaller window inflates with ours (15) */
+		else if (!strcmp(t, "client_max_window_bits"))
+			ok = ok && (!eq || bits <= 15);
+		else
+			ok = false;
+	}
+	if (!ok) {
+		client_close(c, F_HTTP, "bad permessage-deflate answer: %.*s", (int)n, v);
+		return -1;
+	}
+	c->deflate = 1;
+	c->z_reset = no_ctx;
+	if (!g.deflate_clients++)
+		snprintf(g.deflate_answer, sizeof g.deflate_answer, "%.*s", (int)n, v);
+	return 0;
+}
+
 /* The upgrade answer in buf[0..len). 1 when upgraded, 0 when more bytes are needed, -1 closed. */
 static int http_response(struct client *c, int64_t now)
 {
@@ -1104,6 +1319,9 @@ static int http_response(struct client *c, int64_t now)
 		client_close(c, F_HTTP, "bad or missing Sec-WebSocket-Accept");
 		return -1;
 	}
+	const char *ext = find_header(h, hlen, "sec-websocket-extensions:", &vlen);
+	if (ext && accept_extensions(c, ext, vlen) < 0)
+		return -1;
 	memmove(c->buf, c->buf + hlen, c->len - hlen);
 	c->len -= (uint32_t)hlen;
 	c->mlen = 0;
@@ -1139,6 +1357,7 @@ static void client_read(struct client *c)
 		}
 		c->len += (uint32_t)n;
 		g.reads++;
+		g.rx_stream += (uint64_t)n;
 		int64_t now = mono_ns();
 		if (c->state == CS_HTTP) {
 			int r = http_response(c, now);
@@ -1359,11 +1578,10 @@ static void pub_event(uint32_t ev)
 /* Appends one PUBLISH to room r; false when the write buffer has no room for it. */
 static bool pub_publish(struct room *r, int64_t now)
 {
-	char head[64];
-	int hn = snprintf(head, sizeof head, "{\"seq\":%" PRIu64 ",\"t\":%" PRId64 ",\"pad\":\"", r->pub,
-			  now);
-	size_t pad = o.size > (size_t)hn + 2 ? o.size - (size_t)hn - 2 : 0;
-	size_t plen = (size_t)hn + pad + 2;
+	size_t plen = payload_write(g.body, sizeof g.body, o.payload, (unsigned)(r - g.rooms), r->pub,
+				    now, o.size);
+	if (plen == 0)
+		die("payload does not fit (--size %u)", o.size);
 	size_t rl = 2 + r->topic_len + plen;
 	if (1 + 4 + rl > PUB_WCAP - g.pwlen)
 		return false;
@@ -1374,12 +1592,8 @@ static bool pub_publish(struct room *r, int64_t now)
 	w[i++] = (unsigned char)r->topic_len;
 	memcpy(w + i, r->topic, r->topic_len);
 	i += r->topic_len;
-	memcpy(w + i, head, (size_t)hn);
-	i += (size_t)hn;
-	memcpy(w + i, g.pad, pad);
-	i += pad;
-	w[i++] = '"';
-	w[i++] = '}';
+	memcpy(w + i, g.body, plen);
+	i += plen;
 	g.pwlen += (uint32_t)i;
 	if (r->ring && r->pub == r->low)
 		r->low_since = now;
@@ -1612,11 +1826,16 @@ static void usage(FILE *f)
 	      "  --rooms K                       rooms/topics, clients spread round-robin (default 1)\n"
 	      "  --rate R|max                    messages/s over all rooms (default 10)\n"
 	      "  --duration S                    publishing time in seconds (default 5)\n"
-	      "  --size B                        payload bytes (default 64)\n"
+	      "  --size B                        payload bytes of --payload pad (default 64)\n"
+	      "  --payload pad|chat|telemetry    payload: padding, or realistic JSON of 300-1000 bytes (default pad)\n"
+	      "  --deflate                       offer permessage-deflate as Chrome does; inflate what comes compressed\n"
 	      "  --window W                      max messages in flight per room (default at max rate: 8192/N in [2,16]; off otherwise)\n"
 	      "  --loss-timeout-ms MS            window: give up on a message after MS (default 1000)\n"
 	      "  --drain S                       after publishing, stop when nothing arrived for S s (default 5)\n"
 	      "  --connect-only                  only set up connections, then --hold\n"
+	      "  --reconnect                     (connect-only) after the hold, close every connection and set all up again;\n"
+	      "                                  the set-up figures are then the reconnect wave's, first_wave the first's\n"
+	      "  --tls-resume                    keep each client's TLS session (ticket) and offer it when it connects again\n"
 	      "  --hold S                        keep the connections idle S seconds (default 0)\n"
 	      "  --no-sub                        do not subscribe (ready at welcome/CONNACK)\n"
 	      "  --concurrency C                 connection set-ups in flight (default 500)\n"
@@ -1635,7 +1854,7 @@ static void parse_args(int argc, char **argv)
 	enum { O_MODE = 256, O_HOST, O_PORT, O_TARGETS, O_PATH, O_TLS, O_TOKEN, O_SUBPROTO, O_BROKER,
 	       O_PREFIX, O_ROOMS, O_RATE, O_DURATION, O_SIZE, O_WINDOW, O_LOSS, O_DRAIN, O_CONNONLY,
 	       O_HOLD, O_NOSUB, O_CONC, O_CTMO, O_MINC, O_SETTLE, O_PID, O_MAXFRAME, O_KEEPALIVE,
-	       O_LABEL, O_HELP };
+	       O_LABEL, O_PAYLOAD, O_DEFLATE, O_RESUME, O_RECONNECT, O_HELP };
 	static const struct option lo[] = {
 		{"mode", 1, 0, O_MODE}, {"host", 1, 0, O_HOST}, {"port", 1, 0, O_PORT},
 		{"targets", 1, 0, O_TARGETS}, {"path", 1, 0, O_PATH}, {"tls", 0, 0, O_TLS},
@@ -1647,7 +1866,9 @@ static void parse_args(int argc, char **argv)
 		{"concurrency", 1, 0, O_CONC}, {"connect-timeout", 1, 0, O_CTMO},
 		{"min-conns", 1, 0, O_MINC}, {"settle-ms", 1, 0, O_SETTLE},
 		{"server-pid", 1, 0, O_PID}, {"max-frame", 1, 0, O_MAXFRAME},
-		{"keepalive", 1, 0, O_KEEPALIVE}, {"label", 1, 0, O_LABEL}, {"help", 0, 0, O_HELP},
+		{"keepalive", 1, 0, O_KEEPALIVE}, {"label", 1, 0, O_LABEL}, {"payload", 1, 0, O_PAYLOAD},
+		{"deflate", 0, 0, O_DEFLATE}, {"tls-resume", 0, 0, O_RESUME},
+		{"reconnect", 0, 0, O_RECONNECT}, {"help", 0, 0, O_HELP},
 		{0, 0, 0, 0}};
 	const char *host = "127.0.0.1", *port = "8080", *targets = NULL, *broker = "127.0.0.1:1883";
 	bool subproto_set = false, min_set = false, maxf_set = false;
@@ -1692,7 +1913,15 @@ static void parse_args(int argc, char **argv)
 			o.rate = !strcmp(optarg, "max") ? 0 : parse_double("rate", optarg, 1e-3, 1e8);
 			break;
 		case O_DURATION: o.duration = parse_double("duration", optarg, 0, 86400); break;
-		case O_SIZE: o.size = parse_uint("size", optarg, 0, sizeof g.pad); break;
+		case O_SIZE: o.size = parse_uint("size", optarg, 0, 65536); break;
+		case O_PAYLOAD:
+			o.payload = payload_kind_parse(optarg);
+			if (o.payload < 0)
+				die("--payload: pad, chat or telemetry");
+			break;
+		case O_DEFLATE: o.deflate = true; break;
+		case O_RESUME: o.tls_resume = true; break;
+		case O_RECONNECT: o.reconnect = true; break;
 		case O_WINDOW: o.window = parse_uint("window", optarg, 1, 1u << 20); o.window_set = true; break;
 		case O_LOSS: o.loss_timeout_ms = parse_uint("loss-timeout-ms", optarg, 1, 3600000); break;
 		case O_DRAIN: o.drain = parse_double("drain", optarg, 0, 3600); break;
@@ -1724,12 +1953,18 @@ static void parse_args(int argc, char **argv)
 		o.subprotocol = o.mode == MODE_MOSQUITTO ? "mqtt" : NULL;
 	if (!min_set || o.min_conns > o.conns)
 		o.min_conns = o.conns;
-	if (!maxf_set)
-		o.max_frame = o.size + 1024 > 4096 ? o.size + 1024 : 4096;
+	if (!maxf_set) {
+		unsigned big = o.payload == PAYLOAD_PAD ? o.size : PAYLOAD_MAX;
+		o.max_frame = big + 1024 > 4096 ? big + 1024 : 4096;
+	}
 	if (!o.window_set) { /* about 8k deliveries in flight: enough to keep a server busy */
 		unsigned w = 8192 / o.conns;
 		o.window = w < 2 ? 2 : w > 16 ? 16 : w;
 	}
+	if (o.reconnect && !o.connect_only)
+		die("--reconnect needs --connect-only");
+	if (o.tls_resume && !o.tls)
+		die("--tls-resume needs --tls");
 	if (o.mode == MODE_FLOOR && o.rooms != 1)
 		die("--rooms: the floor has one room");
 	if (o.rate > 0 && o.rate * o.duration > 1e12)
@@ -1813,12 +2048,30 @@ static void jhist(FILE *f, const char *k, const struct hist *h, double div)
 
 static double ratio(double a, double b) { return b > 0 ? a / b : NAN; }
 
+/* Bytes received so far: see g.rx_*. */
+struct rx_count {
+	uint64_t wire, ws, msg, comp_msgs;
+};
+
+static struct rx_count rx_now(void)
+{
+	struct rx_count r = {g.rx_stream, g.rx_ws, g.rx_msg, g.comp_msgs};
+	if (o.tls) { /* the TLS records as they came off the sockets */
+		r.wire = g.tls_rx_closed;
+		for (unsigned i = 0; i < g.launched; i++)
+			if (g.cl[i].ssl)
+				r.wire += BIO_number_read(SSL_get_rbio(g.cl[i].ssl));
+	}
+	return r;
+}
+
 struct measures {
 	struct pstat before[MAX_PIDS], connected[MAX_PIDS], load0[MAX_PIDS], end[MAX_PIDS];
 	double tool0, tool_load0, tool_end, sys0, sys_load0, sys_end;
 	int64_t t_setup0, t_setup1, t_load0, t_load1;
 	long tool_rss;
 	bool ran_load;
+	struct rx_count rx_load0, rx_end;
 };
 
 static double cpu_of(const struct pstat *a, const struct pstat *b)
@@ -1899,6 +2152,20 @@ static void report(const struct measures *m, int exit_code)
 	jnum(f, "setup_s", setup_s, 4);
 	jnum(f, "conns_per_s", ratio(g.ready, setup_s), 1);
 	jhist(f, "conn_ms", &g.conn_lat, 1e6);
+	fprintf(f, ",\"tls_resume\":%s,\"tls_resumed\":%u,\"reconnect\":%s", o.tls_resume ? "true" : "false",
+		g.tls_resumed, o.reconnect ? "true" : "false");
+	if (g.wave1.done) {
+		fprintf(f, ",\"first_wave\":{\"connected\":%u,\"failed\":%u,\"tls_resumed\":%u", g.wave1.ready,
+			g.wave1.failed, g.wave1.resumed);
+		jnum(f, "setup_s", g.wave1.setup_s, 4);
+		jnum(f, "conns_per_s", ratio(g.wave1.ready, g.wave1.setup_s), 1);
+		jnum(f, "server_us_per_conn_setup", ratio(g.wave1.server_cpu_s * 1e6, g.wave1.ready), 3);
+		jnum(f, "conn_ms_p50", (double)g.wave1.p50_ns / 1e6, 3);
+		jnum(f, "conn_ms_p99", (double)g.wave1.p99_ns / 1e6, 3);
+		fputc('}', f);
+	} else {
+		fputs(",\"first_wave\":null", f);
+	}
 	/* delivery */
 	fprintf(f, ",\"published\":%" PRIu64 ",\"planned\":%" PRIu64 ",\"expected\":%" PRIu64
 		   ",\"received\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"dups\":%" PRIu64 ",\"ooo\":%" PRIu64
@@ -1909,6 +2176,25 @@ static void report(const struct measures *m, int exit_code)
 		lost, g.dups, g.ooo, subs_lossy, worst_missing, g.disconnects, g.error_frames,
 		g.window_stalls, g.pub_blocked, g.loss_giveups);
 	jnum(f, "payload_avg", o.mode == MODE_FLOOR ? NAN : ratio((double)g.payload_bytes, (double)g.published), 1);
+	/* bytes over the load: from the sockets, as WebSocket frames, as messages */
+	jstr(f, "payload", payload_kind_name(o.payload));
+	fprintf(f, ",\"deflate_offered\":%s,\"deflate_negotiated\":%u", o.deflate ? "true" : "false",
+		g.deflate_clients);
+	jstr(f, "deflate_answer", g.deflate_answer[0] ? g.deflate_answer : NULL);
+	double rx_wire = NAN, rx_ws = NAN, rx_msg = NAN, comp = NAN;
+	if (m->ran_load) {
+		rx_wire = (double)(m->rx_end.wire - m->rx_load0.wire);
+		rx_ws = (double)(m->rx_end.ws - m->rx_load0.ws);
+		rx_msg = (double)(m->rx_end.msg - m->rx_load0.msg);
+		comp = (double)(m->rx_end.comp_msgs - m->rx_load0.comp_msgs);
+	}
+	jnum(f, "compressed_msgs", comp, 0);
+	jnum(f, "rx_wire_bytes", rx_wire, 0);
+	jnum(f, "rx_ws_bytes", rx_ws, 0);
+	jnum(f, "rx_msg_bytes", rx_msg, 0);
+	jnum(f, "wire_bytes_per_delivery", ratio(rx_wire, (double)g.received), 1);
+	jnum(f, "ws_bytes_per_delivery", ratio(rx_ws, (double)g.received), 1);
+	jnum(f, "msg_bytes_per_delivery", ratio(rx_msg, (double)g.received), 1);
 	jnum(f, "load_s", load_s, 4);
 	jnum(f, "window_s", win_s, 4);
 	double pub_s = o.mode == MODE_FLOOR ? win_s : g.t_pub_done > g.t0 ? (double)(g.t_pub_done - g.t0) / 1e9 : NAN;
@@ -1965,6 +2251,9 @@ static void report(const struct measures *m, int exit_code)
 		mode_names[o.mode], o.tls ? "+tls" : "", g.ready, o.conns, g.failed, setup_s,
 		ratio(g.ready, setup_s), (double)hist_pct(&g.conn_lat, 0.5) / 1e6,
 		(double)hist_pct(&g.conn_lat, 0.99) / 1e6);
+	if (g.wave1.done)
+		fprintf(stderr, "  (the reconnect wave; the first: %u connected in %.2f s, %u resumed; this one: %u resumed)\n",
+			g.wave1.ready, g.wave1.setup_s, g.wave1.resumed, g.tls_resumed);
 	if (o.npids)
 		fprintf(stderr, "  server rss %.0f -> %.0f KB: %.2f KB/conn; set-up cpu %.2f s\n", rss_before,
 			rss_conn, ratio(rss_conn - rss_before, live), srv_cpu_setup);
@@ -1972,6 +2261,11 @@ static void report(const struct measures *m, int exit_code)
 		fprintf(stderr, "  published %" PRIu64 " msgs to %u rooms, %" PRIu64 "/%" PRIu64
 				" delivered (lost %" PRIu64 ", dup %" PRIu64 ", ooo %" PRIu64 ", disc %u) = %.0f deliveries/s over %.2f s\n",
 			g.published, o.rooms, g.received, g.expected, lost, g.dups, g.ooo, g.disconnects, dps, win_s);
+		fprintf(stderr, "  received per delivery: %.1f bytes from the socket, %.1f in WebSocket frames, "
+				"%.1f of message (%.0f compressed messages; deflate %s)\n",
+			ratio(rx_wire, (double)g.received), ratio(rx_ws, (double)g.received),
+			ratio(rx_msg, (double)g.received), comp,
+			!o.deflate ? "not offered" : g.deflate_clients ? g.deflate_answer : "declined");
 		fprintf(stderr, "  latency us: p50 %.0f p90 %.0f p99 %.0f max %.0f\n",
 			(double)hist_pct(&lat, 0.5) / 1e3, (double)hist_pct(&lat, 0.9) / 1e3,
 			(double)hist_pct(&lat, 0.99) / 1e3, (double)lat.max / 1e3);
@@ -1985,6 +2279,49 @@ static void report(const struct measures *m, int exit_code)
 	}
 	if (g.first_error[0])
 		fprintf(stderr, "  first error: %s\n", g.first_error);
+}
+
+/*
+ * --reconnect: notes the first wave's set-up, closes every connection (as a server restart would:
+ * all at once), lets the server settle, then sets them all up again. The set-up figures (and the
+ * samples "before" and "connected") become the reconnect wave's. With --tls-resume each client
+ * offers the session it was given.
+ */
+static void reconnect_wave(struct measures *m)
+{
+	g.wave1.done = true;
+	g.wave1.ready = g.ready;
+	g.wave1.failed = g.failed;
+	g.wave1.resumed = g.tls_resumed;
+	g.wave1.setup_s = (double)(m->t_setup1 - m->t_setup0) / 1e9;
+	g.wave1.server_cpu_s = o.npids ? 0 : NAN;
+	for (unsigned i = 0; i < o.npids; i++)
+		g.wave1.server_cpu_s += cpu_of(&m->before[i], &m->connected[i]);
+	g.wave1.p50_ns = hist_pct(&g.conn_lat, 0.5);
+	g.wave1.p99_ns = hist_pct(&g.conn_lat, 0.99);
+	for (unsigned i = 0; i < g.launched; i++) {
+		struct client *c = &g.cl[i];
+		client_release(c);
+		SSL_SESSION *sess = c->sess;
+		memset(c, 0, sizeof *c);
+		c->fd = -1;
+		c->sess = sess;
+	}
+	for (unsigned i = 0; i < o.rooms; i++)
+		g.rooms[i].members = 0;
+	for (unsigned i = 0; i < o.ntargets; i++)
+		g.ts[i].conns = 0;
+	g.launched = g.inflight = g.ready = g.failed = g.tls_resumed = g.deflate_clients = 0;
+	memset(g.fails, 0, sizeof g.fails);
+	memset(&g.conn_lat, 0, sizeof g.conn_lat);
+	g.t_last_ready = 0;
+	run(PH_IDLE, mono_ns() + (int64_t)o.settle_ms * NS_PER_MS); /* the server sees them go */
+	pstat_all(m->before);
+	m->t_setup0 = mono_ns();
+	run(PH_SETUP, INT64_MAX);
+	m->t_setup1 = g.t_last_ready ? g.t_last_ready : mono_ns();
+	run(PH_IDLE, mono_ns() + (int64_t)o.settle_ms * NS_PER_MS);
+	pstat_all(m->connected);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -2045,7 +2382,8 @@ int main(int argc, char **argv)
 	g.key_seed = rng_next();
 	g.pfd = -1;
 	g.cap = 2 * o.max_frame + 64 > 16384 ? 2 * o.max_frame + 64 : 16384;
-	memset(g.pad, 'x', sizeof g.pad);
+	if (o.deflate && !(g.zout = malloc((size_t)o.max_frame + 1)))
+		die("out of memory");
 	g.cl = calloc(o.conns, sizeof *g.cl);
 	g.ts = calloc(o.ntargets, sizeof *g.ts);
 	if (!g.cl || !g.ts)
@@ -2063,7 +2401,13 @@ int main(int argc, char **argv)
 		SSL_CTX_set_verify(g.ssl_ctx, SSL_VERIFY_NONE, NULL);
 		SSL_CTX_set_mode(g.ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 					    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-		SSL_CTX_set_session_cache_mode(g.ssl_ctx, SSL_SESS_CACHE_OFF);
+		if (o.tls_resume) { /* sessions reach on_new_session, no cache of OpenSSL's own */
+			SSL_CTX_set_session_cache_mode(g.ssl_ctx, SSL_SESS_CACHE_CLIENT |
+							      SSL_SESS_CACHE_NO_INTERNAL_STORE);
+			SSL_CTX_sess_set_new_cb(g.ssl_ctx, on_new_session);
+		} else {
+			SSL_CTX_set_session_cache_mode(g.ssl_ctx, SSL_SESS_CACHE_OFF);
+		}
 	}
 	m.tool0 = tool_cpu(&m.sys0);
 	pstat_all(m.before);
@@ -2092,9 +2436,12 @@ int main(int argc, char **argv)
 		pstat_all(m.connected);
 		if (o.connect_only) {
 			run(PH_IDLE, mono_ns() + (int64_t)(o.hold * 1e9));
+			if (o.reconnect)
+				reconnect_wave(&m);
 		} else {
 			m.ran_load = true;
 			pstat_all(m.load0);
+			m.rx_load0 = rx_now();
 			m.tool_load0 = tool_cpu(&m.sys_load0);
 			m.t_load0 = mono_ns();
 			if (o.mode == MODE_FLOOR) {
@@ -2118,19 +2465,28 @@ int main(int argc, char **argv)
 		pstat_all(m.connected);
 	}
 	pstat_all(m.end);
+	m.rx_end = rx_now();
 	m.tool_end = tool_cpu(&m.sys_end);
 	m.tool_rss = tool_rss_kb();
 	if (g.ready > 0 && g.ready < o.conns && exit_code == 0)
 		fprintf(stderr, "wsload: only %u of %u connected (--min-conns %u)\n", g.ready, o.conns,
 			o.min_conns);
+	if (o.reconnect && exit_code == 0 && (g.ready < o.min_conns || g.ready == 0))
+		exit_code = 2;
 	report(&m, exit_code);
-	for (unsigned i = 0; i < o.conns; i++)
+	for (unsigned i = 0; i < o.conns; i++) {
 		client_release(&g.cl[i]);
+		if (g.cl[i].sess)
+			SSL_SESSION_free(g.cl[i].sess);
+	}
 	if (g.pfd >= 0 && close(g.pfd) != 0)
 		fprintf(stderr, "wsload: close: %s\n", strerror(errno));
 	if (close(g.ep) != 0)
 		fprintf(stderr, "wsload: close: %s\n", strerror(errno));
 	if (g.ssl_ctx)
 		SSL_CTX_free(g.ssl_ctx);
+	if (g.zshared_ok)
+		inflateEnd(&g.zshared);
+	free(g.zout);
 	return exit_code;
 }
