@@ -458,6 +458,12 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 	case LWS_CALLBACK_ESTABLISHED:
 		pss->wsi = wsi;
 		pss->opened_ms = clock_now_ms();
+		/* lws 4.1.6 applies an agreed server_no_context_takeover to its inflater of the
+		 * client's messages (the sides swapped): a client keeping its context, as it may, was
+		 * cut off at its second similar message. The inflater keeps its context; lws' own
+		 * deflater, the only other reader of the flag, never runs (the edge frames its own). */
+		if (lws_set_extension_option(wsi, "permessage-deflate", "server_no_context_takeover", "0") < 0)
+			pss->s.peer.deflate = false;	/* not active after all: plain frames */
 		if (dispatch_session_open(e, &pss->s))
 			return close_now(pss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "cannot serve session");
 		log_info("session_open", "sess=%s user=%s kind=%s addr=%s", pss->s.id, pss->s.ident.id,

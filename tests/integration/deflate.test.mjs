@@ -31,10 +31,12 @@ const isProbe = (m) => m.data?.probe !== undefined;
 async function openWs(env, edge, user, { perMessageDeflate }) {
   const ws = new WebSocket(`ws://127.0.0.1:${edge.port}/ws?token=${env.token(user, { rooms: ['z'] })}`, { perMessageDeflate });
   const frames = [];
+  let answer = null;	// the server's Sec-WebSocket-Extensions
+  ws.on('upgrade', (res) => { answer = res.headers['sec-websocket-extensions'] ?? ''; });
   ws.on('message', (m) => frames.push(JSON.parse(m)));
   await waitFor(() => frames.some((f) => f.op === 'welcome'), { what: `${user} welcome` });
   env.onCleanup(() => ws.terminate());
-  return { ws, frames, user };
+  return { ws, frames, user, answer };
 }
 
 scenario('negotiated sessions get messages from deflate-min-bytes compressed once per message, intact; others plain', { timeout: 60000 }, async (env) => {
@@ -115,4 +117,30 @@ scenario('--deflate-min-bytes 0: negotiated, but every frame plain', { timeout: 
   }, { timeoutMs: 10000, what: 'messages' });
   assert.ok(rawMsgs(raw).every((x) => !x.f.rsv1), 'no RSV1');
   assert.equal(JSON.stringify(rawMsgs(raw)[0].j.data), JSON.stringify(chat(1)));
+});
+
+// lws 4.1.6 applies server_no_context_takeover to its *inflater* of the client's messages (it swaps
+// the two sides): a client that offered it and compresses with context takeover (allowed: the
+// parameter binds the server) was cut off at its second similar message ("invalid distance too far
+// back", 1006). The edge puts lws' inflater back to keeping its context after the upgrade.
+scenario('a client offering server_no_context_takeover and compressing with context: every message read', { timeout: 30000 }, async (env) => {
+  const broker = await env.startBroker();
+  const edge = await env.startEdge({ broker });
+  const c = await openWs(env, edge, 'snct', { perMessageDeflate: { serverNoContextTakeover: true, threshold: 0 } });
+  assert.equal(c.answer, 'permessage-deflate; server_no_context_takeover');
+  let closed = null;
+  c.ws.on('close', (code) => { closed = code; });
+  // the same long text each time: from the second on, npm ws refers back to the one before
+  const pad = chat(3).text.repeat(4);
+  for (let i = 0; i < 20; i++) c.ws.send(JSON.stringify({ op: 'ping', ref: `p${i}`, pad }));
+  await waitFor(() => closed !== null || c.frames.filter((f) => f.op === 'pong').length >= 20, { what: '20 pongs' });
+  assert.equal(closed, null, 'the connection stays');
+  assert.deepEqual(c.frames.filter((f) => f.op === 'pong').map((f) => f.ref), Array.from({ length: 20 }, (_, i) => `p${i}`));
+  // and it still gets compressed fan-out, read by the same ws with its own inflater
+  c.ws.send(JSON.stringify({ op: 'sub', room: 'z', ref: 's' }));
+  await waitFor(() => c.frames.some((f) => f.op === 'ok' && f.ref === 's'), { what: 'sub ok' });
+  const probe = await env.mqtt(broker, { name: 'probe' });
+  for (let i = 0; i < 5; i++) await probe.pub(topics.room('z'), chat(10 + i));
+  await waitFor(() => c.frames.filter((f) => f.op === 'msg').length >= 5, { what: '5 msgs' });
+  assert.deepEqual(c.frames.filter((f) => f.op === 'msg').map((f) => JSON.stringify(f.data)), Array.from({ length: 5 }, (_, i) => JSON.stringify(chat(10 + i))));
 });
