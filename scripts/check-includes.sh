@@ -29,7 +29,7 @@ only sqlite3.h edge/inbox/inbox.c edge/inbox/inbox_int.h edge/inbox/retention.c 
 only cjson/cJSON.h edge/server/auth.c
 only ev.h edge/server/server.c
 only zlib.h edge/fanout/deflate.c
-only openssl/ edge/server/ws_session.c
+only openssl/ edge/server/tls.c
 
 # rank of a layer by folder; a file may include contracts of strictly lower ranks, and headers of its own folder
 rank() {

@@ -11,11 +11,13 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "mqedge/wire/topics.h"
+#include "tls.h"
 
 /* OPT_FILE: the value is a path; the file's content (one trailing newline stripped) is stored in
  * the string field at offset, as if that option had been given at this point. */
@@ -45,6 +47,15 @@ static const struct option_def options[] = {
 	NUM(tls_port, 0, 65535, "0", "wss:// port (needs --cert and --key); 0 disables it"),
 	STR(cert, NULL, "PEM certificate chain for the TLS port"),
 	STR(key, NULL, "PEM private key for the TLS port"),
+	BOOL(tls_session_tickets, "true",
+	     "issue TLS session tickets (stateless: no server memory per session) so returning clients resume "
+	     "without a full handshake"),
+	STR(tls_ticket_key, NULL,
+	    "secret (32+ characters) the ticket keys derive from; edges given the same one resume each other's "
+	    "clients; unset: a random one per start (shared by the workers)"),
+	FROM_FILE(tls_ticket_key, "read tls-ticket-key from FILE (kept out of ps; e.g. openssl rand -base64 48)"),
+	NUM(tls_ticket_rotate, 1, 604800, "3600",
+	    "seconds a ticket key issues tickets; a ticket is good for as long (then a full handshake)"),
 	STR(origins, "", "comma-separated Origin allowlist for upgrades; empty allows any"),
 	STR(trusted_proxies, "",
 	    "comma-separated addresses or networks (10.0.0.0/8) of reverse proxies whose X-Forwarded-For names the client"),
@@ -556,6 +567,23 @@ fail:
 	return -1;
 }
 
+/* Without a configured secret, one made here: config_finish runs before --workers forks, so
+ * every worker resumes the others' clients; a restart makes a new one. */
+static int random_ticket_key(struct edge_config *cfg)
+{
+	unsigned char raw[32];
+	char *hex = malloc(2 * sizeof(raw) + 1);
+
+	if (!hex || getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		free(hex);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	cfg->tls_ticket_key = hex;
+	return 0;
+}
+
 int config_finish(struct edge_config *cfg, char *err, size_t errlen)
 {
 	char why[160];
@@ -576,6 +604,15 @@ int config_finish(struct edge_config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->tls_port && (!cfg->cert || !cfg->key)) {
 		snprintf(err, errlen, "--tls-port needs --cert and --key");
+		return -1;
+	}
+	if (cfg->tls_ticket_key && strlen(cfg->tls_ticket_key) < TLS_TICKET_SECRET_MIN) {
+		snprintf(err, errlen, "tls-ticket-key: at least %d characters (e.g. openssl rand -base64 48)",
+			 TLS_TICKET_SECRET_MIN);
+		return -1;
+	}
+	if (cfg->tls_port && !cfg->tls_ticket_key && random_ticket_key(cfg)) {
+		snprintf(err, errlen, "tls-ticket-key: no random bytes from the kernel");
 		return -1;
 	}
 	if (!cfg->edge_id) {

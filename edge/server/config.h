@@ -13,7 +13,7 @@
 
 #define MQEDGE_VERSION "0.1.0"
 #define WORKERS_MAX 64
-#define CONFIG_BROKERS_MAX 16	/* entries of the broker list */
+#define CONFIG_BROKERS_MAX 16
 
 struct edge_config {
 	/* listeners */
@@ -22,6 +22,9 @@ struct edge_config {
 	long tls_port;
 	char *cert;
 	char *key;
+	bool tls_session_tickets;
+	char *tls_ticket_key;	/* the secret ticket keys derive from; config_finish makes a random one if unset */
+	long tls_ticket_rotate;	/* seconds */
 	char *origins;		/* comma-separated allowlist; empty = any origin */
 	char *trusted_proxies;	/* reverse proxies whose X-Forwarded-For is believed */
 	struct netaddr_list trusted;	/* derived from trusted_proxies by config_finish */

@@ -22,6 +22,7 @@
 #include "mqedge/presence/presence.h"
 #include "mqedge/rpc/rpc.h"
 #include "revocations.h"
+#include "tls.h"
 
 struct lws;
 struct lws_context;
@@ -40,6 +41,7 @@ struct edge_stats {
 	uint64_t frames_in;
 	uint64_t auth_failures, handshake_rejects;
 	uint64_t rate_limited, closed_flood, closed_oversize, closed_bad_utf8, closed_expired;
+	uint64_t wss_full, wss_resumed;	/* wss sessions by TLS handshake: full, or a resumed session */
 };
 
 struct board;
@@ -52,6 +54,7 @@ struct edge {
 	struct bridge *bridge;			/* server.c: live traffic (rooms, users, devices) */
 	struct bridge *inbox_bridge;		/* server.c: the inbox's own persistent session */
 	struct auth *auth;			/* server.c creates, auth.c */
+	struct tls_tickets tickets;		/* server.c sets up, tls.c: wss session tickets */
 	struct idgen ids;			/* message and session ids */
 	struct fanout fanout;			/* delivery to sessions */
 	struct notify notify;			/* the offline inbox */

@@ -68,6 +68,22 @@ void metrics_render(const struct edge *e, struct textbuf *o)
 	metric(o, "mqedge_auth_failures_total", "counter", "Rejected tokens (handshake and refresh).", st->auth_failures);
 	metric(o, "mqedge_handshake_rejects_total", "counter", "Upgrades answered with an HTTP error.",
 	       st->handshake_rejects);
+	textbuf_printf(o, "# HELP mqedge_wss_sessions_total wss sessions opened, by TLS handshake: a resumed session "
+			  "(a ticket) or a full handshake.\n# TYPE mqedge_wss_sessions_total counter\n"
+			  "mqedge_wss_sessions_total{handshake=\"full\"} %llu\nmqedge_wss_sessions_total{handshake=\"resumed\"} %llu\n",
+		       (unsigned long long)st->wss_full, (unsigned long long)st->wss_resumed);
+	if (e->tickets.enabled) {
+		const struct tls_ticket_stats *ts = &e->tickets.stats;
+
+		textbuf_printf(o, "# HELP mqedge_tls_tickets_total TLS session tickets, by what happened: issued, "
+				  "accepted (current key) or renewed (previous period's key): resumed, a new ticket follows; refused "
+				  "(unknown or expired key: full handshake), error.\n# TYPE mqedge_tls_tickets_total counter\n");
+		textbuf_printf(o, "mqedge_tls_tickets_total{result=\"issued\"} %llu\n", (unsigned long long)ts->issued);
+		textbuf_printf(o, "mqedge_tls_tickets_total{result=\"accepted\"} %llu\n", (unsigned long long)ts->accepted);
+		textbuf_printf(o, "mqedge_tls_tickets_total{result=\"renewed\"} %llu\n", (unsigned long long)ts->renewed);
+		textbuf_printf(o, "mqedge_tls_tickets_total{result=\"refused\"} %llu\n", (unsigned long long)ts->refused);
+		textbuf_printf(o, "mqedge_tls_tickets_total{result=\"error\"} %llu\n", (unsigned long long)ts->errors);
+	}
 	metric(o, "mqedge_rate_limited_total", "counter", "Frames answered rate_limited.", st->rate_limited);
 	metric(o, "mqedge_errors_sent_total", "counter", "Error frames sent.", fs->errors_sent);
 	metric(o, "mqedge_channels", "gauge", "Local channels (rooms, user and device topics) with members.",

@@ -35,6 +35,7 @@
 #include "mqedge/wire/api_body.h"
 #include "mqedge/wire/topics.h"
 #include "server.h"
+#include "tls.h"
 #include "ws_session.h"
 
 #define SIGNAL_PROTOCOL_NAME "mqedge-signal"
@@ -459,6 +460,11 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 	srv->edge.auth = auth_create(cfg, err, errlen);
 	if (!srv->edge.auth)
 		return -EINVAL;
+	if (cfg->tls_port && tls_tickets_init(&srv->edge.tickets, cfg->tls_session_tickets, cfg->tls_ticket_key,
+					      cfg->tls_ticket_rotate)) {
+		snprintf(err, errlen, "tls session tickets: no key from tls-ticket-key");
+		return -EINVAL;
+	}
 	/* RFC 7518 3.2: an HS256 key shorter than the hash (32 bytes) can be guessed offline from
 	 * any token; the example config's placeholder is public. Said, not refused: tests and demos. */
 	if (cfg->jwt_secret && (strlen(cfg->jwt_secret) < 32 || !strcmp(cfg->jwt_secret, JWT_SECRET_PLACEHOLDER)))

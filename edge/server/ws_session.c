@@ -2,11 +2,10 @@
  * ws_session.c - the WebSocket side of one connection. One lws protocol, one callback switch.
  * Owns: the per-connection lws struct, handshake checks (path, Origin, token, per-user cap),
  * message reassembly and its size limit, the write path (batched raw writes of shared frames),
- * closes, the token-expiry timer, and the TLS context's tuning. Must not: interpret ops
+ * closes, the token-expiry timer; the wss vhost's SSL_CTX goes to tls.c. Must not: interpret ops
  * (dispatch.c), serve HTTP resources (http.c), or touch the broker.
  */
 #include <libwebsockets.h>
-#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,6 +15,7 @@
 #include "mqedge/base/clock.h"
 #include "mqedge/base/log.h"
 #include "mqedge/wire/reassembly.h"
+#include "tls.h"
 #include "ws_session.h"
 
 #define RX_BUFFER_SIZE 1024	/* lws allocates this per connection: keep idle sessions small */
@@ -410,9 +410,11 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 
 	switch (reason) {
 	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
-		/* called once per TLS vhost with its SSL_CTX: no server-side session cache (each
-		 * cached session costs memory while kept; clients resume with TLS 1.3 tickets) */
-		SSL_CTX_set_session_cache_mode((SSL_CTX *)user, SSL_SESS_CACHE_OFF);
+		/* called once per TLS vhost with its SSL_CTX */
+		if (tls_ctx_setup(user, &e->tickets)) {
+			log_error("tls_setup_failed", "what=session_tickets");
+			return 1;
+		}
 		return 0;
 
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
@@ -458,6 +460,12 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 	case LWS_CALLBACK_ESTABLISHED:
 		pss->wsi = wsi;
 		pss->opened_ms = clock_now_ms();
+		if (lws_is_ssl(wsi)) {
+			if (tls_session_resumed(lws_get_ssl(wsi)))
+				e->stats.wss_resumed++;
+			else
+				e->stats.wss_full++;
+		}
 		/* lws 4.1.6 applies an agreed server_no_context_takeover to its inflater of the
 		 * client's messages (the sides swapped): a client keeping its context, as it may, was
 		 * cut off at its second similar message. The inflater keeps its context; lws' own
