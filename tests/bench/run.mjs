@@ -162,7 +162,7 @@ async function edge(brokerPort, id, bin, extra = []) {
 }
 
 // One system under test, started fresh for each run so runs do not share state.
-async function system(kind, { edges = 1 } = {}) {
+async function system(kind, { edges = 1, flags = [] } = {}) {
   if (kind === 'mosquitto') {
     const b = await mosquitto({ ws: true });
     return { kind, pids: [pidOf(b.proc)], broker: b.ports.mqtt, ws: [b.ports.ws], wss: [b.ports.wss], stop: () => stop(b.proc) };
@@ -172,7 +172,9 @@ async function system(kind, { edges = 1 } = {}) {
   const bin = kind === 'baseline' ? BASELINE_BIN : join(BIN, 'mqedge'); // mqedge-nodeflate: the same edge
   // mqedge-history: the same binary, every room keeping a window of its newest 1,000 messages
   const workers = WORKER_KINDS[kind] ?? 0;
-  const extra = kind === 'mqedge-history' ? HISTORY_FLAGS : workers ? ['--workers', String(workers)] : [];
+  const extra = [...(kind === 'mqedge-history' ? HISTORY_FLAGS : workers ? ['--workers', String(workers)] : []),
+    // mqedge-noresume: the same edge issuing no TLS session tickets (every handshake full)
+    ...(kind === 'mqedge-noresume' ? ['--tls-session-tickets', 'false'] : []), ...flags];
   for (let i = 0; i < edges; i++) es.push(await edge(b.ports.mqtt, `bench${i + 1}`, bin, extra));
   await delay(300); // the edges' first broker connect (a clean one, then the persistent one)
   // --workers: the supervisor and every worker are the server (their CPU and memory add up)
@@ -248,7 +250,7 @@ async function measureOnce(sc, kind, r) {
       await stop(fl);
     }
   } else {
-    const sys = await system(kind, { edges: sc.edges ?? 1 });
+    const sys = await system(kind, { edges: sc.edges ?? 1, flags: sc.edgeFlags ?? [] });
     try {
       const tls = sc.tls === true;
       const ports = tls ? sys.wss : sys.ws;
@@ -261,7 +263,8 @@ async function measureOnce(sc, kind, r) {
       if (sc.rooms) args.push('--rooms', String(sc.rooms));
       if (sc.concurrency) args.push('--concurrency', String(sc.concurrency));
       if (sc.connectTimeout) args.push('--connect-timeout', String(sc.connectTimeout));
-      if (sc.idle) args.push('--connect-only', '--hold', String(sc.hold ?? 2), '--no-sub');
+      if (sc.storm) args.push('--connect-only', '--hold', '1', '--reconnect', '--tls-resume');
+      else if (sc.idle) args.push('--connect-only', '--hold', String(sc.hold ?? 2), '--no-sub');
       else args.push('--rate', String(sc.rate), '--duration', String(sc.duration));
       for (const pid of sys.pids) args.push('--server-pid', String(pid));
       res = await wsload(args);
@@ -321,6 +324,14 @@ const summary = (rs) => ({
   compressed: rs.reduce((a, r) => a + (r.compressed_msgs ?? 0), 0),
   exact: rs.every((r) => r.received === r.expected && r.dups === 0 && r.expected > 0),
   runs_setup_us: rs.map((r) => r.server_us_per_conn_setup),
+  // s14: the reconnect wave (top-level set-up figures) and the first wave before it
+  resumed: Math.min(...rs.map((r) => r.tls_resumed ?? 0)),
+  setup_s: median(rs.map((r) => r.setup_s)),
+  conn_p50: median(rs.map((r) => r.conn_ms?.p50)),
+  conn_p99: median(rs.map((r) => r.conn_ms?.p99)),
+  w1_connected: Math.min(...rs.map((r) => r.first_wave?.connected ?? 0)),
+  w1_setup_s: median(rs.map((r) => r.first_wave?.setup_s)),
+  w1_setup_us: median(rs.map((r) => r.first_wave?.server_us_per_conn_setup)),
 });
 
 // ---- scenarios ----
@@ -348,6 +359,18 @@ function s13(n, big, duration, rate, bigRate) {
   ];
 }
 
+// s14 (issue 14): a reconnect storm over wss. Every client is subscribed to its room; then all drop
+// at once (a network blip: the TCP connections die without close_notify) and set up again, as many in
+// flight as the scenario says, each offering the ticket the server gave it. Time until all are back
+// and subscribed, server CPU per set-up, with and without resumption (mqedge-noresume issues no
+// tickets); the edge's handshake timeout is raised so that it measures throughput, not its timeout.
+function s14(n, concurrency) {
+  return [{
+    id: 's14', title: `reconnect storm, ${n.toLocaleString('en-US')} wss, ${concurrency.toLocaleString('en-US')} in flight`, n, storm: true, idle: true, tls: true,
+    concurrency, connectTimeout: 120, edgeFlags: ['--handshake-timeout', '120'], systems: ['mqedge', 'mqedge-noresume', 'mosquitto'],
+  }];
+}
+
 const dur = SMOKE ? 2 : 10;
 const scenarios = SMOKE
   ? [
@@ -361,6 +384,7 @@ const scenarios = SMOKE
     { id: 's12', title: 'workers 0 vs 2, max rate', n: 50, rate: 'max', duration: dur, systems: ['mqedge', 'mqedge-w2'] },
     // issue 14, each full scenario scaled down: figures produced, deliveries exact, deflate negotiated by the edge
     ...s13(40, 40, dur, 25, 25),
+    ...s14(100, 100),
   ]
   : [
     { id: 's1a', title: '1 room x 100, max rate', n: 100, rate: 'max', duration: dur, systems: ['mqedge', 'mosquitto', 'floor'] },
@@ -379,6 +403,7 @@ const scenarios = SMOKE
     { id: 's12a', title: 'workers 0/1/2, 1 room x 1,000, max rate', n: 1000, rate: 'max', duration: dur, systems: ['mqedge', 'mqedge-w1', 'mqedge-w2'] },
     { id: 's12b', title: 'workers 0/1/2, 50 msg/s x 1,000', n: 1000, rate: 50, duration: dur, systems: ['mqedge', 'mqedge-w1', 'mqedge-w2'] },
     ...s13(1000, 10000, dur, 50, 2),
+    ...s14(10000, 1000),
   ];
 // --only s1 selects s1a, s1b, s1c but not s10
 const selected = (id) => !ONLY || ONLY.some((o) => id === o || (id.startsWith(o) && !(/\d$/.test(o) && /\d/.test(id[o.length]))));
@@ -419,6 +444,13 @@ for (const sc of scenarios) {
     if (s.connected !== sc.n) problems.push(`${sc.id} ${kind}: ${s.connected} of ${sc.n} connected`);
     if (!sc.idle && !(s.dpcpu > 0)) problems.push(`${sc.id} ${kind}: no deliveries per CPU-second figure`);
     if (sc.idle && s.kb === null) problems.push(`${sc.id} ${kind}: no memory figure`);
+    if (sc.storm) {
+      if (s.w1_connected !== sc.n) problems.push(`${sc.id} ${kind}: first wave ${s.w1_connected} of ${sc.n} connected`);
+      if (!(s.setup_s > 0 && s.setup_us > 0 && s.w1_setup_us > 0)) problems.push(`${sc.id} ${kind}: no set-up time or CPU figure`);
+      // the edge resumes every client it gave a ticket to; with tickets off, none
+      if (kind === 'mqedge' && s.resumed !== sc.n) problems.push(`${sc.id} ${kind}: ${s.resumed} of ${sc.n} resumed`);
+      if (kind === 'mqedge-noresume' && s.resumed !== 0) problems.push(`${sc.id} ${kind}: ${s.resumed} resumed with tickets off`);
+    }
     if (kind === 'mqedge-history' && !(s.history_rooms >= 1)) problems.push(`${sc.id} ${kind}: the edge kept no history room`);
     if (sc.payload) {
       if (!s.exact) {
@@ -517,6 +549,25 @@ if (table.some(({ sc }) => sc.payload)) {
     const m = by.mqedge;
     lines.push(`| ${sc.id} ${sc.title} | ${ratio(m.dpcpu, by.mosquitto?.dpcpu)} | ${ratio(m.us, by.floor?.us)} | ${ratio(m.wire_b, by.mosquitto?.wire_b)} | ` +
       `${ratio(m.wire_b, by.floor?.wire_b)} | ${ratio(m.kb_server, by.mosquitto?.kb_server)} | ${ratio(m.kb_server, by['mqedge-nodeflate']?.kb_server)} |`);
+  }
+}
+if (table.some(({ sc }) => sc.storm)) {
+  lines.push('');
+  lines.push('s14: every client subscribed, all dropped at once, all set up again offering their session ticket (wsload --reconnect --tls-resume); ' +
+    'the reconnect wave against the first (full handshakes) wave:');
+  lines.push('');
+  lines.push('| scenario | system | resumed | all back and subscribed in s | conn/s | server µs CPU per set-up | set-up p50 ms | p99 ms | first wave: s | first wave: µs CPU per set-up |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const { sc, by } of table) {
+    if (!sc.storm) continue;
+    for (const [kind, s] of Object.entries(by)) {
+      lines.push(`| ${sc.id} ${sc.title} | ${kind} | ${fmt(s.resumed)} of ${fmt(sc.n)} | ${fmt(s.setup_s, 2)} | ${fmt(s.cps)} | ${fmt(s.setup_us)} | ` +
+        `${fmt(s.conn_p50, 1)} | ${fmt(s.conn_p99, 1)} | ${fmt(s.w1_setup_s, 2)} | ${fmt(s.w1_setup_us)} |`);
+    }
+    const m = by.mqedge;
+    lines.push('');
+    lines.push(`${sc.id}: reconnect wave, mqedge / mqedge-noresume: time ${ratio(m?.setup_s, by['mqedge-noresume']?.setup_s)}, CPU per set-up ` +
+      `${ratio(m?.setup_us, by['mqedge-noresume']?.setup_us)}; mqedge / Mosquitto: time ${ratio(m?.setup_s, by.mosquitto?.setup_s)}, CPU per set-up ${ratio(m?.setup_us, by.mosquitto?.setup_us)}`);
   }
 }
 console.log(lines.join('\n'));
