@@ -20,7 +20,7 @@ only() {	# only HEADER ALLOWED_FILE...
 		if [ $ok = 0 ]; then echo "boundary: $f includes <$header>"; fail=1; fi
 	done
 }
-only libwebsockets.h edge/server/server.c edge/server/ws_session.c edge/server/http.c edge/server/metrics.c edge/server/listener.c \
+only libwebsockets.h edge/server/server.c edge/server/ws_session.c edge/server/ws_deflate.c edge/server/http.c edge/server/metrics.c edge/server/listener.c \
 	edge/server/edge.h bridge/mqtt_loop.c
 only mosquitto.h bridge/mqtt_client.c
 only mqtt_protocol.h bridge/mqtt_client.c

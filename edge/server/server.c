@@ -36,6 +36,7 @@
 #include "mqedge/wire/topics.h"
 #include "server.h"
 #include "tls.h"
+#include "ws_deflate.h"
 #include "ws_session.h"
 
 #define SIGNAL_PROTOCOL_NAME "mqedge-signal"
@@ -388,12 +389,6 @@ static struct bridge *create_inbox_bridge(struct server *srv, const struct bridg
 
 /* ---- assembly ---- */
 
-static const struct lws_extension extensions[] = {
-	{ "permessage-deflate", lws_extension_callback_pm_deflate,
-	  "permessage-deflate; client_no_context_takeover; client_max_window_bits" },
-	{ NULL, NULL, NULL },
-};
-
 static struct lws_http_mount web_mount;
 
 static struct lws_vhost *create_vhost(struct server *srv, struct lws_protocols *protocols,
@@ -411,10 +406,16 @@ static struct lws_vhost *create_vhost(struct server *srv, struct lws_protocols *
 		web_mount.def = "index.html";
 		info.mounts = &web_mount;
 	}
-	/* lws negotiates and inflates what clients send; what the edge sends it compresses itself,
-	 * once per message (fanout/deflate.c), for the sessions that negotiated it (ws_session.c) */
-	if (srv->cfg->permessage_deflate)
-		info.extensions = extensions;
+	/* lws negotiates and inflates what clients send (behind ws_deflate.c's guard); what the edge
+	 * sends it compresses itself, once per message (fanout/deflate.c), for the sessions that
+	 * negotiated it (ws_session.c) */
+	if (srv->cfg->permessage_deflate) {
+		const char *why;
+
+		info.extensions = ws_deflate_extensions(&why);
+		if (!info.extensions)
+			log_warn("permessage_deflate_off", "reason=\"%s\" lws=%s", why, lws_get_library_version());
+	}
 	info.vhost_name = tls ? "wss" : "ws";
 	/* a worker listens itself (listener.c) and hands lws what it accepts */
 	info.port = srv->edge.board ? CONTEXT_PORT_NO_LISTEN_SERVER : (int)(tls ? srv->cfg->tls_port : srv->cfg->port);

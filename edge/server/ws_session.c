@@ -214,7 +214,7 @@ static int on_receive(struct edge *e, struct edge_pss *pss, const char *in, size
 		.frame_remaining = lws_remaining_packet_payload(wsi),
 	};
 	const char *msg = NULL;
-	size_t msg_len = 0;
+	size_t msg_len = 0, held = pss->rx.len;
 
 	if (s->peer.closing)
 		return 0;
@@ -232,6 +232,9 @@ static int on_receive(struct edge *e, struct edge_pss *pss, const char *in, size
 		/* close from WRITEABLE, not from here: lws 4.1.6 sometimes kills the connection
 		 * without the close frame when RECEIVE returns -1 while the peer is still sending */
 		e->stats.closed_oversize++;
+		log_info("session_oversize", "sess=%s held=%zu piece=%zu frame_left=%zu first=%d final=%d compressed=%d limit=%ld",
+			 s->id, held, len, piece.frame_remaining, piece.first, piece.final, pss->rx.compressed || piece.compressed,
+			 e->cfg->max_frame);
 		fanout_close(&e->fanout, &s->peer, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
 		stop_reading(wsi);
 		break;

@@ -144,3 +144,43 @@ scenario('a client offering server_no_context_takeover and compressing with cont
   await waitFor(() => c.frames.filter((f) => f.op === 'msg').length >= 5, { what: '5 msgs' });
   assert.deepEqual(c.frames.filter((f) => f.op === 'msg').map((f) => JSON.stringify(f.data)), Array.from({ length: 5 }, (_, i) => JSON.stringify(chat(10 + i))));
 });
+
+// lws 4.1.6 inflates a client's compressed message 1 KB at a time, straight from its shared read
+// buffer, and came back for the rest after reading other connections into that buffer: the rest was
+// inflated from their bytes (1007, 1009, or lws' assert aborting the edge). ws_session's guard
+// (ws_deflate.c) copies the compressed bytes first. 24 clients publish 20 compressed 6 KB messages
+// each, all at once; a subscriber must get all 480 intact, once, and nobody is closed.
+scenario('24 clients publishing compressed 6 KB messages at once: all 480 arrive intact, once; nobody is closed', { timeout: 60000 }, async (env) => {
+  const broker = await env.startBroker();
+  const edge = await env.startEdge({ broker });
+  const sub = await openWs(env, edge, 'reader', { perMessageDeflate: false });
+  sub.ws.send(JSON.stringify({ op: 'sub', room: 'z', ref: 's' }));
+  await waitFor(() => sub.frames.some((f) => f.op === 'ok' && f.ref === 's'), { what: 'sub ok' });
+  const P = 24;
+  const M = 20;
+  const body = (p, k) => {
+    const parts = [];
+    for (let n = 0; parts.join(' ').length < 6000; n++) parts.push(chat(p * 31 + k * 7 + n).text, `#${p}.${k}.${n}`);
+    return { kind: 'chat', from: `p${p}`, seq: k, text: parts.join(' ') };
+  };
+  const pubs = [];
+  for (let p = 0; p < P; p++) pubs.push(await openWs(env, edge, `writer${p}`, { perMessageDeflate: { threshold: 0 } }));
+  const closes = [];
+  pubs.forEach((c, p) => c.ws.on('close', (code) => closes.push(`writer${p}: ${code}`)));
+  for (let p = 0; p < P; p++) for (let k = 0; k < M; k++) pubs[p].ws.send(JSON.stringify({ op: 'pub', room: 'z', data: body(p, k), ref: `m${k}` }));
+  await waitFor(() => closes.length || pubs.every((c) => c.frames.filter((f) => f.op === 'ok' || f.op === 'error').length >= M),
+    { timeoutMs: 30000, what: 'every publish answered' });
+  assert.deepEqual(closes, [], 'no client closed');
+  for (const [p, c] of pubs.entries()) {
+    assert.deepEqual(c.frames.filter((f) => f.op === 'error'), [], `writer${p}: no errors`);
+    assert.deepEqual(c.frames.filter((f) => f.op === 'ok').map((f) => f.ref), Array.from({ length: M }, (_, k) => `m${k}`), `writer${p}: every publish ok, in order`);
+  }
+  await waitFor(() => sub.frames.filter((f) => f.op === 'msg').length >= P * M, { timeoutMs: 15000, what: `${P * M} messages at the reader` });
+  await new Promise((r) => setTimeout(r, 300));
+  const got = sub.frames.filter((f) => f.op === 'msg');
+  assert.equal(got.length, P * M, 'nothing twice');
+  const byKey = new Map(got.map((f) => [`${f.data.from}/${f.data.seq}`, f.data]));
+  assert.equal(byKey.size, P * M, 'every (writer, seq) once');
+  for (let p = 0; p < P; p++) for (let k = 0; k < M; k++) assert.deepEqual(byKey.get(`p${p}/${k}`), body(p, k), `p${p}/${k} intact`);
+  assert.equal((await httpGet(edge.port, '/healthz')).status, 200);
+});
