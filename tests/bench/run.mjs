@@ -350,12 +350,12 @@ function s13(n, big, duration, rate, bigRate) {
     ...(tls && conns >= 5000 ? { concurrency: 100, connectTimeout: 60 } : {}),
   });
   return [
-    mk('s13a', 'chat', false, n, rate, ['mqedge', 'mosquitto', 'floor']),
-    mk('s13b', 'chat', true, n, rate, ['mqedge', 'mosquitto']),
+    mk('s13a', 'chat', false, n, rate, ['mqedge', 'mqedge-nodeflate', 'mosquitto', 'floor']),
+    mk('s13b', 'chat', true, n, rate, ['mqedge', 'mqedge-nodeflate', 'mosquitto']),
     mk('s13c', 'chat', false, big, bigRate, ['mqedge', 'mqedge-nodeflate', 'mosquitto', 'floor']),
     mk('s13d', 'chat', true, big, bigRate, ['mqedge', 'mqedge-nodeflate', 'mosquitto']),
-    mk('s13e', 'telemetry', false, n, rate, ['mqedge', 'mosquitto', 'floor']),
-    mk('s13f', 'telemetry', true, n, rate, ['mqedge', 'mosquitto']),
+    mk('s13e', 'telemetry', false, n, rate, ['mqedge', 'mqedge-nodeflate', 'mosquitto', 'floor']),
+    mk('s13f', 'telemetry', true, n, rate, ['mqedge', 'mqedge-nodeflate', 'mosquitto']),
   ];
 }
 
