@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "config.h"
 #include "edge_list.h"
+#include "heartbeat.h"
 #include "mqedge/base/idgen.h"
 #include "mqedge/fanout/fanout.h"
 #include "mqedge/history/history.h"
@@ -55,6 +56,7 @@ struct edge {
 	struct bridge *inbox_bridge;		/* server.c: the inbox's own persistent session */
 	struct auth *auth;			/* server.c creates, auth.c */
 	struct tls_tickets tickets;		/* server.c sets up, tls.c: wss session tickets */
+	struct hb_wheel heartbeats;		/* ws_session.c: every session's next PING or PING deadline */
 	struct idgen ids;			/* message and session ids */
 	struct fanout fanout;			/* delivery to sessions */
 	struct notify notify;			/* the offline inbox */

@@ -75,12 +75,12 @@ void metrics_render(const struct edge *e, struct textbuf *o)
 	if (e->tickets.enabled) {
 		const struct tls_ticket_stats *ts = &e->tickets.stats;
 
-		textbuf_printf(o, "# HELP mqedge_tls_tickets_total TLS session tickets, by what happened: issued, "
-				  "accepted (current key) or renewed (previous period's key): resumed, a new ticket follows; refused "
-				  "(unknown or expired key: full handshake), error.\n# TYPE mqedge_tls_tickets_total counter\n");
+		textbuf_printf(o, "# HELP mqedge_tls_tickets_total TLS session tickets, by what happened: issued; "
+				  "offered under the current or the previous period's key (OpenSSL then checks MAC and age); refused "
+				  "(unknown or expired key: full handshake); error (no ticket, or a full handshake).\n# TYPE mqedge_tls_tickets_total counter\n");
 		textbuf_printf(o, "mqedge_tls_tickets_total{result=\"issued\"} %llu\n", (unsigned long long)ts->issued);
-		textbuf_printf(o, "mqedge_tls_tickets_total{result=\"accepted\"} %llu\n", (unsigned long long)ts->accepted);
-		textbuf_printf(o, "mqedge_tls_tickets_total{result=\"renewed\"} %llu\n", (unsigned long long)ts->renewed);
+		textbuf_printf(o, "mqedge_tls_tickets_total{result=\"current_key\"} %llu\n", (unsigned long long)ts->current_key);
+		textbuf_printf(o, "mqedge_tls_tickets_total{result=\"previous_key\"} %llu\n", (unsigned long long)ts->previous_key);
 		textbuf_printf(o, "mqedge_tls_tickets_total{result=\"refused\"} %llu\n", (unsigned long long)ts->refused);
 		textbuf_printf(o, "mqedge_tls_tickets_total{result=\"error\"} %llu\n", (unsigned long long)ts->errors);
 	}

@@ -35,6 +35,7 @@
 #include "mqedge/wire/api_body.h"
 #include "mqedge/wire/topics.h"
 #include "server.h"
+#include "heartbeat.h"
 #include "tls.h"
 #include "ws_deflate.h"
 #include "ws_session.h"
@@ -61,6 +62,7 @@ struct server {
 	struct edge edge;		/* first: the lws context's user pointer */
 	struct edge_config *cfg;
 	lws_sorted_usec_list_t sul_tick;
+	lws_sorted_usec_list_t sul_heartbeat;	/* ws_session's heartbeat wheel, every tick */
 	struct deadline_timer history_deadline;	/* history fetch deadlines */
 	struct deadline_timer rpc_deadline;	/* rpc timeouts */
 	uint64_t status_conns;		/* the connection count in the retained status */
@@ -230,6 +232,14 @@ static void post_to_board(struct edge *e)
 	if (!text.oom)
 		board_post(e->board, (unsigned)e->cfg->worker_index, why ? why : "", text.p, text.len);
 	textbuf_free(&text);
+}
+
+static void on_heartbeat_tick(lws_sorted_usec_list_t *sul)
+{
+	struct server *srv = lws_container_of(sul, struct server, sul_heartbeat);
+
+	ws_session_heartbeats(&srv->edge);
+	lws_sul_schedule(srv->edge.context, 0, &srv->sul_heartbeat, on_heartbeat_tick, WS_HEARTBEAT_TICK_MS * LWS_US_PER_MS);
 }
 
 static void on_tick(lws_sorted_usec_list_t *sul)
@@ -454,6 +464,7 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 		return -EIO;
 	}
 	srv->edge.boot_ms = clock_now_ms();
+	hb_init(&srv->edge.heartbeats, srv->edge.boot_ms / WS_HEARTBEAT_TICK_MS);
 	if (idgen_init(&srv->edge.ids, cfg->edge_id, srv->edge.boot_ms)) {
 		snprintf(err, errlen, "edge id too long for message ids");
 		return -EINVAL;
@@ -680,9 +691,9 @@ int server_run(struct edge_config *cfg, struct board *board)
 	protocols[3] = *listener_lws_protocol();
 	memset(&protocols[4], 0, sizeof(protocols[4]));
 
+	/* no lws validity timers: PINGs and hang-ups are ws_session.c's heartbeat wheel (lws 4.1.6
+	 * re-arms a timer in one sorted list per PONG: O(connections) each) */
 	memset(&retry, 0, sizeof(retry));
-	retry.secs_since_valid_ping = (uint16_t)cfg->ping_interval;
-	retry.secs_since_valid_hangup = (uint16_t)(cfg->ping_interval + cfg->ping_timeout);
 
 	memset(&info, 0, sizeof(info));
 	/* no LWS_SERVER_OPTION_VALIDATE_UTF8: lws 4.1.6 runs it over pong payloads too and keeps its
@@ -800,6 +811,7 @@ int server_run(struct edge_config *cfg, struct board *board)
 	if (!e->inbox_bridge)
 		goto out;
 	lws_sul_schedule(e->context, 0, &srv.sul_tick, on_tick, LWS_US_PER_SEC);
+	lws_sul_schedule(e->context, 0, &srv.sul_heartbeat, on_heartbeat_tick, WS_HEARTBEAT_TICK_MS * LWS_US_PER_MS);
 	post_to_board(e);	/* the supervisor now knows this worker started */
 
 	log_info("started", "version=%s edge=%s ws=%s://%s:%ld/ws%s%s broker=%s:%ld brokers=%zu prefix=%s", MQEDGE_VERSION,
@@ -827,6 +839,7 @@ out:
 	e->inbox_bridge = NULL;
 	if (e->context) {
 		lws_sul_cancel(&srv.sul_tick);
+		lws_sul_cancel(&srv.sul_heartbeat);
 		deadline_cancel(&srv.history_deadline);
 		deadline_cancel(&srv.rpc_deadline);
 	}

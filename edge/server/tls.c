@@ -158,13 +158,14 @@ static int ticket_key_cb(SSL *ssl, unsigned char key_name[TLS_TICKET_NAME_LEN], 
 	if (enc)
 		t->stats.issued++;
 	else if (renew)
-		t->stats.renewed++;
+		t->stats.previous_key++;
 	else
-		t->stats.accepted++;
+		t->stats.current_key++;
 	return enc ? 1 : 2;
 fail:
+	/* 0, not -1 (which aborts the handshake): no ticket issued, or a full handshake */
 	t->stats.errors++;
-	return -1;
+	return 0;
 }
 
 int tls_ctx_setup(void *ssl_ctx, struct tls_tickets *t)

@@ -24,8 +24,10 @@ struct tls_ticket_key {
 
 struct tls_ticket_stats {
 	uint64_t issued;	/* tickets encrypted */
-	uint64_t accepted;	/* tickets decrypted with the current period's key (a new ticket follows) */
-	uint64_t renewed;	/* ... with the previous period's key (likewise) */
+	/* tickets named by the current or the previous period's key: OpenSSL checks their MAC and
+	 * age after this (mqedge_wss_sessions_total counts the sessions that did resume) */
+	uint64_t current_key;
+	uint64_t previous_key;
 	uint64_t refused;	/* tickets of an unknown key (other secret, expired period): full handshake */
 	uint64_t errors;	/* crypto failures (a full handshake follows) */
 };

@@ -13,7 +13,7 @@
  * (1007), a wrong size (1009), or lws' own assert(priv->rx.avail_out) aborting the process — 30
  * clients sending 6 KB compressed messages at once were enough. Upstream drains before the next
  * read since 2023 (8d40798); Debian 12 ships 4.1.6. Copying the bytes first costs one memcpy of
- * what a client sends, compressed, and only for compressed messages.
+ * what a client sends.
  */
 #include <libwebsockets.h>
 #include <stdbool.h>
@@ -31,28 +31,29 @@ struct pmd_rx_ebufs {
 	struct lws_tokens eb_out;
 };
 
-/* lws 4.1.6's enum pmd_return (lib/core-net/private-lib-core-net.h): the inflater kept input */
+/* lws 4.1.6's enum pmd_return (lib/core-net/private-lib-core-net.h): the inflater kept input; the
+ * frame is not for the inflater (plain, or a control frame) and it was not touched */
 #define PMDR_HAS_PENDING 2
+#define PMDR_NOTHING_WE_SHOULD_DO 5
 
 /* The extension's per-connection state: ours around lws'. */
 struct ws_deflate_conn {
 	void *lws_priv;		/* lws' own, passed on to it */
 	unsigned char *in;	/* malloc'd: the compressed bytes lws' inflater reads */
 	size_t cap;
-	bool compressed;	/* the current message is compressed (RSV1 on its first frame) */
 	bool pending;		/* lws' inflater has not consumed all of in yet */
 };
 
-/* Copies the compressed bytes lws is about to hand its inflater into c->in and points lws there.
- * Not while the inflater still holds earlier input: lws ignores new input then, and the earlier
- * bytes must stay where they are. */
-static int guard_input(struct ws_deflate_conn *c, struct lws *wsi, struct pmd_rx_ebufs *eb)
+/* Copies the bytes lws is about to hand its inflater into c->in and points lws there. Every
+ * frame's, compressed or not: which message is compressed is lws' private knowledge (its RSV1 of the
+ * first frame), and guessing from public calls can be fooled; lws reads only eb_in's length and the
+ * eb_out it set before, so a copy of plain bytes changes nothing. Not while the inflater still
+ * holds earlier input: lws ignores new input then, and the earlier bytes must stay where they are. */
+static int guard_input(struct ws_deflate_conn *c, struct pmd_rx_ebufs *eb)
 {
 	size_t n;
 
-	if (lws_is_first_fragment(wsi))
-		c->compressed = (lws_get_reserved_bits(wsi) & 0x40) != 0;
-	if (!c->compressed || c->pending || !eb->eb_in.token || eb->eb_in.len <= 0)
+	if (c->pending || !eb->eb_in.token || eb->eb_in.len <= 0)
 		return 0;
 	n = (size_t)eb->eb_in.len;
 	if (n > c->cap) {
@@ -93,18 +94,20 @@ static int ws_deflate_callback(struct lws_context *context, const struct lws_ext
 		return 0;
 	}
 	case LWS_EXT_CB_DESTROY:
-		rc = lws_extension_callback_pm_deflate(context, ext, wsi, reason, c ? c->lws_priv : NULL, in, len);
-		if (c) {
-			free(c->in);
-			free(c);
-		}
+		if (!c)
+			return 0;
+		rc = lws_extension_callback_pm_deflate(context, ext, wsi, reason, c->lws_priv, in, len);
+		free(c->in);
+		free(c);
 		return rc;
 	case LWS_EXT_CB_PAYLOAD_RX:
 		if (!c)
 			return -1;
-		if (in && guard_input(c, wsi, in))
+		if (in && guard_input(c, in))
 			return -1;	/* out of memory: lws drops the connection */
 		rc = lws_extension_callback_pm_deflate(context, ext, wsi, reason, c->lws_priv, in, len);
+		if (rc < 0 || rc == PMDR_NOTHING_WE_SHOULD_DO)
+			return rc;	/* the inflater's input is as it was */
 		c->pending = rc == PMDR_HAS_PENDING;
 		if (!c->pending && c->cap > KEEP_BYTES) {
 			free(c->in);
@@ -113,7 +116,7 @@ static int ws_deflate_callback(struct lws_context *context, const struct lws_ext
 		}
 		return rc;
 	default:
-		return lws_extension_callback_pm_deflate(context, ext, wsi, reason, c ? c->lws_priv : NULL, in, len);
+		return c ? lws_extension_callback_pm_deflate(context, ext, wsi, reason, c->lws_priv, in, len) : 0;
 	}
 }
 

@@ -15,6 +15,7 @@
 #include "mqedge/base/clock.h"
 #include "mqedge/base/log.h"
 #include "mqedge/wire/reassembly.h"
+#include "heartbeat.h"
 #include "tls.h"
 #include "ws_session.h"
 
@@ -28,6 +29,10 @@ struct edge_pss {
 	struct http_req *http;		/* an HTTP API request on this connection */
 	lws_sorted_usec_list_t sul_expiry;
 	lws_sorted_usec_list_t sul_linger;	/* after our close frame: how long we wait for the answer */
+	struct hb_entry heartbeat;	/* in e->heartbeats: the next ping, or the ping's deadline */
+	int64_t alive_ms;		/* the last frame from the client (any frame, PONGs included) */
+	int64_t ping_sent_ms;		/* our last PING; 0: none yet */
+	bool ping_due;			/* a PING waits for WRITEABLE */
 	struct reassembly rx;		/* a fragmented message being put together */
 	bool close_issued;		/* lws is sending our close frame and waiting for the answer */
 	/* for the session_closed log line */
@@ -152,6 +157,52 @@ static void arm_expiry(struct edge_pss *pss)
 	lws_sul_schedule(lws_get_context(pss->wsi), 0, &pss->sul_expiry, on_expiry, left_us > 0 ? left_us : 1);
 }
 
+/* ---- heartbeats ---- */
+
+/* the wheel tick a moment in ms falls due at (rounded up: never early) */
+static int64_t hb_tick(int64_t ms)
+{
+	return (ms + WS_HEARTBEAT_TICK_MS - 1) / WS_HEARTBEAT_TICK_MS;
+}
+
+/* A connection silent for ping-interval gets a PING; one still silent ping-timeout later is dropped
+ * (no close frame: it is not listening, PROTOCOL.md). Any frame counts as a sign of life, and
+ * noting one is a store, not a timer move: the wheel entry is only looked at when it comes due. */
+static void on_heartbeat(struct hb_entry *h, void *ctx)
+{
+	struct edge *e = ctx;
+	struct edge_pss *pss = lws_container_of(h, struct edge_pss, heartbeat);
+	int64_t now_ms = clock_now_ms(), interval_ms = e->cfg->ping_interval * 1000, timeout_ms = e->cfg->ping_timeout * 1000;
+
+	if (!pss->wsi || pss->close_issued)
+		return;
+	if (pss->ping_sent_ms && pss->alive_ms < pss->ping_sent_ms) {	/* our PING is unanswered */
+		if (now_ms >= pss->ping_sent_ms + timeout_ms) {
+			log_info("session_ping_timeout", "sess=%s user=%s silent_ms=%lld", pss->s.id, pss->s.ident.id,
+				 (long long)(now_ms - pss->alive_ms));
+			lws_set_timeout(pss->wsi, PENDING_TIMEOUT_USER_REASON_BASE, LWS_TO_KILL_ASYNC);
+			return;
+		}
+		hb_schedule(&e->heartbeats, h, hb_tick(pss->ping_sent_ms + timeout_ms));
+		return;
+	}
+	if (now_ms >= pss->alive_ms + interval_ms) {
+		pss->ping_due = true;
+		pss->ping_sent_ms = now_ms;
+		lws_callback_on_writable(pss->wsi);
+		/* back at the deadline, or after one interval if that comes first: a prompt PONG
+		 * keeps the PINGs an interval apart (proxies time out idle connections) */
+		hb_schedule(&e->heartbeats, h, hb_tick(now_ms + (timeout_ms < interval_ms ? timeout_ms : interval_ms)));
+		return;
+	}
+	hb_schedule(&e->heartbeats, h, hb_tick(pss->alive_ms + interval_ms));
+}
+
+void ws_session_heartbeats(struct edge *e)
+{
+	hb_sweep(&e->heartbeats, clock_now_ms() / WS_HEARTBEAT_TICK_MS, on_heartbeat, e);
+}
+
 /* ---- incoming ---- */
 
 /* Closes from inside this connection's own callback: the close frame goes out and lws waits for
@@ -216,6 +267,7 @@ static int on_receive(struct edge *e, struct edge_pss *pss, const char *in, size
 	const char *msg = NULL;
 	size_t msg_len = 0, held = pss->rx.len;
 
+	pss->alive_ms = clock_now_ms();
 	if (s->peer.closing)
 		return 0;
 	switch (reassembly_feed(&pss->rx, &piece, (size_t)e->cfg->max_frame, &msg, &msg_len)) {
@@ -463,6 +515,8 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 	case LWS_CALLBACK_ESTABLISHED:
 		pss->wsi = wsi;
 		pss->opened_ms = clock_now_ms();
+		pss->alive_ms = pss->opened_ms;
+		hb_schedule(&e->heartbeats, &pss->heartbeat, hb_tick(pss->alive_ms + e->cfg->ping_interval * 1000));
 		if (lws_is_ssl(wsi)) {
 			if (tls_session_resumed(lws_get_ssl(wsi)))
 				e->stats.wss_resumed++;
@@ -484,6 +538,10 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 
 	case LWS_CALLBACK_RECEIVE:
 		return on_receive(e, pss, in, len);
+
+	case LWS_CALLBACK_RECEIVE_PONG:
+		pss->alive_ms = clock_now_ms();
+		return 0;
 
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		if (!pss->closed_by) {
@@ -530,6 +588,17 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 		 * peer's answer (and before it read our close frame) */
 		if (pss->close_issued)
 			return 0;
+		if (pss->ping_due) {
+			/* a payload, because lws 4.1.6 skips RECEIVE_PONG for an empty PONG */
+			unsigned char ping[LWS_PRE + 2] = { [LWS_PRE] = 'h', [LWS_PRE + 1] = 'b' };
+
+			pss->ping_due = false;
+			if (lws_write(wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 0)
+				return -1;
+			if (pss->s.peer.outq.count || pss->s.peer.closing)
+				lws_callback_on_writable(wsi);	/* one write per WRITEABLE */
+			return 0;
+		}
 		if (pss->s.peer.outq.count)
 			return write_queued(e, pss);
 		if (pss->s.peer.closing)
@@ -541,6 +610,7 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 			return 0;
 		lws_sul_cancel(&pss->sul_expiry);
 		lws_sul_cancel(&pss->sul_linger);
+		hb_cancel(&e->heartbeats, &pss->heartbeat);
 		log_info("session_closed", "sess=%s user=%s addr=%s by=%s code=%u reason=\"%s\" duration_ms=%lld frames_in=%llu frames_out=%llu",
 			 pss->s.id, pss->s.ident.id, pss->addr, pss->closed_by ? pss->closed_by : "network", pss->closed_code,
 			 pss->closed_reason ? pss->closed_reason : "", (long long)(clock_now_ms() - pss->opened_ms),

@@ -59,7 +59,7 @@ const sample = (m, name, labels) => m.get(`${name}{${labels}}`);
 async function tlsCounts(edge) {
   const text = await metrics(edge);
   const c = { full: sample(text, 'mqedge_wss_sessions_total', 'handshake="full"'), resumed: sample(text, 'mqedge_wss_sessions_total', 'handshake="resumed"') };
-  for (const r of ['issued', 'accepted', 'renewed', 'refused', 'error']) c[r] = sample(text, 'mqedge_tls_tickets_total', `result="${r}"`);
+  for (const r of ['issued', 'current_key', 'previous_key', 'refused', 'error']) c[r] = sample(text, 'mqedge_tls_tickets_total', `result="${r}"`);
   return c;
 }
 
@@ -97,15 +97,15 @@ scenario('a ticket resumes on its edge, on another edge with the same key file a
   assert.equal(onC.welcome.edge, 'tc', 'and the session works');
 
   // OpenSSL sends two tickets after a full handshake, one after a resumption
-  assert.deepEqual(await tlsCounts(a), { full: 1, resumed: 1, issued: 3, accepted: 1, renewed: 0, refused: 0, error: 0 });
-  assert.deepEqual(await tlsCounts(b), { full: 0, resumed: 1, issued: 1, accepted: 1, renewed: 0, refused: 0, error: 0 });
-  assert.deepEqual(await tlsCounts(c), { full: 1, resumed: 0, issued: 2, accepted: 0, renewed: 0, refused: 1, error: 0 });
+  assert.deepEqual(await tlsCounts(a), { full: 1, resumed: 1, issued: 3, current_key: 1, previous_key: 0, refused: 0, error: 0 });
+  assert.deepEqual(await tlsCounts(b), { full: 0, resumed: 1, issued: 1, current_key: 1, previous_key: 0, refused: 0, error: 0 });
+  assert.deepEqual(await tlsCounts(c), { full: 1, resumed: 0, issued: 2, current_key: 0, previous_key: 0, refused: 1, error: 0 });
 
   // a restart with the same key file: the tickets it issued before still resume
   await a.restart();
   const afterRestart = await once(env, a.tlsPort, onB.ticket);
   assert.equal(afterRestart.reused, true, 'restarted edge, same key file: resumed');
-  assert.deepEqual(await tlsCounts(a), { full: 0, resumed: 1, issued: 1, accepted: 1, renewed: 0, refused: 0, error: 0 });
+  assert.deepEqual(await tlsCounts(a), { full: 0, resumed: 1, issued: 1, current_key: 1, previous_key: 0, refused: 0, error: 0 });
 });
 
 scenario('--workers 2 without a key file: a ticket resumes on whichever worker the connection lands', { timeout: 60000 }, async (env) => {
@@ -146,7 +146,7 @@ scenario('keys rotate: a previous-period ticket resumes and is renewed, an older
   const renewed = await once(env, edge.tlsPort, ticket);
   assert.equal(renewed.reused, true, 'previous period: resumed');
   let c = await tlsCounts(edge);
-  assert.deepEqual([c.full, c.resumed, c.accepted, c.renewed, c.refused], [1, 1, 0, 1, 0]);
+  assert.deepEqual([c.full, c.resumed, c.current_key, c.previous_key, c.refused], [1, 1, 0, 1, 0]);
 
   // the first ticket again, two periods after it was issued: expired, a full handshake, a working session
   await delay(Math.max(0, issuedAt + 2 * ROTATE * 1000 + 300 - Date.now()));
@@ -154,7 +154,7 @@ scenario('keys rotate: a previous-period ticket resumes and is renewed, an older
   assert.equal(expired.reused, false, 'two periods old: full handshake');
   assert.equal(expired.welcome.edge, 'tr');
   c = await tlsCounts(edge);
-  assert.deepEqual([c.full, c.resumed, c.accepted, c.renewed, c.error], [2, 1, 0, 1, 0]);
+  assert.deepEqual([c.full, c.resumed, c.current_key, c.previous_key, c.error], [2, 1, 0, 1, 0]);
   assert.ok(c.refused === 1 || c.refused === 0, `refused ${c.refused}`); // OpenSSL's own expiry may answer first
 });
 
@@ -165,7 +165,7 @@ scenario('--tls-session-tickets false: no ticket is issued, every handshake is f
   await delay(300);
   assert.equal(r.reused, false);
   assert.equal(r.ticket, null, 'no NewSessionTicket');
-  assert.deepEqual(await tlsCounts(edge), { full: 1, resumed: 0, issued: undefined, accepted: undefined, renewed: undefined, refused: undefined, error: undefined });
+  assert.deepEqual(await tlsCounts(edge), { full: 1, resumed: 0, issued: undefined, current_key: undefined, previous_key: undefined, refused: undefined, error: undefined });
 });
 
 function runEdge(args) {
