@@ -1,5 +1,5 @@
 /*
- * clock.c - wall-clock readings. Owns nothing; must not cache (callers read once per event).
+ * clock.c - clock readings: the wall clock, and a monotonic one for intervals. Owns nothing; must not cache (callers read once per event).
  */
 #include <time.h>
 
@@ -19,4 +19,12 @@ int64_t clock_now_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t clock_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

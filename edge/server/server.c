@@ -464,7 +464,7 @@ static int init_subsystems(struct server *srv, char *err, size_t errlen)
 		return -EIO;
 	}
 	srv->edge.boot_ms = clock_now_ms();
-	hb_init(&srv->edge.heartbeats, srv->edge.boot_ms / WS_HEARTBEAT_TICK_MS);
+	hb_init(&srv->edge.heartbeats, clock_mono_ms() / WS_HEARTBEAT_TICK_MS);
 	if (idgen_init(&srv->edge.ids, cfg->edge_id, srv->edge.boot_ms)) {
 		snprintf(err, errlen, "edge id too long for message ids");
 		return -EINVAL;

@@ -30,8 +30,8 @@ struct edge_pss {
 	lws_sorted_usec_list_t sul_expiry;
 	lws_sorted_usec_list_t sul_linger;	/* after our close frame: how long we wait for the answer */
 	struct hb_entry heartbeat;	/* in e->heartbeats: the next ping, or the ping's deadline */
-	int64_t alive_ms;		/* the last frame from the client (any frame, PONGs included) */
-	int64_t ping_sent_ms;		/* our last PING; 0: none yet */
+	int64_t alive_ms;		/* the last message or PONG from the client (clock_mono_ms) */
+	int64_t ping_sent_ms;		/* our last PING (clock_mono_ms); 0: none yet */
 	bool ping_due;			/* a PING waits for WRITEABLE */
 	struct reassembly rx;		/* a fragmented message being put together */
 	bool close_issued;		/* lws is sending our close frame and waiting for the answer */
@@ -166,13 +166,15 @@ static int64_t hb_tick(int64_t ms)
 }
 
 /* A connection silent for ping-interval gets a PING; one still silent ping-timeout later is dropped
- * (no close frame: it is not listening, PROTOCOL.md). Any frame counts as a sign of life, and
- * noting one is a store, not a timer move: the wheel entry is only looked at when it comes due. */
+ * (no close frame: it is not listening, PROTOCOL.md). A message or a non-empty PONG is a sign of
+ * life (lws hands neither client PINGs nor empty PONGs up), and noting one is a store, not a timer
+ * move: the wheel entry is only looked at when it comes due. Monotonic time: a wall clock stepped
+ * back would stop the PINGs, stepped forward drop everyone. */
 static void on_heartbeat(struct hb_entry *h, void *ctx)
 {
 	struct edge *e = ctx;
 	struct edge_pss *pss = lws_container_of(h, struct edge_pss, heartbeat);
-	int64_t now_ms = clock_now_ms(), interval_ms = e->cfg->ping_interval * 1000, timeout_ms = e->cfg->ping_timeout * 1000;
+	int64_t now_ms = clock_mono_ms(), interval_ms = e->cfg->ping_interval * 1000, timeout_ms = e->cfg->ping_timeout * 1000;
 
 	if (!pss->wsi || pss->close_issued)
 		return;
@@ -200,7 +202,7 @@ static void on_heartbeat(struct hb_entry *h, void *ctx)
 
 void ws_session_heartbeats(struct edge *e)
 {
-	hb_sweep(&e->heartbeats, clock_now_ms() / WS_HEARTBEAT_TICK_MS, on_heartbeat, e);
+	hb_sweep(&e->heartbeats, clock_mono_ms() / WS_HEARTBEAT_TICK_MS, on_heartbeat, e);
 }
 
 /* ---- incoming ---- */
@@ -267,7 +269,7 @@ static int on_receive(struct edge *e, struct edge_pss *pss, const char *in, size
 	const char *msg = NULL;
 	size_t msg_len = 0, held = pss->rx.len;
 
-	pss->alive_ms = clock_now_ms();
+	pss->alive_ms = clock_mono_ms();
 	if (s->peer.closing)
 		return 0;
 	switch (reassembly_feed(&pss->rx, &piece, (size_t)e->cfg->max_frame, &msg, &msg_len)) {
@@ -515,7 +517,7 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 	case LWS_CALLBACK_ESTABLISHED:
 		pss->wsi = wsi;
 		pss->opened_ms = clock_now_ms();
-		pss->alive_ms = pss->opened_ms;
+		pss->alive_ms = clock_mono_ms();
 		hb_schedule(&e->heartbeats, &pss->heartbeat, hb_tick(pss->alive_ms + e->cfg->ping_interval * 1000));
 		if (lws_is_ssl(wsi)) {
 			if (tls_session_resumed(lws_get_ssl(wsi)))
@@ -540,7 +542,7 @@ static int callback_edge(struct lws *wsi, enum lws_callback_reasons reason, void
 		return on_receive(e, pss, in, len);
 
 	case LWS_CALLBACK_RECEIVE_PONG:
-		pss->alive_ms = clock_now_ms();
+		pss->alive_ms = clock_mono_ms();
 		return 0;
 
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
