@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import mqtt from 'mqtt';
-import { scenario, delay, waitFor, freePort, MQEDGE_BIN } from './lib/harness.mjs';
+import { scenario, delay, waitFor, freePort, runEdgeToExit } from './lib/harness.mjs';
 import { metric, metrics } from './lib/inbox.mjs';
 import { checkRpcReply } from './lib/schemas.mjs';
 
@@ -413,24 +413,7 @@ scenario('rpc: a worker with a persistent session killed before acknowledging: t
   assert.equal(await metric(edge, 'mqedge_rpc_late_total'), 0);
 });
 
-// Runs the edge to its exit; resolves { code, out }.
-function runEdge(args, timeoutMs = 10000) {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MQEDGE_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(MQEDGE_BIN, args, { env: base, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`mqedge ${args.join(' ')} still running after ${timeoutMs} ms: ${out}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
+const runEdge = (args, timeoutMs = 10000) => runEdgeToExit(args, { timeoutMs });
 
 scenario('rpc configuration the edge refuses to start with', { timeout: 60000 }, async (env) => {
   const base = ['--bind', '127.0.0.1', '--port', String(await freePort()), '--broker', `127.0.0.1:${await freePort()}`, '--edge-id', 'cfg',

@@ -9,32 +9,16 @@
 // 32 bytes, or the example config's public placeholder, is named at start (jwt_secret_weak), and
 // mqedge-token mints with the same secret file the edge reads (--secret-file).
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { scenario, signJwt, nowSec, freePort, httpGet, MQEDGE_BIN } from './lib/harness.mjs';
+import { scenario, signJwt, nowSec, freePort, httpGet, runEdgeToExit, MQEDGE_BIN } from './lib/harness.mjs';
 
 // Runs the edge binary to its exit (it must exit by itself); resolves { code, signal, out } with
 // stdout and stderr together. The caller's MQEDGE_* variables are not passed on.
-function runEdge(args, { env = {}, timeoutMs = 10000 } = {}) {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MQEDGE_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(MQEDGE_BIN, args, { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`mqedge ${args.join(' ')} did not exit within ${timeoutMs} ms; output: ${out}`));
-    }, timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out });
-    });
-  });
-}
+const runEdge = runEdgeToExit;
 
 const cmdline = (pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 

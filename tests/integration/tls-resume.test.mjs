@@ -7,13 +7,12 @@
 // says what the handshake was, the edge's mqedge_wss_sessions_total and mqedge_tls_tickets_total
 // say the same from its side.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import WebSocket from 'ws';
-import { scenario, waitFor, delay, freePort, selfSignedCert, MQEDGE_BIN } from './lib/harness.mjs';
+import { scenario, waitFor, delay, freePort, selfSignedCert, runEdgeToExit } from './lib/harness.mjs';
 import { metrics } from './lib/inbox.mjs';
 
 // Opens wss://127.0.0.1:port/ws offering session (a Buffer from an earlier connection, or none);
@@ -168,23 +167,6 @@ scenario('--tls-session-tickets false: no ticket is issued, every handshake is f
   assert.deepEqual(await tlsCounts(edge), { full: 1, resumed: 0, issued: undefined, current_key: undefined, previous_key: undefined, refused: undefined, error: undefined });
 });
 
-function runEdge(args) {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MQEDGE_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(MQEDGE_BIN, args, { env: base, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`mqedge ${args.join(' ')} did not exit within 10 s: ${out}`));
-    }, 10000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
 
 scenario('a short or missing tls-ticket-key is refused at start-up with exit 2', { timeout: 30000 }, async (env) => {
   const short = join(env.tmp, 'short.key');
@@ -197,7 +179,7 @@ scenario('a short or missing tls-ticket-key is refused at start-up with exit 2',
   ];
   for (const [args, message] of cases) {
     for (const check of [[], ['--check-config']]) {
-      const r = await runEdge(['--allow-anonymous', '--broker', '127.0.0.1:1', '--data-dir', join(env.tmp, 'data'), ...args, ...check]);
+      const r = await runEdgeToExit(['--allow-anonymous', '--broker', '127.0.0.1:1', '--data-dir', join(env.tmp, 'data'), ...args, ...check]);
       assert.deepEqual([r.code, r.out], [2, message], `${args.join(' ')} ${check.join(' ')}`);
     }
   }

@@ -78,6 +78,27 @@ export function selfSignedCert(dir, cn) {
 
 export const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Runs the edge binary to its exit (start-up refusals, --check-config, --help): resolves
+// { code, signal, out } (stdout and stderr together). It sees none of the caller's MQEDGE_*
+// variables, only env's.
+export function runEdgeToExit(args, { env = {}, timeoutMs = 10000 } = {}) {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MQEDGE_')));
+  return new Promise((resolve, reject) => {
+    const child = spawn(MQEDGE_BIN, args, { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`mqedge ${args.join(' ')} did not exit within ${timeoutMs} ms; output: ${out}`));
+    }, timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out });
+    });
+  });
+}
+
 // Polls fn() until it returns a truthy value; rejects after timeoutMs with the last error/value.
 export async function waitFor(fn, { timeoutMs = 10000, intervalMs = 50, what = 'condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
