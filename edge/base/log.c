@@ -17,7 +17,10 @@ static char line_suffix[32];	/* " worker=K" in a worker process (--workers), els
 
 void log_set_worker(int worker)
 {
-	snprintf(line_suffix, sizeof(line_suffix), worker >= 0 ? " worker=%d" : "", worker);
+	if (worker >= 0)
+		snprintf(line_suffix, sizeof(line_suffix), " worker=%d", worker);
+	else
+		line_suffix[0] = '\0';
 }
 
 int log_level_parse(const char *name, enum log_level *out)

@@ -145,7 +145,7 @@ static int reference(const uint8_t *data, size_t size, struct edge_config *cfg)
 	X(broker_username) X(broker_password) X(broker_cafile) X(topic_prefix) X(edge_id) X(data_dir) \
 	X(inbox_scope) X(api_key) X(jwt_secret) X(jwt_public_key) X(jwt_alg) X(jwt_audience) X(jwt_issuer) \
 	X(anonymous_rooms) X(presence_rooms) X(history_rooms) X(log_level) X(event_loop) X(mqtt_version) \
-	X(rpc_timeouts)
+	X(rpc_timeouts) X(workers) X(tls_ticket_key)
 
 /* Whether two loaded configs hold the same settings (strings by content, the rest by bytes). */
 static int same_settings(const struct edge_config *a, const struct edge_config *b)

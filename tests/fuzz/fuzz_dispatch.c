@@ -107,7 +107,7 @@ static char *make_token(const char *json)
 
 static void open_store(void)
 {
-	struct notify_options no = { g.cfg.topic_prefix, g.dir, false, 50, 86400, 20, (size_t)g.cfg.outq_max_bytes };
+	struct notify_options no = { g.cfg.topic_prefix, g.dir, false, 50, 86400, 20, (size_t)g.cfg.outq_max_bytes, false };
 
 	if (notify_init(&g.e.notify, &no, &g.e.fanout, &g.e.ids))
 		abort();
@@ -194,7 +194,7 @@ static void start_run(void)
 	const struct edge_config *cfg = &g.cfg;
 	struct fanout_options fo = {
 		cfg->topic_prefix, (size_t)cfg->outq_max_bytes, (size_t)cfg->outq_hard_bytes, cfg->slow_timeout * 1000000,
-		(uint32_t)cfg->dedup_window, &g.e.ids,
+		(uint32_t)cfg->dedup_window, &g.e.ids, 0,
 	};
 	struct presence_options po = {
 		cfg->topic_prefix, cfg->edge_id, g.e.boot_ms, cfg->presence_rooms, (uint32_t)cfg->presence_max_members,

@@ -78,7 +78,7 @@ static const struct channels_hooks ch_hooks = { on_first, on_empty };
 
 static void open_store(void)
 {
-	struct notify_options no = { PREFIX, g.dir, false, 50, 86400, 20, 1u << 20 };
+	struct notify_options no = { PREFIX, g.dir, false, 50, 86400, 20, 1u << 20, false };
 
 	if (notify_init(&g.n, &no, &g.fo, &g.ids))
 		abort();
@@ -118,7 +118,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	static const struct bridge_hooks hooks = {
 		notify_on_message, notify_on_state, notify_on_published, notify_on_subscribed, notify_on_batch_done, NULL,
 	};
-	struct fanout_options fo = { PREFIX, 1u << 20, 8u << 20, 5000000, 1024, &g.ids };
+	struct fanout_options fo = { PREFIX, 1u << 20, 8u << 20, 5000000, 1024, &g.ids, 0 };
 	const char *tmp = getenv("TMPDIR");
 
 	(void)argc;
